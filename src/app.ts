@@ -1,0 +1,105 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { ErrorCode } from "./errors";
+import { ApiFailure, errorResponse } from "./http";
+import { logEvent } from "./log";
+import { callProduct, productStub, type StubFor } from "./product-client";
+import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./retry";
+import { adminRoutes } from "./routes/admin";
+import { holdRoutes } from "./routes/holds";
+import { orderRoutes } from "./routes/orders";
+import { productRoutes } from "./routes/products";
+import type { App, AppEnv, AskProduct } from "./routes/types";
+import { webhookRoutes } from "./routes/webhooks";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface AppOptions {
+  /** Where calls for a product go; tests wrap it to inject failures. */
+  stubFor?: StubFor;
+  retry?: RetryPolicy;
+}
+
+function describeIssues(error: ZodError): string {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`).join("; ");
+}
+
+const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
+  400: "invalid_json",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+/** Paths and the methods they answer, to tell 405 from 404. */
+function methodsFor(app: App, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const pattern = new RegExp(`^${route.path.replace(/:[^/]+/g, "[^/]+")}$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods];
+}
+
+/** The Worker: a thin router that validates input and hands each request to its product's object. */
+export function createApp(options: AppOptions = {}): App {
+  const stubFor = options.stubFor ?? productStub;
+  const policy = options.retry ?? DEFAULT_RETRY;
+  const ask: AskProduct = (env, productId, fields, call, once) =>
+    callProduct(env, productId, fields, call, stubFor, once ? { ...policy, attempts: 1 } : policy);
+
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return errorResponse(c, "invalid_request", describeIssues(result.error));
+    },
+  });
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(c, "payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
+    }),
+  );
+
+  productRoutes(app, ask);
+  holdRoutes(app, ask);
+  orderRoutes(app, ask);
+  webhookRoutes(app, ask);
+  adminRoutes(app, ask);
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Flash-sale checkout",
+      version: "1.0.0",
+      description: "Holds, orders and an exactly-once payment webhook, with one Durable Object per product.",
+    },
+  });
+
+  app.notFound((c) => {
+    const allowed = methodsFor(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header("Allow", allowed.join(", "));
+      return errorResponse(c, "method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(" or ")}.`);
+    }
+    return errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof ApiFailure) return errorResponse(c, error.code, error.message);
+    if (error instanceof ProductUnavailable) {
+      logEvent("Product object unavailable, answering 503.", { path: c.req.path, reason: error.reason, attempts: error.attempts, error: String(error.lastError) }, "error");
+      return errorResponse(c, "service_unavailable", "The product is busy or briefly unavailable; retry shortly.");
+    }
+    if (error instanceof HTTPException && HTTP_ERROR_CODES[error.status]) {
+      return errorResponse(c, HTTP_ERROR_CODES[error.status]!, error.message);
+    }
+    logEvent("Unhandled error.", { path: c.req.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, "error");
+    return errorResponse(c, "internal_error", "Something went wrong on our side.");
+  });
+
+  return app;
+}

@@ -1,0 +1,44 @@
+/** Every error the API answers with, and the HTTP status it travels with. */
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  unauthorized: 401,
+  invalid_signature: 401,
+  admin_disabled: 403,
+  not_found: 404,
+  product_not_found: 404,
+  hold_not_found: 404,
+  order_not_found: 404,
+  method_not_allowed: 405,
+  insufficient_stock: 409,
+  idempotency_key_reused: 409,
+  product_exists: 409,
+  hold_expired: 410,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_request: 422,
+  internal_error: 500,
+  service_unavailable: 503,
+  webhook_secret_not_configured: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
+
+export interface ApiError {
+  error: { code: ErrorCode; message: string };
+}
+
+export function apiError(code: ErrorCode, message: string): ApiError {
+  return { error: { code, message } };
+}
+
+/** Domain failures travel as values (not exceptions) from the product object to the router. */
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+
+export function failure(code: ErrorCode, message: string): Failure {
+  return { ok: false, code, message };
+}

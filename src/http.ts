@@ -1,0 +1,50 @@
+import type { Context } from "hono";
+import { apiError, ERROR_STATUS, type ErrorCode, type Failure } from "./errors";
+import { ErrorBody } from "./schemas";
+
+/** A request that ends in an API error; the app's error handler turns it into the JSON answer. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The success value of a product object's answer, or the failure thrown as an ApiFailure. */
+export function unwrap<T extends { ok: true }>(answer: T | Failure): T {
+  if (!answer.ok) throw new ApiFailure(answer.code, answer.message);
+  return answer;
+}
+
+export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
+  const status = ERROR_STATUS[code];
+  if (status === 503) c.header("Retry-After", "1");
+  return c.json(apiError(code, message), status);
+}
+
+/** OpenAPI `responses` entries for the errors a route can answer with. */
+export function errorResponses(...codes: ErrorCode[]) {
+  const responses: Record<number, { description: string; content: { "application/json": { schema: typeof ErrorBody } } }> = {};
+  for (const code of codes) {
+    const status = ERROR_STATUS[code];
+    const known = responses[status]?.description;
+    responses[status] = {
+      description: known ? `${known}, ${code}` : code,
+      content: { "application/json": { schema: ErrorBody } },
+    };
+  }
+  return responses;
+}
+
+/** Every route can also answer these. */
+export const COMMON_ERRORS: ErrorCode[] = ["invalid_json", "payload_too_large", "unsupported_media_type", "invalid_request", "service_unavailable"];
+
+export function jsonBody<T>(schema: T, description: string) {
+  return { required: true, description, content: { "application/json": { schema } } };
+}
+
+export function jsonResponse<T>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}

@@ -1,0 +1,55 @@
+import type { LogFields } from "../log";
+import type { OrderStatus } from "../schemas";
+
+/** What the product object hands every operation for the length of one synchronous transaction. */
+export interface Tx {
+  readonly sql: SqlStorage;
+  /** One clock reading for the whole transaction, in epoch milliseconds. */
+  readonly now: number;
+  readonly productId: number;
+  /** Queue a log line; it is written only if the transaction commits. */
+  log(message: string, fields?: LogFields): void;
+  /** Append an order-history event to the outbox, inside this transaction. */
+  record(event: HistoryEvent): void;
+  /** A hold or an order now has a deadline at this time; the expiry alarm must cover it. */
+  deadline(at: number): void;
+}
+
+/** An order-history event, written to D1 through the outbox. */
+export interface HistoryEvent {
+  event: "order_created" | "order_paid" | "order_failed" | "order_cancelled" | "refund_required";
+  order: OrderRow;
+  detail?: string;
+}
+
+export interface OrderRow {
+  order_id: string;
+  hold_id: string;
+  qty: number;
+  amount_cents: number;
+  currency: string;
+  status: OrderStatus;
+  created_at: number;
+  pay_by: number;
+  updated_at: number;
+  needs_refund: number;
+}
+
+export interface HoldRow {
+  hold_id: string;
+  qty: number;
+  status: "active" | "ordered" | "expired";
+  created_at: number;
+  expires_at: number;
+  idempotency_key: string | null;
+  order_id: string | null;
+}
+
+/** Rows come back from SqlStorage loosely typed; this names the shape we selected. */
+export function rows<T>(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): T[] {
+  return cursor.toArray() as unknown as T[];
+}
+
+export function firstRow<T>(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): T | undefined {
+  return rows<T>(cursor)[0];
+}

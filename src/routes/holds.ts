@@ -1,0 +1,31 @@
+import { createRoute } from "@hono/zod-openapi";
+import { configFrom } from "../config";
+import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
+import { Hold, HoldRequest, IdempotencyKeyHeader } from "../schemas";
+import type { App, AskProduct } from "./types";
+
+const createHold = createRoute({
+  method: "post",
+  path: "/api/holds",
+  summary: "Hold units of a product for HOLD_TTL_SECONDS",
+  description:
+    "Send an `Idempotency-Key` to make retries safe: the same key returns the same hold (with `Idempotent-Replayed: true`).",
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(HoldRequest, "What to hold") },
+  responses: {
+    201: jsonResponse(Hold, "The hold"),
+    ...errorResponses("product_not_found", "insufficient_stock", "idempotency_key_reused", ...COMMON_ERRORS),
+  },
+});
+
+export function holdRoutes(app: App, ask: AskProduct): void {
+  app.openapi(createHold, async (c) => {
+    const { product_id: productId, qty } = c.req.valid("json");
+    const max = configFrom(c.env).maxQtyPerHold;
+    if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
+    // Without a client key, one is made here so that our own retries can never double a hold.
+    const key = c.req.valid("header")["idempotency-key"] ?? `auto:${crypto.randomUUID()}`;
+    const { hold, replayed } = unwrap(await ask(c.env, productId, { idempotency_key: key }, (stub) => stub.hold(productId, qty, key)));
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(hold, 201);
+  });
+}

@@ -1,0 +1,23 @@
+import { createRoute } from "@hono/zod-openapi";
+import { COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import { Product, ProductIdParam } from "../schemas";
+import type { App, AskProduct } from "./types";
+
+const getProduct = createRoute({
+  method: "get",
+  path: "/api/products/{id}",
+  summary: "A product with its stock, reserved and available units, exact at the moment of the read",
+  request: { params: ProductIdParam },
+  responses: {
+    200: jsonResponse(Product, "The product"),
+    ...errorResponses("product_not_found", ...COMMON_ERRORS),
+  },
+});
+
+export function productRoutes(app: App, ask: AskProduct): void {
+  app.openapi(getProduct, async (c) => {
+    const { id } = c.req.valid("param");
+    const { product } = unwrap(await ask(c.env, id, {}, (stub) => stub.product(id)));
+    return c.json(product, 200);
+  });
+}

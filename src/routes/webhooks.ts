@@ -1,0 +1,44 @@
+import { createRoute } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
+import { productOfOrder } from "../ids";
+import { WebhookAnswer, WebhookRequest } from "../schemas";
+import { authenticateWebhook } from "../webhook-auth";
+import type { AppEnv, App, AskProduct } from "./types";
+
+/** Authenticity comes first: an unsigned or forged webhook learns nothing about its body. */
+const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const verdict = authenticateWebhook(c.env, c.req.raw.headers, await c.req.text());
+  if (!verdict.ok) throw new ApiFailure(verdict.code, verdict.message);
+  c.set("webhookMessageId", verdict.messageId);
+  await next();
+});
+
+const paymentWebhook = createRoute({
+  method: "post",
+  path: "/api/payments/webhook",
+  summary: "Payment gateway notification, applied exactly once per idempotency key",
+  description:
+    "Signed with Standard Webhooks headers when WEBHOOK_SECRET is set. `webhook-id` stands in for `idempotency_key` when the body has none.",
+  middleware: [authenticate] as const,
+  request: { body: jsonBody(WebhookRequest, "The payment outcome") },
+  responses: {
+    200: jsonResponse(WebhookAnswer, "Applied, a duplicate (`duplicate: true`) or for an order already final (`ignored: true`)"),
+    ...errorResponses("invalid_signature", "order_not_found", "idempotency_key_reused", "webhook_secret_not_configured", ...COMMON_ERRORS),
+  },
+});
+
+export function webhookRoutes(app: App, ask: AskProduct): void {
+  app.openapi(paymentWebhook, async (c) => {
+    const body = c.req.valid("json");
+    const idempotencyKey = body.idempotency_key ?? c.get("webhookMessageId");
+    if (!idempotencyKey) throw new ApiFailure("invalid_request", "idempotency_key: required (or send a webhook-id header)");
+    const productId = productOfOrder(body.order_id);
+    if (productId === null) throw new ApiFailure("order_not_found", `No order ${body.order_id}.`);
+    const notice = { idempotencyKey, orderId: body.order_id, status: body.status };
+    const { answer } = unwrap(
+      await ask(c.env, productId, { order_id: body.order_id, idempotency_key: idempotencyKey }, (stub) => stub.payment(productId, notice)),
+    );
+    return c.json(answer, 200);
+  });
+}
