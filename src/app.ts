@@ -12,7 +12,9 @@ import { holdRoutes } from "./routes/holds";
 import { orderRoutes } from "./routes/orders";
 import { productRoutes } from "./routes/products";
 import type { App, AppEnv, AskProduct } from "./routes/types";
+import { healthRoutes } from "./routes/health";
 import { webhookRoutes } from "./routes/webhooks";
+import { SoldOutMemory } from "./sold-out";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -20,6 +22,7 @@ export interface AppOptions {
   /** Where calls for a product go; tests wrap it to inject failures. */
   stubFor?: StubFor;
   retry?: RetryPolicy;
+  soldOut?: SoldOutMemory;
 }
 
 function describeIssues(error: ZodError): string {
@@ -64,11 +67,13 @@ export function createApp(options: AppOptions = {}): App {
     }),
   );
 
-  productRoutes(app, ask);
-  holdRoutes(app, ask);
-  orderRoutes(app, ask);
-  webhookRoutes(app, ask);
-  adminRoutes(app, ask);
+  const deps = { ask, soldOut: options.soldOut ?? new SoldOutMemory() };
+  healthRoutes(app);
+  productRoutes(app, deps);
+  holdRoutes(app, deps);
+  orderRoutes(app, deps);
+  webhookRoutes(app, deps);
+  adminRoutes(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

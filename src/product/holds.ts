@@ -9,6 +9,14 @@ export interface HoldCreated {
   hold: HoldView;
   /** True when an earlier request with the same idempotency key already made this hold. */
   replayed: boolean;
+  /** Units still available after this hold (absent on a replay). */
+  available?: number;
+}
+
+/** Not enough units: `available` tells the Worker whether the product is sold out outright. */
+export interface HoldRejected extends Failure {
+  code: "insufficient_stock";
+  available: number;
 }
 
 export function holdView(productId: number, hold: HoldRow): HoldView {
@@ -24,7 +32,7 @@ export function holdView(productId: number, hold: HoldRow): HoldView {
  * Check and reserve in one synchronous step: nothing can run between reading `available` and
  * taking the units, so two requests can never both take the last unit.
  */
-export function createHold(tx: Tx, qty: number, idempotencyKey: string, ttlMs: number): HoldCreated | Failure {
+export function createHold(tx: Tx, qty: number, idempotencyKey: string, ttlMs: number): HoldCreated | HoldRejected | Failure {
   const earlier = firstRow<HoldRow>(tx.sql.exec("SELECT * FROM holds WHERE idempotency_key = ?", idempotencyKey));
   if (earlier) {
     if (earlier.qty !== qty) {
@@ -36,7 +44,7 @@ export function createHold(tx: Tx, qty: number, idempotencyKey: string, ttlMs: n
   const product = readProduct(tx.sql)!;
   const free = available(product);
   if (free < qty) {
-    return failure("insufficient_stock", `Only ${free} unit(s) available, ${qty} requested.`);
+    return { ok: false, code: "insufficient_stock", message: `Only ${free} unit(s) available, ${qty} requested.`, available: free };
   }
 
   const hold: HoldRow = {
@@ -59,5 +67,5 @@ export function createHold(tx: Tx, qty: number, idempotencyKey: string, ttlMs: n
   );
   reserve(tx.sql, qty);
   tx.deadline(hold.expires_at);
-  return { ok: true, hold: holdView(tx.productId, hold), replayed: false };
+  return { ok: true, hold: holdView(tx.productId, hold), replayed: false, available: free - qty };
 }

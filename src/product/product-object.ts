@@ -6,7 +6,7 @@ import { logEvent, type LogFields } from "../log";
 import type { ProductMetricsView, ProductView } from "../schemas";
 import { earliestDeadline, releaseDue } from "./expiry";
 import { appendToOutbox, flushOutbox, outboxBacklog } from "./history";
-import { createHold, type HoldCreated } from "./holds";
+import { createHold, type HoldCreated, type HoldRejected } from "./holds";
 import { productMetrics } from "./metrics";
 import { createOrder, findOrder, orderView, type OrderResult } from "./orders";
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
@@ -57,7 +57,7 @@ export class ProductObject extends DurableObject<Env> {
     return (await this.open(productId)) ?? this.transact(productId, (tx) => ({ ok: true, product: productView(readProduct(tx.sql)!) }));
   }
 
-  async hold(productId: number, qty: number, idempotencyKey: string): Promise<HoldCreated | Failure> {
+  async hold(productId: number, qty: number, idempotencyKey: string): Promise<HoldCreated | HoldRejected | Failure> {
     const missing = await this.open(productId);
     if (missing) return missing;
     const result = this.transact(productId, (tx) => createHold(tx, qty, idempotencyKey, configFrom(this.env).holdTtlMs));

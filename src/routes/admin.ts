@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
 import { Product, ProductCreateRequest, ProductIdParam, ProductMetrics, RestockRequest } from "../schemas";
-import type { App, AppEnv, AskProduct } from "./types";
+import type { App, AppEnv, RouteDeps } from "./types";
 
 const encoder = new TextEncoder();
 
@@ -60,7 +60,7 @@ const productMetrics = createRoute({
   },
 });
 
-export function adminRoutes(app: App, ask: AskProduct): void {
+export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.use("/api/admin/*", requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer" });
 
@@ -74,6 +74,7 @@ export function adminRoutes(app: App, ask: AskProduct): void {
       .run();
     if (inserted.meta.changes === 0) throw new ApiFailure("product_exists", `Product ${input.id} already exists.`);
     const { product } = unwrap(await ask(c.env, input.id, {}, (stub) => stub.product(input.id)));
+    soldOut.saw(input.id, product.available);
     return c.json(product, 201);
   });
 
@@ -82,12 +83,14 @@ export function adminRoutes(app: App, ask: AskProduct): void {
     const { qty } = c.req.valid("json");
     // Not retried: a restock that committed but lost its answer must not be applied twice.
     const { product } = unwrap(await ask(c.env, id, { restock_qty: qty }, (stub) => stub.restock(id, qty), true));
+    soldOut.forget(id);
     return c.json(product, 200);
   });
 
   app.openapi(productMetrics, async (c) => {
     const { id } = c.req.valid("param");
     const { metrics } = unwrap(await ask(c.env, id, {}, (stub) => stub.metrics(id)));
+    soldOut.saw(id, metrics.available);
     return c.json(metrics, 200);
   });
 }

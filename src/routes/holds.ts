@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { configFrom } from "../config";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
 import { Hold, HoldRequest, IdempotencyKeyHeader } from "../schemas";
-import type { App, AskProduct } from "./types";
+import type { App, RouteDeps } from "./types";
 
 const createHold = createRoute({
   method: "post",
@@ -17,14 +17,17 @@ const createHold = createRoute({
   },
 });
 
-export function holdRoutes(app: App, ask: AskProduct): void {
+export function holdRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.openapi(createHold, async (c) => {
     const { product_id: productId, qty } = c.req.valid("json");
     const max = configFrom(c.env).maxQtyPerHold;
     if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
+    if (soldOut.isSoldOut(productId)) throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
     // Without a client key, one is made here so that our own retries can never double a hold.
     const key = c.req.valid("header")["idempotency-key"] ?? `auto:${crypto.randomUUID()}`;
-    const { hold, replayed } = unwrap(await ask(c.env, productId, { idempotency_key: key }, (stub) => stub.hold(productId, qty, key)));
+    const answer = await ask(c.env, productId, { idempotency_key: key }, (stub) => stub.hold(productId, qty, key));
+    if ("available" in answer && answer.available !== undefined) soldOut.saw(productId, answer.available);
+    const { hold, replayed } = unwrap(answer);
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(hold, 201);
   });

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
 import { productOfHold, productOfOrder } from "../ids";
 import { Order, OrderIdParam, OrderRequest } from "../schemas";
-import type { App, AskProduct } from "./types";
+import type { App, RouteDeps } from "./types";
 
 const createOrder = createRoute({
   method: "post",
@@ -28,7 +28,7 @@ const getOrder = createRoute({
   },
 });
 
-export function orderRoutes(app: App, ask: AskProduct): void {
+export function orderRoutes(app: App, { ask }: RouteDeps): void {
   app.openapi(createOrder, async (c) => {
     const { hold_id: holdId } = c.req.valid("json");
     const productId = productOfHold(holdId);

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import type { LogFields } from "../log";
 import type { ProductStub } from "../product-client";
+import type { SoldOutMemory } from "../sold-out";
 
 export interface AppEnv {
   Bindings: Env;
@@ -21,3 +22,9 @@ export type AskProduct = <T>(
   call: (stub: ProductStub) => Promise<T>,
   once?: boolean,
 ) => Promise<T>;
+
+/** What every route module is built with. */
+export interface RouteDeps {
+  ask: AskProduct;
+  soldOut: SoldOutMemory;
+}

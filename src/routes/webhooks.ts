@@ -4,7 +4,7 @@ import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwr
 import { productOfOrder } from "../ids";
 import { WebhookAnswer, WebhookRequest } from "../schemas";
 import { authenticateWebhook } from "../webhook-auth";
-import type { AppEnv, App, AskProduct } from "./types";
+import type { AppEnv, App, RouteDeps } from "./types";
 
 /** Authenticity comes first: an unsigned or forged webhook learns nothing about its body. */
 const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -28,7 +28,7 @@ const paymentWebhook = createRoute({
   },
 });
 
-export function webhookRoutes(app: App, ask: AskProduct): void {
+export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.openapi(paymentWebhook, async (c) => {
     const body = c.req.valid("json");
     const idempotencyKey = body.idempotency_key ?? c.get("webhookMessageId");
@@ -39,6 +39,8 @@ export function webhookRoutes(app: App, ask: AskProduct): void {
     const { answer } = unwrap(
       await ask(c.env, productId, { order_id: body.order_id, idempotency_key: idempotencyKey }, (stub) => stub.payment(productId, notice)),
     );
+    // A failed payment frees its units: this isolate must not keep calling the product sold out.
+    if (answer.order_status === "failed") soldOut.forget(productId);
     return c.json(answer, 200);
   });
 }

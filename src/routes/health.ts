@@ -1,0 +1,14 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { jsonResponse } from "../http";
+import type { App } from "./types";
+
+const health = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness of the Worker itself; touches no product object",
+  responses: { 200: jsonResponse(z.object({ ok: z.literal(true) }), "The Worker is serving") },
+});
+
+export function healthRoutes(app: App): void {
+  app.openapi(health, (c) => c.json({ ok: true as const }, 200));
+}
