@@ -13,9 +13,9 @@ export class ApiFailure extends Error {
 }
 
 /** The success value of a product object's answer, or the failure thrown as an ApiFailure. */
-export function unwrap<T extends { ok: true }>(answer: T | Failure): T {
+export function unwrap<A extends { ok: true } | Failure>(answer: A): Extract<A, { ok: true }> {
   if (!answer.ok) throw new ApiFailure(answer.code, answer.message);
-  return answer;
+  return answer as Extract<A, { ok: true }>;
 }
 
 export function errorResponse(c: Context, code: ErrorCode, message: string): Response {

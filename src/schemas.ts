@@ -47,7 +47,7 @@ export const IdempotencyKeyHeader = z.object({
     .max(255)
     .regex(/^[\x21-\x7e]+$/, "Idempotency-Key must be printable ASCII without spaces")
     .optional()
-    .openapi({ param: { name: "Idempotency-Key", in: "header" }, description: "Retrying with the same key returns the same hold." }),
+    .openapi({ param: { name: "idempotency-key", in: "header" }, description: "Retrying with the same key returns the same hold." }),
 });
 
 export const Hold = z
