@@ -24,5 +24,7 @@ export default defineConfig(async () => ({
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
     testTimeout: 20_000,
+    // The object's JSON log lines are shown for failing tests only.
+    silent: "passed-only",
   },
 }));

@@ -1,0 +1,84 @@
+import { env, exports } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+
+export const ORIGIN = "http://checkout.test";
+export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+export interface Answer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** Send a request through the real Worker (router, object, D1) and read its JSON answer. */
+export async function call<T = any>(
+  method: string,
+  path: string,
+  options: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+// Each test works on products of its own, so tests never share stock.
+let lastProductId = 1_000 + Math.floor(Math.random() * 1_000_000_000);
+
+export async function newProduct(stock: number, priceCents = 2_500): Promise<number> {
+  const id = ++lastProductId;
+  const res = await call("POST", "/api/admin/products", {
+    headers: ADMIN,
+    json: { id, name: `Test product ${id}`, price_cents: priceCents, currency: "EUR", stock },
+  });
+  if (res.status !== 201) throw new Error(`could not create product: ${res.status} ${JSON.stringify(res.body)}`);
+  return id;
+}
+
+export const getProduct = (id: number) => call("GET", `/api/products/${id}`);
+export const metrics = (id: number) => call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
+
+export const hold = (productId: number, qty = 1, headers: Record<string, string> = {}) =>
+  call("POST", "/api/holds", { json: { product_id: productId, qty }, headers });
+
+export const order = (holdId: string) => call("POST", "/api/orders", { json: { hold_id: holdId } });
+
+/** An order for `qty` units of a product, via a hold. */
+export async function pendingOrder(productId: number, qty = 1): Promise<any> {
+  const h = await hold(productId, qty);
+  if (h.status !== 201) throw new Error(`hold failed: ${h.status} ${JSON.stringify(h.body)}`);
+  const o = await order(h.body.hold_id);
+  if (o.status !== 201) throw new Error(`order failed: ${o.status} ${JSON.stringify(o.body)}`);
+  return o.body;
+}
+
+const signer = new Webhook(env.WEBHOOK_SECRET);
+let webhookSeq = 0;
+
+/** Standard Webhooks headers for `payload`, signed with the test secret. */
+export function signatureHeaders(payload: string, options: { id?: string; at?: Date; secret?: string } = {}): Record<string, string> {
+  const id = options.id ?? `msg_${Date.now()}_${++webhookSeq}`;
+  const at = options.at ?? new Date();
+  const sign = options.secret ? new Webhook(options.secret) : signer;
+  return {
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": sign.sign(id, at, payload),
+  };
+}
+
+/** A signed payment webhook, as the gateway sends it. */
+export function webhook(payload: { idempotency_key?: string; order_id: string; status: string }, options: { id?: string } = {}) {
+  const body = JSON.stringify(payload);
+  return call("POST", "/api/payments/webhook", { body, headers: signatureHeaders(body, options) });
+}
+
+export const uniqueKey = (label = "key") => `${label}-${crypto.randomUUID()}`;
+
+export const productObject = (productId: number) => env.PRODUCTS.getByName(String(productId));

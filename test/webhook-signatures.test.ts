@@ -1,0 +1,82 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import { call, getProduct, newProduct, ORIGIN, pendingOrder, signatureHeaders, uniqueKey } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+/** Send a webhook through the Worker with some variables changed. */
+async function postWith(vars: Partial<Cloudflare.Env>, body: string, headers: Record<string, string>) {
+  const res = await worker.fetch(
+    new Request(`${ORIGIN}/api/payments/webhook`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } }),
+    { ...env, ...vars },
+    createExecutionContext(),
+  );
+  return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+}
+
+async function paymentFor(stock = 5) {
+  const id = await newProduct(stock);
+  const o = await pendingOrder(id, 1);
+  const body = JSON.stringify({ idempotency_key: uniqueKey(), order_id: o.order_id, status: "success" });
+  return { id, o, body };
+}
+
+describe("webhook signatures (WEBHOOK_SECRET set)", () => {
+  it("accepts a valid Standard Webhooks signature", async () => {
+    const { id, body } = await paymentFor();
+    const res = await call("POST", "/api/payments/webhook", { body, headers: signatureHeaders(body) });
+    expect(res.status).toBe(200);
+    expect((await getProduct(id)).body.stock).toBe(4);
+  });
+
+  it.each([
+    ["no signature headers", (body: string) => ({ "content-type": "application/json" })],
+    ["a signature made with another secret", (body: string) => signatureHeaders(body, { secret: "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY" })],
+    ["a timestamp six minutes old", (body: string) => signatureHeaders(body, { at: new Date(Date.now() - 6 * 60_000) })],
+    ["a timestamp six minutes ahead", (body: string) => signatureHeaders(body, { at: new Date(Date.now() + 6 * 60_000) })],
+    ["a signature over a different body", (body: string) => signatureHeaders(body.replace("success", "failure"))],
+    ["a webhook-id other than the signed one", (body: string) => ({ ...signatureHeaders(body), "webhook-id": "msg_other" })],
+  ])("answers 401 for %s and changes nothing", async (_, headersFor) => {
+    const { id, o, body } = await paymentFor();
+    const res = await call("POST", "/api/payments/webhook", { body, headers: headersFor(body) });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe("invalid_signature");
+    expect((await getProduct(id)).body).toMatchObject({ stock: 5, reserved: 1 });
+    expect((await call("GET", `/api/orders/${o.order_id}`)).body.status).toBe("pending");
+  });
+
+  it("checks the signature before the body: a forged malformed body learns nothing", async () => {
+    const res = await call("POST", "/api/payments/webhook", { body: "{not json", headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("webhooks without a secret", () => {
+  it("are refused (fail closed) unless unsigned webhooks are allowed", async () => {
+    const { id, body } = await paymentFor();
+    const errors = vi.spyOn(console, "error");
+    const res = await postWith({ WEBHOOK_SECRET: undefined as never, ALLOW_UNSIGNED_WEBHOOKS: "false" }, body, {});
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("webhook_secret_not_configured");
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(errors).toHaveBeenCalled();
+    expect((await getProduct(id)).body.stock).toBe(5);
+  });
+
+  it("are applied when ALLOW_UNSIGNED_WEBHOOKS=true (local development)", async () => {
+    const { id, body } = await paymentFor();
+    const res = await postWith({ WEBHOOK_SECRET: undefined as never, ALLOW_UNSIGNED_WEBHOOKS: "true" }, body, {});
+    expect(res.status).toBe(200);
+    expect(res.body.order_status).toBe("paid");
+    expect((await getProduct(id)).body.stock).toBe(4);
+  });
+
+  it("still verify signatures when a secret is set, whatever ALLOW_UNSIGNED_WEBHOOKS says", async () => {
+    const { id, body } = await paymentFor();
+    const res = await postWith({ ALLOW_UNSIGNED_WEBHOOKS: "true" }, body, {});
+    expect(res.status).toBe(401);
+    expect((await getProduct(id)).body.stock).toBe(5);
+  });
+});
