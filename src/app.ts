@@ -16,7 +16,6 @@ import { healthRoutes } from "./routes/health";
 import { webhookRoutes } from "./routes/webhooks";
 import { SoldOutMemory } from "./sold-out";
 
-export const MAX_BODY_BYTES = 16 * 1024;
 
 export interface AppOptions {
   /** Where calls for a product go; tests wrap it to inject failures. */
@@ -29,10 +28,13 @@ function describeIssues(error: ZodError): string {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`).join("; ");
 }
 
-const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
-  400: "invalid_json",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Hono's own request errors (body parsing, media type), in this API's words. */
+const HTTP_ERRORS: Record<number, [ErrorCode, string]> = {
+  400: ["invalid_json", "The request body is not valid JSON."],
+  413: ["payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`],
+  415: ["unsupported_media_type", "Send the body as JSON with Content-Type: application/json."],
 };
 
 /** Paths and the methods they answer, to tell 405 from 404. */
@@ -63,7 +65,7 @@ export function createApp(options: AppOptions = {}): App {
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, "payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
+      onError: (c) => errorResponse(c, ...HTTP_ERRORS[413]!),
     }),
   );
 
@@ -99,9 +101,8 @@ export function createApp(options: AppOptions = {}): App {
       logEvent("Product object unavailable, answering 503.", { path: c.req.path, reason: error.reason, attempts: error.attempts, error: String(error.lastError) }, "error");
       return errorResponse(c, "service_unavailable", "The product is busy or briefly unavailable; retry shortly.");
     }
-    if (error instanceof HTTPException && HTTP_ERROR_CODES[error.status]) {
-      return errorResponse(c, HTTP_ERROR_CODES[error.status]!, error.message);
-    }
+    const known = error instanceof HTTPException ? HTTP_ERRORS[error.status] : undefined;
+    if (known) return errorResponse(c, ...known);
     logEvent("Unhandled error.", { path: c.req.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, "error");
     return errorResponse(c, "internal_error", "Something went wrong on our side.");
   });
