@@ -1,6 +1,8 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../src/index";
 import { describe, expect, it } from "vitest";
-import { ADMIN, call, getProduct, hold, metrics, newProduct } from "./helpers";
+import { ADMIN, call, getProduct, hold, metrics, newProduct, ORIGIN } from "./helpers";
 
 describe("GET /api/products/:id", () => {
   it("serves the seeded product 1 with 10 units", async () => {
@@ -79,6 +81,16 @@ describe("admin: products", () => {
     expect(wrong.status).toBe(401);
     expect((await call("GET", "/api/admin/products/1/metrics")).status).toBe(401);
     expect(await env.DB.prepare("SELECT id FROM products WHERE id = ?").bind(5_555_555).first()).toBeNull();
+  });
+
+  it("is off (403 admin_disabled) while ADMIN_TOKEN is unset, even with a token", async () => {
+    const res = await worker.fetch(
+      new Request(`${ORIGIN}/api/admin/products/1/metrics`, { headers: { authorization: "Bearer " } }),
+      { ...env, ADMIN_TOKEN: undefined as never },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: "admin_disabled" } });
   });
 
   it("validates new products", async () => {
