@@ -1,7 +1,9 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
+import worker from "../src/index";
 
-export const ORIGIN = "http://checkout.test";
+const ORIGIN = "http://checkout.test";
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 export interface Answer<T = any> {
@@ -10,19 +12,29 @@ export interface Answer<T = any> {
   headers: Headers;
 }
 
+export interface CallOptions {
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+  /** Another app than the deployed Worker, e.g. one built with a faulty stub. */
+  app?: { fetch: typeof worker.fetch };
+  /** Variables to change for this request only. */
+  vars?: Partial<Cloudflare.Env>;
+}
+
 /** Send a request through the real Worker (router, object, D1) and read its JSON answer. */
-export async function call<T = any>(
-  method: string,
-  path: string,
-  options: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
-): Promise<Answer<T>> {
+export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body = options.body;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+  const request = new Request(`${ORIGIN}${path}`, { method, headers, body });
+  const res =
+    options.app || options.vars
+      ? await (options.app ?? worker).fetch(request, { ...env, ...options.vars }, createExecutionContext())
+      : await exports.default.fetch(request);
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
@@ -43,8 +55,8 @@ export async function newProduct(stock: number, priceCents = 2_500): Promise<num
 export const getProduct = (id: number) => call("GET", `/api/products/${id}`);
 export const metrics = (id: number) => call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
 
-export const hold = (productId: number, qty = 1, headers: Record<string, string> = {}) =>
-  call("POST", "/api/holds", { json: { product_id: productId, qty }, headers });
+export const hold = (productId: number, qty = 1, headers: Record<string, string> = {}, app?: CallOptions["app"]) =>
+  call("POST", "/api/holds", { json: { product_id: productId, qty }, headers, app });
 
 export const order = (holdId: string) => call("POST", "/api/orders", { json: { hold_id: holdId } });
 

@@ -1,10 +1,10 @@
-import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/product-client";
 import { SoldOutMemory } from "../src/sold-out";
-import { ADMIN, getProduct, hold, metrics, newProduct, order, ORIGIN, productObject, uniqueKey, webhook } from "./helpers";
+import { ADMIN, call, getProduct, hold, metrics, newProduct, order, productObject, uniqueKey, webhook } from "./helpers";
 
 afterEach(() => vi.useRealTimers());
 
@@ -70,12 +70,8 @@ it("once sold out, the Worker answers 409 itself and no shopper ever gets a unit
     soldOut: new SoldOutMemory(60_000),
   });
   const post = async () => {
-    const res = await app.fetch(
-      new Request(`${ORIGIN}/api/holds`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ product_id: id, qty: 1 }) }),
-      env,
-      createExecutionContext(),
-    );
-    return { status: res.status, code: ((await res.json()) as any).error?.code };
+    const res = await hold(id, 1, {}, app);
+    return { status: res.status, code: res.body.error?.code };
   };
 
   const first = await Promise.all(Array.from({ length: 20 }, post));
@@ -87,11 +83,7 @@ it("once sold out, the Worker answers 409 itself and no shopper ever gets a unit
   expect((await metrics(id)).body).toMatchObject({ reserved: 3, available: 0, invariants: { ok: true } });
 
   // Units coming back (here a restock through this app) end the sold-out answers at once.
-  const restock = await app.fetch(
-    new Request(`${ORIGIN}/api/admin/products/${id}/restock`, { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify({ qty: 1 }) }),
-    env,
-    createExecutionContext(),
-  );
+  const restock = await call("POST", `/api/admin/products/${id}/restock`, { headers: ADMIN, json: { qty: 1 }, app });
   expect(restock.status).toBe(200);
   expect((await post()).status).toBe(201);
 });

@@ -1,8 +1,7 @@
-import { createExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../src/index";
 import { describe, expect, it } from "vitest";
-import { ADMIN, call, getProduct, hold, metrics, newProduct, ORIGIN } from "./helpers";
+import { ADMIN, call, getProduct, hold, metrics, newProduct, productObject } from "./helpers";
 
 describe("GET /api/products/:id", () => {
   it("serves the seeded product 1 with 10 units", async () => {
@@ -37,6 +36,30 @@ describe("GET /api/products/:id", () => {
     const res = await call("GET", `/api/products/${id}`);
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("invalid_request");
+  });
+});
+
+describe("the catalogue in D1", () => {
+  it("an object that cannot read it yet answers 503 with Retry-After, then opens once it can", async () => {
+    // In the catalogue, but its object has never read it.
+    const id = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
+    await env.DB.prepare("INSERT INTO products (id, name, price_cents, currency, initial_stock) VALUES (?, 'Late', 100, 'USD', 4)").bind(id).run();
+    await runInDurableObject(productObject(id), (instance) => {
+      const broken = { prepare: () => ({ bind: () => ({ first: () => Promise.reject(new Error("D1_ERROR: simulated outage")) }) }) };
+      (instance as unknown as { env: object }).env = { ...env, DB: broken };
+    });
+    const refused = await hold(id, 1);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("service_unavailable");
+    expect(refused.headers.get("retry-after")).toBe("1");
+    const order = await call("GET", `/api/orders/ord_${id}_0123456789abcdef0123456789abcdef`);
+    expect(order.status).toBe(503);
+
+    await runInDurableObject(productObject(id), (instance) => {
+      (instance as unknown as { env: object }).env = env;
+    });
+    expect((await hold(id, 1)).status).toBe(201);
+    expect((await getProduct(id)).body).toMatchObject({ stock: 4, reserved: 1 });
   });
 });
 
@@ -84,13 +107,9 @@ describe("admin: products", () => {
   });
 
   it("is off (403 admin_disabled) while ADMIN_TOKEN is unset, even with a token", async () => {
-    const res = await worker.fetch(
-      new Request(`${ORIGIN}/api/admin/products/1/metrics`, { headers: { authorization: "Bearer " } }),
-      { ...env, ADMIN_TOKEN: undefined as never },
-      createExecutionContext(),
-    );
+    const res = await call("GET", "/api/admin/products/1/metrics", { headers: ADMIN, vars: { ADMIN_TOKEN: undefined as never } });
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ error: { code: "admin_disabled" } });
+    expect(res.body.error.code).toBe("admin_disabled");
   });
 
   it("validates new products", async () => {

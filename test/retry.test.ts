@@ -1,10 +1,8 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub, type ProductStub, type StubFor } from "../src/product-client";
 import { backoffMs, DEFAULT_RETRY, ProductUnavailable, withRetries, type RetryPolicy } from "../src/retry";
-import { getProduct, newProduct, ORIGIN } from "./helpers";
+import { getProduct, hold, newProduct } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -72,19 +70,6 @@ function faultyStubs(fault: (call: number, real: () => Promise<unknown>) => Prom
   return { stubFor, calls: () => calls };
 }
 
-async function postHold(app: ReturnType<typeof createApp>, productId: number, headers: Record<string, string> = {}) {
-  const res = await app.fetch(
-    new Request(`${ORIGIN}/api/holds`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify({ product_id: productId, qty: 2 }),
-    }),
-    env,
-    createExecutionContext(),
-  );
-  return { status: res.status, body: (await res.json()) as any, headers: res.headers };
-}
-
 describe("the Worker's calls to a product object", () => {
   it("a retry after a lost answer returns the hold that was made, never a second one", async () => {
     const id = await newProduct(10);
@@ -95,7 +80,7 @@ describe("the Worker's calls to a product object", () => {
       return answer;
     });
     const warnings = vi.spyOn(console, "warn");
-    const res = await postHold(createApp({ stubFor, retry: policy() }), id);
+    const res = await hold(id, 2, {}, createApp({ stubFor, retry: policy() }));
     expect(res.status).toBe(201);
     expect(calls()).toBe(2);
     expect((await getProduct(id)).body).toMatchObject({ reserved: 2, available: 8 });
@@ -111,9 +96,9 @@ describe("the Worker's calls to a product object", () => {
       return answer;
     });
     const app = createApp({ stubFor, retry: policy() });
-    const res = await postHold(app, id, { "idempotency-key": "client-key-1" });
+    const res = await hold(id, 2, { "idempotency-key": "client-key-1" }, app);
     expect(res.status).toBe(201);
-    const again = await postHold(createApp(), id, { "idempotency-key": "client-key-1" });
+    const again = await hold(id, 2, { "idempotency-key": "client-key-1" }, createApp());
     expect(again.body.hold_id).toBe(res.body.hold_id);
     expect((await getProduct(id)).body.reserved).toBe(2);
   });
@@ -123,7 +108,7 @@ describe("the Worker's calls to a product object", () => {
     const { stubFor, calls } = faultyStubs(async () => {
       throw transient();
     });
-    const res = await postHold(createApp({ stubFor, retry: policy() }), id);
+    const res = await hold(id, 2, {}, createApp({ stubFor, retry: policy() }));
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("service_unavailable");
     expect(res.headers.get("retry-after")).toBe("1");
@@ -136,7 +121,7 @@ describe("the Worker's calls to a product object", () => {
     const { stubFor, calls } = faultyStubs(async () => {
       throw overloaded();
     });
-    const res = await postHold(createApp({ stubFor, retry: policy() }), id);
+    const res = await hold(id, 2, {}, createApp({ stubFor, retry: policy() }));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(calls()).toBe(1);
@@ -147,7 +132,7 @@ describe("the Worker's calls to a product object", () => {
     const { stubFor, calls } = faultyStubs(async () => {
       throw new TypeError("unexpected");
     });
-    const res = await postHold(createApp({ stubFor, retry: policy() }), id);
+    const res = await hold(id, 2, {}, createApp({ stubFor, retry: policy() }));
     expect(res.status).toBe(500);
     expect(res.body.error.code).toBe("internal_error");
     expect(calls()).toBe(1);

@@ -70,17 +70,16 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async readOrder(productId: number, orderId: string): Promise<OrderAnswer> {
-    const notFound = failure("order_not_found", `No order ${orderId}.`);
-    if ((await this.open(productId)) !== null) return notFound;
+    const missing = await this.openForOrder(productId, orderId);
+    if (missing) return missing;
     return this.transact(productId, (tx) => {
       const order = findOrder(tx, orderId);
-      return order ? { ok: true, order: orderView(productId, order) } : notFound;
+      return order ? { ok: true, order: orderView(productId, order) } : failure("order_not_found", `No order ${orderId}.`);
     });
   }
 
   async payment(productId: number, notice: PaymentNotice): Promise<PaymentSettled | Failure> {
-    if ((await this.open(productId)) !== null) return failure("order_not_found", `No order ${notice.orderId}.`);
-    return this.transact(productId, (tx) => settlePayment(tx, notice));
+    return (await this.openForOrder(productId, notice.orderId)) ?? this.transact(productId, (tx) => settlePayment(tx, notice));
   }
 
   async restock(productId: number, qty: number): Promise<ProductAnswer> {
@@ -134,6 +133,12 @@ export class ProductObject extends DurableObject<Env> {
       this.productId = productId;
     }
     return null;
+  }
+
+  /** As `open`, for a request about an order: an order of a product that does not exist is unknown. */
+  private async openForOrder(productId: number, orderId: string): Promise<Failure | null> {
+    const missing = await this.open(productId);
+    return missing?.code === "product_not_found" ? failure("order_not_found", `No order ${orderId}.`) : missing;
   }
 
   /**
