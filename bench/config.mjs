@@ -1,0 +1,25 @@
+// What a run measures and for how long, from flags and environment variables:
+//   --quick or BENCH_QUICK=1   ~1 s rows and a short warm-up (for smoke tests)
+//   BENCH_ROW_SECONDS=N        seconds per row (default 3; 1 in quick mode)
+//   BENCH_TARGETS=a,b          any of workerd,miniflare,wrangler,baseline (default: workerd,wrangler,baseline)
+//   BENCH_SCENARIOS=a,b        any of noop,hot,soldout,checkout,spread (default: all; boundary always runs)
+//   BENCH_CONCURRENCY=1,16     connection counts (default 1,16,64,256)
+//   BENCH_PG_POOL=N            the baseline's pg pool size (default 10)
+import { DEFAULT_POOL_SIZE } from "./targets/baseline.mjs";
+
+const env = process.env;
+const list = (value, fallback) => (value ? value.split(",").map((s) => s.trim()).filter(Boolean) : fallback);
+
+const quick = env.BENCH_QUICK === "1" || process.argv.includes("--quick");
+
+export const CONFIG = {
+  quick,
+  rowSeconds: Number(env.BENCH_ROW_SECONDS ?? (quick ? 1 : 3)),
+  warmUpSeconds: quick ? 1 : 2,
+  concurrencies: list(env.BENCH_CONCURRENCY, ["1", "16", "64", "256"]).map(Number),
+  targets: list(env.BENCH_TARGETS, ["workerd", "wrangler", "baseline"]),
+  scenarios: list(env.BENCH_SCENARIOS, null),
+  poolSize: Number(env.BENCH_PG_POOL ?? DEFAULT_POOL_SIZE),
+  /** The row the targets are judged at. */
+  goalConcurrency: 64,
+};
