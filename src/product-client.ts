@@ -21,12 +21,12 @@ export function callProduct<T>(
   env: Env,
   productId: number,
   fields: LogFields,
-  call: (stub: ProductStub) => Promise<T>,
+  call: (stub: ProductStub, attempt: number) => Promise<T>,
   stubFor: StubFor = productStub,
   policy: RetryPolicy = DEFAULT_RETRY,
 ): Promise<T> {
   return withRetries(
-    () => call(stubFor(env, productId)),
+    (attempt) => call(stubFor(env, productId), attempt),
     policy,
     (attempt, delayMs, error) =>
       logEvent("Transient error, retrying", { product_id: productId, ...fields, attempt, delay_ms: delayMs, error: String(error) }, "warn"),

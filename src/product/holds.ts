@@ -1,7 +1,7 @@
 import { failure, type Failure } from "../errors";
 import { newHoldId } from "../ids";
 import type { HoldView } from "../schemas";
-import { available, readProduct, reserve } from "./stock";
+import { available, readProduct, tryReserve } from "./stock";
 import { firstRow, type HoldRow, type Tx } from "./tx";
 
 export interface HoldCreated {
@@ -31,19 +31,24 @@ export function holdView(productId: number, hold: HoldRow): HoldView {
 /**
  * Check and reserve in one synchronous step: nothing can run between reading `available` and
  * taking the units, so two requests can never both take the last unit.
+ *
+ * `freshKey` says the key was made for this very request and this is its first attempt, so no
+ * earlier hold can carry it and the lookup is skipped (the key's UNIQUE index still guards).
  */
-export function createHold(tx: Tx, qty: number, idempotencyKey: string, ttlMs: number): HoldCreated | HoldRejected | Failure {
-  const earlier = firstRow<HoldRow>(tx.sql.exec("SELECT * FROM holds WHERE idempotency_key = ?", idempotencyKey));
-  if (earlier) {
-    if (earlier.qty !== qty) {
-      return failure("idempotency_key_reused", "This Idempotency-Key was used for a hold of a different quantity.");
+export function createHold(tx: Tx, qty: number, idempotencyKey: string, freshKey: boolean, ttlMs: number): HoldCreated | HoldRejected | Failure {
+  if (!freshKey) {
+    const earlier = firstRow<HoldRow>(tx.sql.exec("SELECT * FROM holds WHERE idempotency_key = ?", idempotencyKey));
+    if (earlier) {
+      if (earlier.qty !== qty) {
+        return failure("idempotency_key_reused", "This Idempotency-Key was used for a hold of a different quantity.");
+      }
+      return { ok: true, hold: holdView(tx.productId, earlier), replayed: true };
     }
-    return { ok: true, hold: holdView(tx.productId, earlier), replayed: true };
   }
 
-  const product = readProduct(tx.sql)!;
-  const free = available(product);
-  if (free < qty) {
+  const left = tryReserve(tx.sql, qty);
+  if (left === null) {
+    const free = available(readProduct(tx.sql)!);
     return { ok: false, code: "insufficient_stock", message: `Only ${free} unit(s) available, ${qty} requested.`, available: free };
   }
 
@@ -65,7 +70,6 @@ export function createHold(tx: Tx, qty: number, idempotencyKey: string, ttlMs: n
     hold.expires_at,
     hold.idempotency_key,
   );
-  reserve(tx.sql, qty);
   tx.deadline(hold.expires_at);
-  return { ok: true, hold: holdView(tx.productId, hold), replayed: false, available: free - qty };
+  return { ok: true, hold: holdView(tx.productId, hold), replayed: false, available: left };
 }

@@ -5,6 +5,7 @@ import { failure, type Failure } from "../errors";
 import { logEvent, type LogFields } from "../log";
 import type { ProductMetricsView, ProductView } from "../schemas";
 import { earliestDeadline, releaseDue } from "./expiry";
+import { GroupCommit } from "./group-commit";
 import { appendToOutbox, flushOutbox, outboxBacklog } from "./history";
 import { createHold, type HoldCreated, type HoldRejected } from "./holds";
 import { productMetrics } from "./metrics";
@@ -39,10 +40,12 @@ export class ProductObject extends DurableObject<Env> {
   private flushAgain = false;
   private historyFailures = 0;
   private rejectedSinceStart = 0;
+  private readonly writes: GroupCommit;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.writes = new GroupCommit(ctx.storage);
     void ctx.blockConcurrencyWhile(async () => {
       this.sql.exec(SCHEMA);
       this.productId = readProduct(this.sql)?.id ?? null;
@@ -57,16 +60,21 @@ export class ProductObject extends DurableObject<Env> {
     return (await this.open(productId)) ?? this.transact(productId, (tx) => ({ ok: true, product: productView(readProduct(tx.sql)!) }));
   }
 
-  async hold(productId: number, qty: number, idempotencyKey: string): Promise<HoldCreated | HoldRejected | Failure> {
+  async hold(productId: number, qty: number, idempotencyKey: string, freshKey = false): Promise<HoldCreated | HoldRejected | Failure> {
     const missing = await this.open(productId);
     if (missing) return missing;
-    const result = this.transact(productId, (tx) => createHold(tx, qty, idempotencyKey, configFrom(this.env).holdTtlMs));
+    const result = await this.writes.run(() =>
+      this.transact(productId, (tx) => createHold(tx, qty, idempotencyKey, freshKey, configFrom(this.env).holdTtlMs)),
+    );
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }
 
   async order(productId: number, holdId: string): Promise<OrderResult | Failure> {
-    return (await this.open(productId)) ?? this.transact(productId, (tx) => createOrder(tx, holdId, configFrom(this.env).paymentTtlMs));
+    return (
+      (await this.open(productId)) ??
+      this.writes.run(() => this.transact(productId, (tx) => createOrder(tx, holdId, configFrom(this.env).paymentTtlMs)))
+    );
   }
 
   async readOrder(productId: number, orderId: string): Promise<OrderAnswer> {
@@ -79,17 +87,22 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async payment(productId: number, notice: PaymentNotice): Promise<PaymentSettled | Failure> {
-    return (await this.openForOrder(productId, notice.orderId)) ?? this.transact(productId, (tx) => settlePayment(tx, notice));
+    return (
+      (await this.openForOrder(productId, notice.orderId)) ??
+      this.writes.run(() => this.transact(productId, (tx) => settlePayment(tx, notice)))
+    );
   }
 
   async restock(productId: number, qty: number): Promise<ProductAnswer> {
     return (
       (await this.open(productId)) ??
-      this.transact(productId, (tx) => {
-        restock(tx.sql, qty);
-        tx.log("Product restocked.", { product_id: productId, qty });
-        return { ok: true, product: productView(readProduct(tx.sql)!) };
-      })
+      this.writes.run(() =>
+        this.transact(productId, (tx) => {
+          restock(tx.sql, qty);
+          tx.log("Product restocked.", { product_id: productId, qty });
+          return { ok: true as const, product: productView(readProduct(tx.sql)!) };
+        }),
+      )
     );
   }
 

@@ -43,9 +43,15 @@ export function available(product: ProductRow): number {
   return product.stock - product.reserved;
 }
 
-/** Units move into a hold (or stay reserved by the order it becomes). */
-export function reserve(sql: SqlStorage, qty: number): void {
-  sql.exec("UPDATE product SET reserved = reserved + ?", qty);
+/**
+ * Take `qty` units into a hold if that many are available, checking and writing in one
+ * statement. Returns the units still available afterwards, or null when too few were.
+ */
+export function tryReserve(sql: SqlStorage, qty: number): number | null {
+  const row = sql
+    .exec("UPDATE product SET reserved = reserved + ?1 WHERE stock - reserved >= ?1 RETURNING stock - reserved AS available", qty)
+    .toArray()[0];
+  return row ? (row.available as number) : null;
 }
 
 /** A hold expired, or an order failed or was cancelled: its units are free again. */

@@ -23,9 +23,13 @@ export function holdRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const max = configFrom(c.env).maxQtyPerHold;
     if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
     if (soldOut.isSoldOut(productId)) throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
-    // Without a client key, one is made here so that our own retries can never double a hold.
-    const key = c.req.valid("header")["idempotency-key"] ?? `auto:${crypto.randomUUID()}`;
-    const answer = await ask(c.env, productId, { idempotency_key: key }, (stub) => stub.hold(productId, qty, key));
+    // Without a client key, one is made here so that our own retries can never double a hold;
+    // on its first attempt no hold can carry it yet, and the object can skip looking.
+    const clientKey = c.req.valid("header")["idempotency-key"];
+    const key = clientKey ?? `auto:${crypto.randomUUID()}`;
+    const answer = await ask(c.env, productId, { idempotency_key: key }, (stub, attempt) =>
+      stub.hold(productId, qty, key, clientKey === undefined && attempt === 1),
+    );
     if ("available" in answer && answer.available !== undefined) soldOut.saw(productId, answer.available);
     const { hold, replayed } = unwrap(answer);
     if (replayed) c.header("Idempotent-Replayed", "true");

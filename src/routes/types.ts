@@ -19,7 +19,7 @@ export type AskProduct = <T>(
   env: Env,
   productId: number,
   fields: LogFields,
-  call: (stub: ProductStub) => Promise<T>,
+  call: (stub: ProductStub, attempt: number) => Promise<T>,
   once?: boolean,
 ) => Promise<T>;
 
