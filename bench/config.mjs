@@ -11,6 +11,7 @@ const env = process.env;
 const list = (value, fallback) => (value ? value.split(",").map((s) => s.trim()).filter(Boolean) : fallback);
 
 const quick = env.BENCH_QUICK === "1" || process.argv.includes("--quick");
+const narrowed = quick || ["BENCH_ROW_SECONDS", "BENCH_TARGETS", "BENCH_SCENARIOS", "BENCH_CONCURRENCY", "BENCH_PG_POOL"].some((name) => env[name]);
 
 export const CONFIG = {
   quick,
@@ -22,4 +23,6 @@ export const CONFIG = {
   poolSize: Number(env.BENCH_PG_POOL ?? DEFAULT_POOL_SIZE),
   /** The row the targets are judged at. */
   goalConcurrency: 64,
+  /** Only a full run replaces the results the README shows (latest.*); a narrower one writes partial.*. */
+  reportName: narrowed ? "partial" : "latest",
 };

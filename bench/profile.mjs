@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { cpuDelta, treeCpu } from "./lib/cpu.mjs";
 import { freePort } from "./lib/net.mjs";
-import { stopAll } from "./lib/processes.mjs";
+import { runMain } from "./lib/processes.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { startWorkerd } from "./targets/workerd-direct.mjs";
 
@@ -171,12 +171,4 @@ async function main() {
   }
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    return 1;
-  })
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code ?? 0);
-  });
+runMain(main);

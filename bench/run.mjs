@@ -1,5 +1,5 @@
 // `npm run bench`: start each target in turn, run every scenario at every concurrency against it,
-// check boundary correctness, stop it, then print and save the results (bench/results/latest.*).
+// check boundary correctness, stop it, then print and save the results (bench/results/latest.* for a full run, partial.* otherwise).
 // Exits non-zero when a boundary check fails or a target that should run could not be started.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import { boundaryCheck } from "./boundary.mjs";
 import { CONFIG } from "./config.mjs";
 import { createProduct, JSON_HEADERS } from "./lib/http.mjs";
 import { measure, warmUp } from "./lib/load.mjs";
-import { stopAll } from "./lib/processes.mjs";
+import { runMain } from "./lib/processes.mjs";
 import { chartSvg } from "./report/chart-svg.mjs";
 import { judgeGoals } from "./report/goals.mjs";
 import { markdownReport } from "./report/markdown.mjs";
@@ -171,11 +171,12 @@ async function main() {
   }
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(RESULTS, "latest.md"), markdownReport(results));
+  const name = CONFIG.reportName;
+  writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(RESULTS, `${name}.md`), markdownReport(results, `${name}.svg`));
   const subtitle = `${results.meta.machine}; ${CONFIG.rowSeconds} s per row; commit ${results.meta.commit}; ${startedAt}`;
-  writeFileSync(join(RESULTS, "latest.svg"), chartSvg(rows, targets, SCENARIOS, subtitle));
-  console.log(`\nWrote bench/results/latest.json, latest.md, latest.svg`);
+  writeFileSync(join(RESULTS, `${name}.svg`), chartSvg(rows, targets, SCENARIOS, subtitle));
+  console.log(`\nWrote bench/results/${name}.json, ${name}.md, ${name}.svg`);
 
   const failedBoundaries = boundaries.filter((b) => !b.passed);
   for (const b of failedBoundaries) console.error(`\nBOUNDARY CHECK FAILED for ${labels[b.target]}: ${b.failures.join("; ")}`);
@@ -183,12 +184,4 @@ async function main() {
   return failedBoundaries.length === 0 && problems.length === 0 ? 0 : 1;
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    return 1;
-  })
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  });
+runMain(main);

@@ -141,3 +141,16 @@ for (const signal of /** @type {NodeJS.Signals[]} */ (["SIGINT", "SIGTERM", "SIG
     stopAll().finally(() => process.exit(130));
   });
 }
+
+/** Run a bench entry point: whatever happens, stop every process it started, then exit with its code. */
+export function runMain(main) {
+  main()
+    .catch((error) => {
+      console.error(error);
+      return 1;
+    })
+    .then(async (code) => {
+      await stopAll();
+      process.exit(code ?? 0);
+    });
+}

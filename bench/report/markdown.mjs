@@ -1,8 +1,11 @@
-// bench/results/latest.md: the same tables as the terminal, with how they were measured.
+// bench/results/latest.md (or partial.md): the same tables as the terminal, with how they were measured.
 import { BOUNDARY_HEADER, BOUNDARY_NUMERIC, boundaryCells, HEADER, markdownTable, resultCells } from "./tables.mjs";
 
-/** @param {any} results the object written to latest.json */
-export function markdownReport(results) {
+/**
+ * @param {any} results the object written to latest.json
+ * @param {string} chartFile the chart written beside it
+ */
+export function markdownReport(results, chartFile) {
   const labels = Object.fromEntries(results.targets.map((t) => [t.key, t.label]));
   const goalLines = results.goals.map((g) => `- ${g.met === null ? "NOT MEASURED" : g.met ? "MET" : "MISSED"}: ${g.goal} — ${g.detail}`);
   return [
@@ -30,7 +33,7 @@ export function markdownReport(results) {
     "",
     markdownTable(HEADER, resultCells(results.rows, labels)),
     "",
-    "![throughput and p99 against concurrency](latest.svg)",
+    `![throughput and p99 against concurrency](${chartFile})`,
     "",
     "## How to read this",
     "",
