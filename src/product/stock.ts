@@ -1,4 +1,5 @@
 import type { ProductView } from "../schemas";
+import { firstRow } from "./tx";
 
 /** The product row: its catalogue fields and the counters the invariants are written over. */
 export interface ProductRow {
@@ -22,7 +23,7 @@ export interface Catalogue {
 }
 
 export function readProduct(sql: SqlStorage): ProductRow | undefined {
-  return sql.exec("SELECT * FROM product LIMIT 1").toArray()[0] as unknown as ProductRow | undefined;
+  return firstRow<ProductRow>(sql.exec("SELECT * FROM product LIMIT 1"));
 }
 
 /** First start of this product's object: copy the catalogue entry once, never again. */
@@ -48,10 +49,10 @@ export function available(product: ProductRow): number {
  * statement. Returns the units still available afterwards, or null when too few were.
  */
 export function tryReserve(sql: SqlStorage, qty: number): number | null {
-  const row = sql
-    .exec("UPDATE product SET reserved = reserved + ?1 WHERE stock - reserved >= ?1 RETURNING stock - reserved AS available", qty)
-    .toArray()[0];
-  return row ? (row.available as number) : null;
+  const row = firstRow<{ available: number }>(
+    sql.exec("UPDATE product SET reserved = reserved + ?1 WHERE stock - reserved >= ?1 RETURNING stock - reserved AS available", qty),
+  );
+  return row ? row.available : null;
 }
 
 /** A hold expired, or an order failed or was cancelled: its units are free again. */
