@@ -99,6 +99,16 @@ describe("Idempotency-Key", () => {
     expect((await getProduct(id)).body.reserved).toBe(1);
   });
 
+  it("a retry of the hold that took the last unit still gets that hold, not a sold-out answer", async () => {
+    const id = await newProduct(1);
+    const key = uniqueKey();
+    const first = await hold(id, 1, { "idempotency-key": key });
+    expect((await hold(id, 1)).status).toBe(409); // the Worker now knows the product is sold out
+    const retry = await hold(id, 1, { "idempotency-key": key });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+  });
+
   it("the same key for a different quantity is 409 idempotency_key_reused", async () => {
     const id = await newProduct(10);
     const key = uniqueKey();

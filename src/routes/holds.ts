@@ -22,10 +22,14 @@ export function holdRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const { product_id: productId, qty } = c.req.valid("json");
     const max = configFrom(c.env).maxQtyPerHold;
     if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
-    if (soldOut.isSoldOut(productId)) throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
+    const clientKey = c.req.valid("header")["idempotency-key"];
+    // A request with a key may be the retry of a hold that took the last unit: only the object
+    // can tell, so only keyless requests are refused here once the product is known sold out.
+    if (clientKey === undefined && soldOut.isSoldOut(productId)) {
+      throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
+    }
     // Without a client key, one is made here so that our own retries can never double a hold;
     // on its first attempt no hold can carry it yet, and the object can skip looking.
-    const clientKey = c.req.valid("header")["idempotency-key"];
     const key = clientKey ?? `auto:${crypto.randomUUID()}`;
     const answer = await ask(c.env, productId, { idempotency_key: key }, (stub, attempt) =>
       stub.hold(productId, qty, key, clientKey === undefined && attempt === 1),
