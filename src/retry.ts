@@ -35,8 +35,8 @@ function flag(error: unknown, name: "retryable" | "overloaded"): boolean {
   return typeof error === "object" && error !== null && (error as Record<string, unknown>)[name] === true;
 }
 
-export const isOverloaded = (error: unknown): boolean => flag(error, "overloaded");
-export const isRetryable = (error: unknown): boolean => flag(error, "retryable") && !isOverloaded(error);
+const isOverloaded = (error: unknown): boolean => flag(error, "overloaded");
+const isRetryable = (error: unknown): boolean => flag(error, "retryable") && !isOverloaded(error);
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1): full jitter over an exponential cap. */
 export function backoffMs(attempt: number, policy: RetryPolicy): number {

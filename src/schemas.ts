@@ -161,4 +161,3 @@ export type HoldView = z.infer<typeof Hold>;
 export type OrderView = z.infer<typeof Order>;
 export type WebhookAnswerView = z.infer<typeof WebhookAnswer>;
 export type ProductMetricsView = z.infer<typeof ProductMetrics>;
-export type ProductCreate = z.infer<typeof ProductCreateRequest>;

@@ -19,7 +19,7 @@ export interface HoldRejected extends Failure {
   available: number;
 }
 
-export function holdView(productId: number, hold: HoldRow): HoldView {
+function holdView(productId: number, hold: HoldRow): HoldView {
   return {
     hold_id: hold.hold_id,
     product_id: productId,

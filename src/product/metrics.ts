@@ -12,7 +12,7 @@ function countBy(sql: SqlStorage, query: string): Record<string, number> {
  * Check every invariant against the rows themselves, not only against the counters: reserved must
  * equal the units in active holds plus pending orders, and sold the units in paid orders.
  */
-export function invariantViolations(sql: SqlStorage, product: ProductRow): string[] {
+function invariantViolations(sql: SqlStorage, product: ProductRow): string[] {
   const held = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM holds WHERE status = 'active'").one().n as number;
   const pending = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'pending'").one().n as number;
   const paid = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'paid'").one().n as number;

@@ -13,7 +13,7 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 }
 
 /** Operator routes need `Authorization: Bearer $ADMIN_TOKEN`, and are off while it is unset. */
-export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) throw new ApiFailure("admin_disabled", "Admin routes are disabled: set ADMIN_TOKEN to enable them.");
   const given = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
