@@ -32,21 +32,23 @@ describe("POST /api/holds", () => {
   });
 
   it.each([
-    [{ product_id: 1, qty: 0 }],
-    [{ product_id: 1, qty: -1 }],
-    [{ product_id: 1, qty: 1.5 }],
-    [{ product_id: 1, qty: "1" }],
-    [{ product_id: 1, qty: 6 }],
-    [{ product_id: 1 }],
-    [{ qty: 1 }],
-    [{ product_id: "1", qty: 1 }],
-    [{ product_id: 1, qty: 1, extra: true }],
-    [[1, 1]],
-  ])("answers 422 for %j and changes nothing", async (json) => {
-    const res = await call("POST", "/api/holds", { json });
+    ["qty 0", (id: number) => ({ product_id: id, qty: 0 })],
+    ["a negative qty", (id: number) => ({ product_id: id, qty: -1 })],
+    ["a fractional qty", (id: number) => ({ product_id: id, qty: 1.5 })],
+    ["qty as a string", (id: number) => ({ product_id: id, qty: "1" })],
+    ["qty over MAX_QTY_PER_HOLD", (id: number) => ({ product_id: id, qty: 6 })],
+    ["no qty", (id: number) => ({ product_id: id })],
+    ["no product_id", () => ({ qty: 1 })],
+    ["product_id as a string", (id: number) => ({ product_id: String(id), qty: 1 })],
+    ["an unknown field", (id: number) => ({ product_id: id, qty: 1, extra: true })],
+    ["an array body", (id: number) => [id, 1]],
+  ])("answers 422 for %s and changes nothing", async (_, body) => {
+    const id = await newProduct(10);
+    const res = await call("POST", "/api/holds", { json: body(id) });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.message).toBeTruthy();
+    expect((await getProduct(id)).body).toMatchObject({ reserved: 0, available: 10 });
   });
 
   it("stock 10 and 100 holds fired in parallel: exactly 10 succeed", async () => {
