@@ -63,9 +63,7 @@ export class ProductObject extends DurableObject<Env> {
   async hold(productId: number, qty: number, idempotencyKey: string, freshKey = false): Promise<HoldCreated | HoldRejected | Failure> {
     const missing = await this.open(productId);
     if (missing) return missing;
-    const result = await this.writes.run(() =>
-      this.transact(productId, (tx) => createHold(tx, qty, idempotencyKey, freshKey, configFrom(this.env).holdTtlMs)),
-    );
+    const result = await this.write(productId, (tx) => createHold(tx, qty, idempotencyKey, freshKey, configFrom(this.env).holdTtlMs));
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }
@@ -73,7 +71,7 @@ export class ProductObject extends DurableObject<Env> {
   async order(productId: number, holdId: string): Promise<OrderResult | Failure> {
     return (
       (await this.open(productId)) ??
-      this.writes.run(() => this.transact(productId, (tx) => createOrder(tx, holdId, configFrom(this.env).paymentTtlMs)))
+      this.write(productId, (tx) => createOrder(tx, holdId, configFrom(this.env).paymentTtlMs))
     );
   }
 
@@ -89,20 +87,18 @@ export class ProductObject extends DurableObject<Env> {
   async payment(productId: number, notice: PaymentNotice): Promise<PaymentSettled | Failure> {
     return (
       (await this.openForOrder(productId, notice.orderId)) ??
-      this.writes.run(() => this.transact(productId, (tx) => settlePayment(tx, notice)))
+      this.write(productId, (tx) => settlePayment(tx, notice))
     );
   }
 
   async restock(productId: number, qty: number): Promise<ProductAnswer> {
     return (
       (await this.open(productId)) ??
-      this.writes.run(() =>
-        this.transact(productId, (tx) => {
-          restock(tx.sql, qty);
-          tx.log("Product restocked.", { product_id: productId, qty });
-          return { ok: true as const, product: productView(readProduct(tx.sql)!) };
-        }),
-      )
+      this.write(productId, (tx) => {
+        restock(tx.sql, qty);
+        tx.log("Product restocked.", { product_id: productId, qty });
+        return { ok: true as const, product: productView(readProduct(tx.sql)!) };
+      })
     );
   }
 
@@ -152,6 +148,11 @@ export class ProductObject extends DurableObject<Env> {
   private async openForOrder(productId: number, orderId: string): Promise<Failure | null> {
     const missing = await this.open(productId);
     return missing?.code === "product_not_found" ? failure("order_not_found", `No order ${orderId}.`) : missing;
+  }
+
+  /** A request that changes state: one transaction, in its place in the group commit. */
+  private write<T>(productId: number, work: (tx: Tx) => T): Promise<T> {
+    return this.writes.run(() => this.transact(productId, work));
   }
 
   /**
