@@ -11,7 +11,7 @@ export type ProductStub = Pick<ProductObject, "product" | "hold" | "order" | "re
 export type StubFor = (env: Env, productId: number) => ProductStub;
 
 /** Every request for a product goes to the one object named after it. */
-export const productStub: StubFor = (env, productId) => env.PRODUCTS.getByName(String(productId)) as unknown as ProductStub;
+export const productStub: StubFor = (env, productId) => env.PRODUCTS.getByName(String(productId));
 
 /**
  * Call a product object, retrying transient failures with a fresh stub each time (a stub that

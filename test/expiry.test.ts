@@ -95,7 +95,7 @@ describe("restarts", () => {
   it("an evicted object comes back with its stock, holds and deadlines", async () => {
     const id = await newProduct(6);
     const h = (await hold(id, 2)).body;
-    const o = await pendingOrder(id, 1);
+    await pendingOrder(id, 1);
     await evictDurableObject(productObject(id));
     expect((await getProduct(id)).body).toMatchObject({ stock: 6, reserved: 3, available: 3 });
     const second = (await order(h.hold_id)).body;

@@ -42,7 +42,7 @@ describe("GroupCommit", () => {
 
     await finishCommit();
     expect(commitsInFlight()).toBe(0);
-    writes.run(() => ran.push("e"));
+    void writes.run(() => ran.push("e"));
     expect(ran.at(-1)).toBe("e"); // idle again: runs at once
   });
 

@@ -23,7 +23,7 @@ describe("webhook signatures (WEBHOOK_SECRET set)", () => {
   });
 
   it.each([
-    ["no signature headers", (body: string) => ({ "content-type": "application/json" })],
+    ["no signature headers", (_body: string) => ({ "content-type": "application/json" })],
     ["a signature made with another secret", (body: string) => signatureHeaders(body, { secret: "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY" })],
     ["a timestamp six minutes old", (body: string) => signatureHeaders(body, { at: new Date(Date.now() - 6 * 60_000) })],
     ["a timestamp six minutes ahead", (body: string) => signatureHeaders(body, { at: new Date(Date.now() + 6 * 60_000) })],
@@ -48,7 +48,7 @@ describe("webhooks without a secret", () => {
   it("are refused (fail closed) unless unsigned webhooks are allowed", async () => {
     const { id, body } = await paymentFor();
     const errors = vi.spyOn(console, "error");
-    const res = await postWith({ WEBHOOK_SECRET: undefined as never, ALLOW_UNSIGNED_WEBHOOKS: "false" }, body);
+    const res = await postWith({ WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "false" }, body);
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("webhook_secret_not_configured");
     expect(res.headers.get("retry-after")).toBe("1");
@@ -58,7 +58,7 @@ describe("webhooks without a secret", () => {
 
   it("are applied when ALLOW_UNSIGNED_WEBHOOKS=true (local development)", async () => {
     const { id, body } = await paymentFor();
-    const res = await postWith({ WEBHOOK_SECRET: undefined as never, ALLOW_UNSIGNED_WEBHOOKS: "true" }, body);
+    const res = await postWith({ WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "true" }, body);
     expect(res.status).toBe(200);
     expect(res.body.order_status).toBe("paid");
     expect((await getProduct(id)).body.stock).toBe(4);

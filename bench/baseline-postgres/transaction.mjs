@@ -23,7 +23,6 @@ export class Refusal extends Error {
 export async function transaction(pool, work, attempts = 5) {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
-    let retry = false;
     try {
       await client.query("BEGIN");
       const result = await work(client);
@@ -32,10 +31,10 @@ export async function transaction(pool, work, attempts = 5) {
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
       if (!RETRYABLE.has(error?.code) || attempt >= attempts) throw error;
-      retry = true;
     } finally {
       client.release();
     }
-    if (retry) await sleep(Math.random() * 5 * 2 ** attempt);
+    // Only a retryable failure gets here: success returned and anything else threw.
+    await sleep(Math.random() * 5 * 2 ** attempt);
   }
 }

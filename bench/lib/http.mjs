@@ -18,7 +18,7 @@ export async function call(baseUrl, method, path, body, headers = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  let json = null;
+  let json;
   try {
     json = JSON.parse(text);
   } catch {
