@@ -9,7 +9,15 @@ import tseslint from "typescript-eslint";
 const UNUSED = { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true };
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".wrangler/", "bench/results/", "test-results/", "**/worker-configuration.d.ts"] },
+  {
+    ignores: [
+      "node_modules/",
+      ".wrangler/",
+      "bench/results/",
+      "test-results/",
+      "**/worker-configuration.d.ts",
+    ],
+  },
   js.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -15,7 +15,14 @@ export async function boundaryCheck(target, ids) {
   await createProduct(target.url, id, stock);
   const row = await measure({
     target,
-    requests: [{ method: "POST", path: "/api/holds", headers: JSON_HEADERS, body: JSON.stringify({ product_id: id, qty: 1 }) }],
+    requests: [
+      {
+        method: "POST",
+        path: "/api/holds",
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ product_id: id, qty: 1 }),
+      },
+    ],
     connections,
     amount,
     ok: [201],
@@ -25,16 +32,25 @@ export async function boundaryCheck(target, ids) {
   const failures = [];
   if (row.responses !== amount) failures.push(`${row.responses} responses, expected ${amount}`);
   if (row.ok !== stock) failures.push(`${row.ok} holds succeeded (201), expected exactly ${stock}`);
-  if (row.expected !== amount - stock) failures.push(`${row.expected} refusals (409), expected ${amount - stock}`);
+  if (row.expected !== amount - stock)
+    failures.push(`${row.expected} refusals (409), expected ${amount - stock}`);
   if (row.errors !== 0) failures.push(`${row.errors} errors: ${JSON.stringify(row.errorDetail)}`);
-  if (!metrics.invariants?.ok) failures.push(`invariants violated: ${JSON.stringify(metrics.invariants)}`);
+  if (!metrics.invariants?.ok)
+    failures.push(`invariants violated: ${JSON.stringify(metrics.invariants)}`);
   if (metrics.available !== 0) failures.push(`available ${metrics.available}, expected 0`);
   if (metrics.reserved !== stock) failures.push(`reserved ${metrics.reserved}, expected ${stock}`);
-  if (metrics.holds?.active !== stock) failures.push(`${metrics.holds?.active} active holds, expected ${stock}`);
+  if (metrics.holds?.active !== stock)
+    failures.push(`${metrics.holds?.active} active holds, expected ${stock}`);
   return {
     ...row,
     productId: id,
-    metrics: { stock: metrics.stock, reserved: metrics.reserved, available: metrics.available, holds: metrics.holds, invariants: metrics.invariants },
+    metrics: {
+      stock: metrics.stock,
+      reserved: metrics.reserved,
+      available: metrics.available,
+      holds: metrics.holds,
+      invariants: metrics.invariants,
+    },
     passed: failures.length === 0,
     failures,
   };

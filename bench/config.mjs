@@ -8,10 +8,24 @@
 import { DEFAULT_POOL_SIZE } from "./targets/baseline.mjs";
 
 const env = process.env;
-const list = (value, fallback) => (value ? value.split(",").map((s) => s.trim()).filter(Boolean) : fallback);
+const list = (value, fallback) =>
+  value
+    ? value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fallback;
 
 const quick = env.BENCH_QUICK === "1" || process.argv.includes("--quick");
-const narrowed = quick || ["BENCH_ROW_SECONDS", "BENCH_TARGETS", "BENCH_SCENARIOS", "BENCH_CONCURRENCY", "BENCH_PG_POOL"].some((name) => env[name]);
+const narrowed =
+  quick ||
+  [
+    "BENCH_ROW_SECONDS",
+    "BENCH_TARGETS",
+    "BENCH_SCENARIOS",
+    "BENCH_CONCURRENCY",
+    "BENCH_PG_POOL",
+  ].some((name) => env[name]);
 
 export const CONFIG = {
   quick,

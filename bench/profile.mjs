@@ -91,8 +91,19 @@ function summarize(profile, sourceMap) {
       }
     }
     const name = functionName || (url ? "(anonymous)" : "");
-    const label = !url ? (name.startsWith("(") ? name : `${name || "(anonymous)"} (runtime built-in)`) : `${name || "(anonymous)"}  ${where}`;
-    const bucket = name === "(idle)" ? "(idle)" : name === "(garbage collector)" ? "(garbage collector)" : name === "(program)" ? "(program: native, not JS)" : origin(source ?? url);
+    const label = !url
+      ? name.startsWith("(")
+        ? name
+        : `${name || "(anonymous)"} (runtime built-in)`
+      : `${name || "(anonymous)"}  ${where}`;
+    const bucket =
+      name === "(idle)"
+        ? "(idle)"
+        : name === "(garbage collector)"
+          ? "(garbage collector)"
+          : name === "(program)"
+            ? "(program: native, not JS)"
+            : origin(source ?? url);
     byFunction.set(label, (byFunction.get(label) ?? 0) + us / 1000);
     byOrigin.set(bucket, (byOrigin.get(bucket) ?? 0) + us / 1000);
     if (name !== "(idle)") total.ms += us / 1000;
@@ -113,7 +124,12 @@ async function main() {
     const ids = { next: () => id++ };
     // Warm up without the profiler.
     const warmPrepared = await scenario.prepare(target, ids);
-    await autocannon({ url: target.url, requests: warmPrepared.requests, connections: 16, duration: 2 });
+    await autocannon({
+      url: target.url,
+      requests: warmPrepared.requests,
+      connections: 16,
+      duration: 2,
+    });
 
     const prepared = await scenario.prepare(target, ids);
     const cdp = await devtools(inspectorPort);
@@ -121,7 +137,12 @@ async function main() {
     await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
     const before = treeCpu(target.serverPids());
     await cdp.send("Profiler.start");
-    const result = await autocannon({ url: target.url, requests: prepared.requests, connections, duration: seconds });
+    const result = await autocannon({
+      url: target.url,
+      requests: prepared.requests,
+      connections,
+      duration: seconds,
+    });
     const { profile } = await cdp.send("Profiler.stop");
     const cpu = cpuDelta(before, treeCpu(target.serverPids()));
     cdp.close();
@@ -150,7 +171,12 @@ async function main() {
       "",
       "| origin | ms | µs/request | share of busy |",
       "| --- | ---: | ---: | ---: |",
-      ...summary.byOrigin.filter(([k]) => k !== "(idle)").map(([k, ms]) => `| ${k} | ${ms.toFixed(0)} | ${perReq(ms)} | ${((ms / summary.busyMs) * 100).toFixed(1)}% |`),
+      ...summary.byOrigin
+        .filter(([k]) => k !== "(idle)")
+        .map(
+          ([k, ms]) =>
+            `| ${k} | ${ms.toFixed(0)} | ${perReq(ms)} | ${((ms / summary.busyMs) * 100).toFixed(1)}% |`,
+        ),
       "",
       "## Top functions by self time",
       "",

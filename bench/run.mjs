@@ -15,7 +15,14 @@ import { runMain } from "./lib/processes.mjs";
 import { chartSvg } from "./report/chart-svg.mjs";
 import { judgeGoals } from "./report/goals.mjs";
 import { markdownReport } from "./report/markdown.mjs";
-import { BOUNDARY_HEADER, BOUNDARY_NUMERIC, boundaryCells, HEADER, resultCells, terminalTable } from "./report/tables.mjs";
+import {
+  BOUNDARY_HEADER,
+  BOUNDARY_NUMERIC,
+  boundaryCells,
+  HEADER,
+  resultCells,
+  terminalTable,
+} from "./report/tables.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { startBaseline } from "./targets/baseline.mjs";
 import { startMiniflareEntry, startWorkerdDirect } from "./targets/workerd-direct.mjs";
@@ -23,15 +30,27 @@ import { startWranglerDev } from "./targets/wrangler-dev.mjs";
 import { ROOT } from "./targets/wrangler.mjs";
 
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
-const STARTERS = { workerd: startWorkerdDirect, miniflare: startMiniflareEntry, wrangler: startWranglerDev, baseline: startBaseline };
+const STARTERS = {
+  workerd: startWorkerdDirect,
+  miniflare: startMiniflareEntry,
+  wrangler: startWranglerDev,
+  baseline: startBaseline,
+};
 const log = (line) => process.stderr.write(`${line}\n`);
 /** Cores used by processes other than the servers and the load generator above which a row is flagged. */
 const NOISY_CORES = 0.2;
 
 function commit() {
   try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    }).trim();
+    const dirty = execFileSync(
+      "git",
+      ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"],
+      { cwd: ROOT, encoding: "utf8" },
+    ).trim();
     return dirty ? `${head} with uncommitted changes in src/` : head;
   } catch {
     return "unknown";
@@ -48,7 +67,12 @@ function productIds() {
 async function warm(target, ids) {
   const id = ids.next();
   await createProduct(target.url, id, 100_000_000);
-  const hold = { method: "POST", path: "/api/holds", headers: JSON_HEADERS, body: JSON.stringify({ product_id: id, qty: 1 }) };
+  const hold = {
+    method: "POST",
+    path: "/api/holds",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ product_id: id, qty: 1 }),
+  };
   await warmUp(target, [{ method: "GET", path: "/healthz" }], 16, CONFIG.warmUpSeconds / 2);
   await warmUp(target, [hold], 16, CONFIG.warmUpSeconds);
 }
@@ -61,8 +85,20 @@ async function benchTarget(target, scenarios, ids, rows, boundaries) {
   for (const scenario of scenarios) {
     for (const connections of CONFIG.concurrencies) {
       const prepared = await scenario.prepare(target, ids);
-      const row = await measure({ target, requests: prepared.requests, connections, durationS: CONFIG.rowSeconds, ok: scenario.ok, expected: scenario.expected });
-      const record = { target: target.key, scenario: scenario.key, ...row, extra: prepared.extra?.(row.elapsedS) };
+      const row = await measure({
+        target,
+        requests: prepared.requests,
+        connections,
+        durationS: CONFIG.rowSeconds,
+        ok: scenario.ok,
+        expected: scenario.expected,
+      });
+      const record = {
+        target: target.key,
+        scenario: scenario.key,
+        ...row,
+        extra: prepared.extra?.(row.elapsedS),
+      };
       rows.push(record);
       log(progress(record));
       await sleep(250);
@@ -70,7 +106,9 @@ async function benchTarget(target, scenarios, ids, rows, boundaries) {
   }
   const boundary = { target: target.key, ...(await boundaryCheck(target, ids)) };
   boundaries.push(boundary);
-  log(`  boundary  ${boundary.passed ? "PASS" : "FAIL"}: ${boundary.ok} × 201, ${boundary.expected} × 409, ${boundary.errors} errors; reserved ${boundary.metrics.reserved}, available ${boundary.metrics.available}, invariants ${boundary.metrics.invariants?.ok ? "ok" : "VIOLATED"}${boundary.failures.length ? ` — ${boundary.failures.join("; ")}` : ""}`);
+  log(
+    `  boundary  ${boundary.passed ? "PASS" : "FAIL"}: ${boundary.ok} × 201, ${boundary.expected} × 409, ${boundary.errors} errors; reserved ${boundary.metrics.reserved}, available ${boundary.metrics.available}, invariants ${boundary.metrics.invariants?.ok ? "ok" : "VIOLATED"}${boundary.failures.length ? ` — ${boundary.failures.join("; ")}` : ""}`,
+  );
 }
 
 const NOTES = [
@@ -96,7 +134,9 @@ async function main() {
   const targets = [];
   const skipped = [];
   const problems = [];
-  log(`bench: ${CONFIG.targets.join(", ")} × ${scenarios.map((s) => s.key).join(", ")} at c=${CONFIG.concurrencies.join("/")}, ${CONFIG.rowSeconds} s per row${CONFIG.quick ? " (quick)" : ""}`);
+  log(
+    `bench: ${CONFIG.targets.join(", ")} × ${scenarios.map((s) => s.key).join(", ")} at c=${CONFIG.concurrencies.join("/")}, ${CONFIG.rowSeconds} s per row${CONFIG.quick ? " (quick)" : ""}`,
+  );
 
   for (const key of CONFIG.targets) {
     const start = STARTERS[key];
@@ -135,7 +175,10 @@ async function main() {
   // Rows during which other processes (a test run, a build) used a fair share of the machine.
   const noisyRows = rows
     .filter((r) => r.cpu.otherCores > NOISY_CORES)
-    .map((r) => `${r.target} ${r.scenario} c=${r.connections}: others used ${r.cpu.otherCores.toFixed(2)} cores`);
+    .map(
+      (r) =>
+        `${r.target} ${r.scenario} c=${r.connections}: others used ${r.cpu.otherCores.toFixed(2)} cores`,
+    );
   const labels = Object.fromEntries(targets.map((t) => [t.key, t.label]));
   const results = {
     meta: {
@@ -163,10 +206,15 @@ async function main() {
   console.log("\nBoundary correctness (stock 1,000; 20,000 holds at c=256):");
   console.log(terminalTable(BOUNDARY_HEADER, boundaryCells(boundaries, labels), BOUNDARY_NUMERIC));
   console.log("\nTargets (workerd direct):");
-  for (const g of goals) console.log(`  ${g.met === null ? "NOT MEASURED" : g.met ? "MET   " : "MISSED"}  ${g.goal}: ${g.detail}`);
+  for (const g of goals)
+    console.log(
+      `  ${g.met === null ? "NOT MEASURED" : g.met ? "MET   " : "MISSED"}  ${g.goal}: ${g.detail}`,
+    );
   for (const s of skipped) console.log(`\nSkipped ${s.key}: ${s.reason}`);
   if (noisyRows.length) {
-    console.log(`\nWARNING: ${noisyRows.length} row(s) ran while other processes used more than ${NOISY_CORES} cores; rerun on a quiet machine:`);
+    console.log(
+      `\nWARNING: ${noisyRows.length} row(s) ran while other processes used more than ${NOISY_CORES} cores; rerun on a quiet machine:`,
+    );
     for (const line of noisyRows) console.log(`  ${line}`);
   }
 
@@ -179,7 +227,8 @@ async function main() {
   console.log(`\nWrote bench/results/${name}.json, ${name}.md, ${name}.svg`);
 
   const failedBoundaries = boundaries.filter((b) => !b.passed);
-  for (const b of failedBoundaries) console.error(`\nBOUNDARY CHECK FAILED for ${labels[b.target]}: ${b.failures.join("; ")}`);
+  for (const b of failedBoundaries)
+    console.error(`\nBOUNDARY CHECK FAILED for ${labels[b.target]}: ${b.failures.join("; ")}`);
   for (const p of problems) console.error(`\nPROBLEM: ${p}`);
   return failedBoundaries.length === 0 && problems.length === 0 ? 0 : 1;
 }

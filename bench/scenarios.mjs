@@ -11,7 +11,8 @@ async function freshProduct(target, ids, stock) {
   const id = ids.next();
   await createProduct(target.url, id, stock);
   const { status } = await call(target.url, "GET", `/api/products/${id}`);
-  if (status !== 200) throw new Error(`product ${id} is not readable after creation (HTTP ${status})`);
+  if (status !== 200)
+    throw new Error(`product ${id} is not readable after creation (HTTP ${status})`);
   return id;
 }
 
@@ -39,7 +40,11 @@ export const SCENARIOS = [
     expected: [],
     async prepare(target, ids) {
       const id = await freshProduct(target, ids, AMPLE);
-      return { requests: [{ method: "POST", path: "/api/holds", headers: JSON_HEADERS, body: holdBody(id) }] };
+      return {
+        requests: [
+          { method: "POST", path: "/api/holds", headers: JSON_HEADERS, body: holdBody(id) },
+        ],
+      };
     },
   },
   {
@@ -50,12 +55,19 @@ export const SCENARIOS = [
     async prepare(target, ids) {
       const id = await freshProduct(target, ids, 1);
       const first = await call(target.url, "POST", "/api/holds", { product_id: id, qty: 1 });
-      if (first.status !== 201) throw new Error(`sold-out setup: first hold got HTTP ${first.status}`);
+      if (first.status !== 201)
+        throw new Error(`sold-out setup: first hold got HTTP ${first.status}`);
       const refused = await call(target.url, "POST", "/api/holds", { product_id: id, qty: 1 });
       if (refused.status !== 409 || refused.json?.error?.code !== "insufficient_stock") {
-        throw new Error(`sold-out setup: expected 409 insufficient_stock, got ${refused.status} ${JSON.stringify(refused.json)}`);
+        throw new Error(
+          `sold-out setup: expected 409 insufficient_stock, got ${refused.status} ${JSON.stringify(refused.json)}`,
+        );
       }
-      return { requests: [{ method: "POST", path: "/api/holds", headers: JSON_HEADERS, body: holdBody(id) }] };
+      return {
+        requests: [
+          { method: "POST", path: "/api/holds", headers: JSON_HEADERS, body: holdBody(id) },
+        ],
+      };
     },
   },
   {
@@ -81,7 +93,10 @@ export const SCENARIOS = [
             method: "POST",
             path: "/api/orders",
             headers: JSON_HEADERS,
-            setupRequest: (request, context) => ({ ...request, body: JSON.stringify({ hold_id: context.holdId ?? "missing" }) }),
+            setupRequest: (request, context) => ({
+              ...request,
+              body: JSON.stringify({ hold_id: context.holdId ?? "missing" }),
+            }),
             onResponse: (status, body, context) => {
               if (status === 201) context.orderId = JSON.parse(body).order_id;
             },
@@ -92,7 +107,11 @@ export const SCENARIOS = [
             headers: JSON_HEADERS,
             setupRequest: (request, context) => ({
               ...request,
-              body: JSON.stringify({ idempotency_key: `pay-${context.orderId ?? "missing"}`, order_id: context.orderId ?? "missing", status: "success" }),
+              body: JSON.stringify({
+                idempotency_key: `pay-${context.orderId ?? "missing"}`,
+                order_id: context.orderId ?? "missing",
+                status: "success",
+              }),
             }),
             onResponse: (status, body) => {
               if (status === 200 && body.includes('"paid"')) paid++;
@@ -114,7 +133,12 @@ export const SCENARIOS = [
       let n = 0;
       return {
         requests: [
-          { method: "POST", path: "/api/holds", headers: JSON_HEADERS, setupRequest: (request) => ({ ...request, body: bodies[n++ % 8] }) },
+          {
+            method: "POST",
+            path: "/api/holds",
+            headers: JSON_HEADERS,
+            setupRequest: (request) => ({ ...request, body: bodies[n++ % 8] }),
+          },
         ],
       };
     },

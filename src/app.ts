@@ -16,7 +16,6 @@ import { healthRoutes } from "./routes/health";
 import { webhookRoutes } from "./routes/webhooks";
 import { SoldOutMemory } from "./sold-out";
 
-
 export interface AppOptions {
   /** Where calls for a product go; tests wrap it to inject failures. */
   stubFor?: StubFor;
@@ -25,7 +24,9 @@ export interface AppOptions {
 }
 
 function describeIssues(error: ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`).join("; ");
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`)
+    .join("; ");
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -82,7 +83,8 @@ export function createApp(options: AppOptions = {}): App {
     info: {
       title: "Flash-sale checkout",
       version: "1.0.0",
-      description: "Holds, orders and an exactly-once payment webhook, with one Durable Object per product.",
+      description:
+        "Holds, orders and an exactly-once payment webhook, with one Durable Object per product.",
     },
   });
 
@@ -90,7 +92,11 @@ export function createApp(options: AppOptions = {}): App {
     const allowed = methodsFor(app, c.req.path);
     if (allowed.length > 0) {
       c.header("Allow", allowed.join(", "));
-      return errorResponse(c, "method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(" or ")}.`);
+      return errorResponse(
+        c,
+        "method_not_allowed",
+        `${c.req.method} is not allowed here; use ${allowed.join(" or ")}.`,
+      );
     }
     return errorResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
   });
@@ -98,12 +104,32 @@ export function createApp(options: AppOptions = {}): App {
   app.onError((error, c) => {
     if (error instanceof ApiFailure) return errorResponse(c, error.code, error.message);
     if (error instanceof ProductUnavailable) {
-      logEvent("Product object unavailable, answering 503.", { path: c.req.path, reason: error.reason, attempts: error.attempts, error: String(error.lastError) }, "error");
-      return errorResponse(c, "service_unavailable", "The product is busy or briefly unavailable; retry shortly.");
+      logEvent(
+        "Product object unavailable, answering 503.",
+        {
+          path: c.req.path,
+          reason: error.reason,
+          attempts: error.attempts,
+          error: String(error.lastError),
+        },
+        "error",
+      );
+      return errorResponse(
+        c,
+        "service_unavailable",
+        "The product is busy or briefly unavailable; retry shortly.",
+      );
     }
     const known = error instanceof HTTPException ? HTTP_ERRORS[error.status] : undefined;
     if (known) return errorResponse(c, ...known);
-    logEvent("Unhandled error.", { path: c.req.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, "error");
+    logEvent(
+      "Unhandled error.",
+      {
+        path: c.req.path,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      },
+      "error",
+    );
     return errorResponse(c, "internal_error", "Something went wrong on our side.");
   });
 

@@ -26,7 +26,10 @@ export function errorResponse(c: Context, code: ErrorCode, message: string): Res
 
 /** OpenAPI `responses` entries for the errors a route can answer with. */
 export function errorResponses(...codes: ErrorCode[]) {
-  const responses: Record<number, { description: string; content: { "application/json": { schema: typeof ErrorBody } } }> = {};
+  const responses: Record<
+    number,
+    { description: string; content: { "application/json": { schema: typeof ErrorBody } } }
+  > = {};
   for (const code of codes) {
     const status = ERROR_STATUS[code];
     const known = responses[status]?.description;
@@ -39,7 +42,13 @@ export function errorResponses(...codes: ErrorCode[]) {
 }
 
 /** Every route can also answer these. */
-export const COMMON_ERRORS: ErrorCode[] = ["invalid_json", "payload_too_large", "unsupported_media_type", "invalid_request", "service_unavailable"];
+export const COMMON_ERRORS: ErrorCode[] = [
+  "invalid_json",
+  "payload_too_large",
+  "unsupported_media_type",
+  "invalid_request",
+  "service_unavailable",
+];
 
 export function jsonBody<T>(schema: T, description: string) {
   return { required: true, description, content: { "application/json": { schema } } };

@@ -4,7 +4,11 @@
  */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
-export function logEvent(message: string, fields: LogFields = {}, level: "info" | "warn" | "error" = "info"): void {
+export function logEvent(
+  message: string,
+  fields: LogFields = {},
+  level: "info" | "warn" | "error" = "info",
+): void {
   const line = JSON.stringify({ level, message, ...fields, at: new Date().toISOString() });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

@@ -7,7 +7,10 @@ import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
  * The object's RPC methods as the Worker sees them. Answers are plain data, so the class's own
  * signatures describe them exactly (the generated stub type turns unions into unions of promises).
  */
-export type ProductStub = Pick<ProductObject, "product" | "hold" | "order" | "readOrder" | "payment" | "restock" | "metrics">;
+export type ProductStub = Pick<
+  ProductObject,
+  "product" | "hold" | "order" | "readOrder" | "payment" | "restock" | "metrics"
+>;
 export type StubFor = (env: Env, productId: number) => ProductStub;
 
 /** Every request for a product goes to the one object named after it. */
@@ -29,6 +32,10 @@ export function callProduct<T>(
     (attempt) => call(stubFor(env, productId), attempt),
     policy,
     (attempt, delayMs, error) =>
-      logEvent("Transient error, retrying", { product_id: productId, ...fields, attempt, delay_ms: delayMs, error: String(error) }, "warn"),
+      logEvent(
+        "Transient error, retrying",
+        { product_id: productId, ...fields, attempt, delay_ms: delayMs, error: String(error) },
+        "warn",
+      ),
   );
 }

@@ -27,12 +27,16 @@ export class ProductUnavailable extends Error {
     readonly attempts: number,
     readonly lastError: unknown,
   ) {
-    super(`Product object unavailable (${reason} after ${attempts} attempt(s)): ${String(lastError)}`);
+    super(
+      `Product object unavailable (${reason} after ${attempts} attempt(s)): ${String(lastError)}`,
+    );
   }
 }
 
 function flag(error: unknown, name: "retryable" | "overloaded"): boolean {
-  return typeof error === "object" && error !== null && (error as Record<string, unknown>)[name] === true;
+  return (
+    typeof error === "object" && error !== null && (error as Record<string, unknown>)[name] === true
+  );
 }
 
 const isOverloaded = (error: unknown): boolean => flag(error, "overloaded");

@@ -15,7 +15,11 @@ export const ProductIdParam = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "1" }),
 });
 export const OrderIdParam = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" }, example: "ord_1_9f1c…" }),
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" }, example: "ord_1_9f1c…" }),
 });
 
 const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-25T10:00:00.000Z" });
@@ -27,7 +31,10 @@ export const Product = z
     price_cents: z.number().int(),
     currency: z.string().openapi({ example: "USD" }),
     stock: z.number().int().openapi({ description: "Units on hand, not yet sold." }),
-    reserved: z.number().int().openapi({ description: "Units in active holds and pending orders." }),
+    reserved: z
+      .number()
+      .int()
+      .openapi({ description: "Units in active holds and pending orders." }),
     available: z.number().int().openapi({ description: "stock - reserved" }),
   })
   .openapi("Product");
@@ -35,7 +42,11 @@ export const Product = z
 export const HoldRequest = z
   .object({
     product_id: ProductId,
-    qty: z.number().int().min(1).openapi({ description: "1..MAX_QTY_PER_HOLD (default 5)", example: 1 }),
+    qty: z
+      .number()
+      .int()
+      .min(1)
+      .openapi({ description: "1..MAX_QTY_PER_HOLD (default 5)", example: 1 }),
   })
   .strict()
   .openapi("HoldRequest");
@@ -47,7 +58,10 @@ export const IdempotencyKeyHeader = z.object({
     .max(255)
     .regex(/^[\x21-\x7e]+$/, "Idempotency-Key must be printable ASCII without spaces")
     .optional()
-    .openapi({ param: { name: "idempotency-key", in: "header" }, description: "Retrying with the same key returns the same hold." }),
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description: "Retrying with the same key returns the same hold.",
+    }),
 });
 
 export const Hold = z
@@ -59,7 +73,10 @@ export const Hold = z
   })
   .openapi("Hold");
 
-export const OrderRequest = z.object({ hold_id: z.string().min(1).max(200) }).strict().openapi("OrderRequest");
+export const OrderRequest = z
+  .object({ hold_id: z.string().min(1).max(200) })
+  .strict()
+  .openapi("OrderRequest");
 
 export const OrderStatus = z.enum(["pending", "paid", "failed", "cancelled"]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
@@ -129,17 +146,34 @@ export const ProductMetrics = z
     sold: z.number().int(),
     initial_stock: z.number().int(),
     restocked: z.number().int(),
-    holds: z.object({ active: z.number().int(), ordered: z.number().int(), expired: z.number().int() }),
+    holds: z.object({
+      active: z.number().int(),
+      ordered: z.number().int(),
+      expired: z.number().int(),
+    }),
     orders: z.object({
       pending: z.number().int(),
       paid: z.number().int(),
       failed: z.number().int(),
       cancelled: z.number().int(),
     }),
-    webhooks: z.object({ processed: z.number().int(), ignored: z.number().int(), duplicates: z.number().int() }),
-    refunds_required: z.number().int().openapi({ description: "Successful payments for orders already failed or cancelled." }),
-    holds_rejected_since_start: z.number().int().openapi({ description: "409 insufficient_stock answers since the object last started." }),
-    history_outbox_backlog: z.number().int().openapi({ description: "Order-history rows not yet written to D1." }),
+    webhooks: z.object({
+      processed: z.number().int(),
+      ignored: z.number().int(),
+      duplicates: z.number().int(),
+    }),
+    refunds_required: z
+      .number()
+      .int()
+      .openapi({ description: "Successful payments for orders already failed or cancelled." }),
+    holds_rejected_since_start: z
+      .number()
+      .int()
+      .openapi({ description: "409 insufficient_stock answers since the object last started." }),
+    history_outbox_backlog: z
+      .number()
+      .int()
+      .openapi({ description: "Order-history rows not yet written to D1." }),
     invariants: z.object({
       ok: z.boolean(),
       violations: z.array(z.string()),

@@ -27,7 +27,11 @@ function verifierFor(secret: string): Webhook {
   return verifier;
 }
 
-export function authenticateWebhook(env: Env, headers: Headers, rawBody: string): WebhookAccepted | Failure {
+export function authenticateWebhook(
+  env: Env,
+  headers: Headers,
+  rawBody: string,
+): WebhookAccepted | Failure {
   const messageId = headers.get("webhook-id");
   if (env.WEBHOOK_SECRET) {
     try {
@@ -37,11 +41,21 @@ export function authenticateWebhook(env: Env, headers: Headers, rawBody: string)
         "webhook-signature": headers.get("webhook-signature") ?? "",
       });
     } catch (error) {
-      return failure("invalid_signature", `Webhook signature rejected: ${error instanceof Error ? error.message : String(error)}`);
+      return failure(
+        "invalid_signature",
+        `Webhook signature rejected: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     return { ok: true, messageId };
   }
   if (env.ALLOW_UNSIGNED_WEBHOOKS === "true") return { ok: true, messageId };
-  logEvent("Webhook refused: WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_WEBHOOKS is not true.", {}, "error");
-  return failure("webhook_secret_not_configured", "Webhooks are not accepted until WEBHOOK_SECRET is configured.");
+  logEvent(
+    "Webhook refused: WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_WEBHOOKS is not true.",
+    {},
+    "error",
+  );
+  return failure(
+    "webhook_secret_not_configured",
+    "Webhooks are not accepted until WEBHOOK_SECRET is configured.",
+  );
 }

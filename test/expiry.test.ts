@@ -1,13 +1,23 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, getProduct, hold, metrics, newProduct, order, pendingOrder, productObject } from "./helpers";
+import {
+  call,
+  getProduct,
+  hold,
+  metrics,
+  newProduct,
+  order,
+  pendingOrder,
+  productObject,
+} from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
-const alarmOf = (productId: number) => runInDurableObject(productObject(productId), (_, state) => state.storage.getAlarm());
+const alarmOf = (productId: number) =>
+  runInDurableObject(productObject(productId), (_, state) => state.storage.getAlarm());
 
 /** Move the clock (as the Worker and the object see it) to `at`. */
 function travelTo(at: number) {
@@ -31,9 +41,15 @@ describe("hold expiry", () => {
 
     travelTo(Date.parse(h.expires_at) + 1);
     expect(await runDurableObjectAlarm(productObject(id))).toBe(true);
-    const released = logs.mock.calls.map(([l]) => JSON.parse(String(l))).find((l) => l.message === "Expired hold released.");
+    const released = logs.mock.calls
+      .map(([l]) => JSON.parse(String(l)))
+      .find((l) => l.message === "Expired hold released.");
     expect(released).toMatchObject({ product_id: id, hold_id: h.hold_id, qty: 2 });
-    expect((await metrics(id)).body).toMatchObject({ reserved: 0, available: 2, holds: { active: 0, expired: 1 } });
+    expect((await metrics(id)).body).toMatchObject({
+      reserved: 0,
+      available: 2,
+      holds: { active: 0, expired: 1 },
+    });
     // The Worker's short sold-out memory lapses with the clock too.
     travelTo(Date.parse(h.expires_at) + 2_000);
     expect((await hold(id, 2)).status).toBe(201);
@@ -87,7 +103,11 @@ describe("payment window", () => {
     expect((await getProduct(id)).body).toMatchObject({ stock: 4, reserved: 0, available: 4 });
     // A later alarm (the order-history safety net) finds nothing more to do.
     await runDurableObjectAlarm(productObject(id));
-    expect((await metrics(id)).body).toMatchObject({ reserved: 0, orders: { pending: 0, cancelled: 1 }, invariants: { ok: true } });
+    expect((await metrics(id)).body).toMatchObject({
+      reserved: 0,
+      orders: { pending: 0, cancelled: 1 },
+      invariants: { ok: true },
+    });
   });
 });
 

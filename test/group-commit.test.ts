@@ -4,7 +4,9 @@ import { GroupCommit } from "../src/product/group-commit";
 /** A storage whose commits finish only when the test says so. */
 function storageWithManualCommits() {
   const pending: (() => void)[] = [];
-  const storage = { sync: () => new Promise<void>((resolve) => pending.push(resolve)) } as unknown as DurableObjectStorage;
+  const storage = {
+    sync: () => new Promise<void>((resolve) => pending.push(resolve)),
+  } as unknown as DurableObjectStorage;
   return {
     storage,
     commitsInFlight: () => pending.length,

@@ -23,7 +23,11 @@ export interface CallOptions {
 }
 
 /** Send a request through the real Worker (router, object, D1) and read its JSON answer. */
-export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<Answer<T>> {
+export async function call<T = any>(
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body = options.body;
   if (options.json !== undefined) {
@@ -33,7 +37,11 @@ export async function call<T = any>(method: string, path: string, options: CallO
   const request = new Request(`${ORIGIN}${path}`, { method, headers, body });
   const res =
     options.app || options.vars
-      ? await (options.app ?? worker).fetch(request, { ...env, ...options.vars }, createExecutionContext())
+      ? await (options.app ?? worker).fetch(
+          request,
+          { ...env, ...options.vars },
+          createExecutionContext(),
+        )
       : await exports.default.fetch(request);
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
@@ -48,15 +56,21 @@ export async function newProduct(stock: number, priceCents = 2_500): Promise<num
     headers: ADMIN,
     json: { id, name: `Test product ${id}`, price_cents: priceCents, currency: "EUR", stock },
   });
-  if (res.status !== 201) throw new Error(`could not create product: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`could not create product: ${res.status} ${JSON.stringify(res.body)}`);
   return id;
 }
 
 export const getProduct = (id: number) => call("GET", `/api/products/${id}`);
-export const metrics = (id: number) => call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
+export const metrics = (id: number) =>
+  call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
 
-export const hold = (productId: number, qty = 1, headers: Record<string, string> = {}, app?: CallOptions["app"]) =>
-  call("POST", "/api/holds", { json: { product_id: productId, qty }, headers, app });
+export const hold = (
+  productId: number,
+  qty = 1,
+  headers: Record<string, string> = {},
+  app?: CallOptions["app"],
+) => call("POST", "/api/holds", { json: { product_id: productId, qty }, headers, app });
 
 export const order = (holdId: string) => call("POST", "/api/orders", { json: { hold_id: holdId } });
 
@@ -73,7 +87,10 @@ const signer = new Webhook(env.WEBHOOK_SECRET);
 let webhookSeq = 0;
 
 /** Standard Webhooks headers for `payload`, signed with the test secret. */
-export function signatureHeaders(payload: string, options: { id?: string; at?: Date; secret?: string } = {}): Record<string, string> {
+export function signatureHeaders(
+  payload: string,
+  options: { id?: string; at?: Date; secret?: string } = {},
+): Record<string, string> {
   const id = options.id ?? `msg_${Date.now()}_${++webhookSeq}`;
   const at = options.at ?? new Date();
   const sign = options.secret ? new Webhook(options.secret) : signer;
@@ -86,7 +103,10 @@ export function signatureHeaders(payload: string, options: { id?: string; at?: D
 }
 
 /** A signed payment webhook, as the gateway sends it. */
-export function webhook(payload: { idempotency_key?: string; order_id: string; status: string }, options: { id?: string } = {}) {
+export function webhook(
+  payload: { idempotency_key?: string; order_id: string; status: string },
+  options: { id?: string } = {},
+) {
   const body = JSON.stringify(payload);
   return call("POST", "/api/payments/webhook", { body, headers: signatureHeaders(body, options) });
 }

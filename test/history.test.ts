@@ -9,9 +9,16 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const historyOf = (orderId: string) => env.DB.prepare("SELECT status, needs_refund FROM orders WHERE order_id = ?").bind(orderId).first();
+const historyOf = (orderId: string) =>
+  env.DB.prepare("SELECT status, needs_refund FROM orders WHERE order_id = ?")
+    .bind(orderId)
+    .first();
 const eventsOf = async (orderId: string) =>
-  (await env.DB.prepare("SELECT event, status FROM order_events WHERE order_id = ? ORDER BY seq").bind(orderId).all()).results;
+  (
+    await env.DB.prepare("SELECT event, status FROM order_events WHERE order_id = ? ORDER BY seq")
+      .bind(orderId)
+      .all()
+  ).results;
 
 describe("order history in D1", () => {
   it("holds every order with its final status and each change in order", async () => {
@@ -24,11 +31,21 @@ describe("order history in D1", () => {
     await webhook({ idempotency_key: uniqueKey(), order_id: failed.order_id, status: "failure" });
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.parse(pending.pay_by) + 1);
-    await webhook({ idempotency_key: uniqueKey(), order_id: cancelled.order_id, status: "success" }); // too late
+    await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: cancelled.order_id,
+      status: "success",
+    }); // too late
     vi.useRealTimers();
 
     await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
-    const rows = (await env.DB.prepare("SELECT order_id, status, qty, needs_refund FROM orders WHERE product_id = ? ORDER BY created_at").bind(id).all()).results;
+    const rows = (
+      await env.DB.prepare(
+        "SELECT order_id, status, qty, needs_refund FROM orders WHERE product_id = ? ORDER BY created_at",
+      )
+        .bind(id)
+        .all()
+    ).results;
     expect(rows).toEqual([
       { order_id: paid.order_id, status: "paid", qty: 1, needs_refund: 0 },
       { order_id: failed.order_id, status: "failed", qty: 2, needs_refund: 0 },
@@ -72,7 +89,11 @@ describe("order history in D1", () => {
     expect(during).toMatchObject({ sold: 2, invariants: { ok: true } });
     expect(during.history_outbox_backlog).toBeGreaterThanOrEqual(2);
     expect(await historyOf(o.order_id)).toBeNull();
-    expect(warnings.mock.calls.some(([l]) => String(l).includes("Order history write to D1 failed, will retry."))).toBe(true);
+    expect(
+      warnings.mock.calls.some(([l]) =>
+        String(l).includes("Order history write to D1 failed, will retry."),
+      ),
+    ).toBe(true);
 
     await setDb(realDb);
     await runDurableObjectAlarm(stub);

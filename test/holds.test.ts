@@ -7,7 +7,12 @@ describe("POST /api/holds", () => {
     const before = Date.now();
     const res = await hold(id, 2);
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ hold_id: expect.stringMatching(new RegExp(`^hld_${id}_`)), product_id: id, qty: 2, expires_at: expect.any(String) });
+    expect(res.body).toEqual({
+      hold_id: expect.stringMatching(new RegExp(`^hld_${id}_`)),
+      product_id: id,
+      qty: 2,
+      expires_at: expect.any(String),
+    });
     const ttl = Date.parse(res.body.expires_at) - before;
     expect(ttl).toBeGreaterThanOrEqual(119_000);
     expect(ttl).toBeLessThanOrEqual(121_000);
@@ -96,7 +101,9 @@ describe("Idempotency-Key", () => {
   it("the same key sent in parallel still makes one hold", async () => {
     const id = await newProduct(10);
     const key = uniqueKey();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => hold(id, 1, { "idempotency-key": key })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => hold(id, 1, { "idempotency-key": key })),
+    );
     expect(new Set(answers.map((a) => a.body.hold_id)).size).toBe(1);
     expect((await getProduct(id)).body.reserved).toBe(1);
   });

@@ -4,7 +4,10 @@ import { call, getProduct, newProduct } from "./helpers";
 describe("bad input gets a JSON error and changes nothing", () => {
   it("malformed JSON is 400 invalid_json", async () => {
     const id = await newProduct(5);
-    const res = await call("POST", "/api/holds", { body: `{"product_id": ${id}, "qty": 1`, headers: { "content-type": "application/json" } });
+    const res = await call("POST", "/api/holds", {
+      body: `{"product_id": ${id}, "qty": 1`,
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: { code: "invalid_json", message: expect.any(String) } });
     expect((await getProduct(id)).body.reserved).toBe(0);
@@ -21,14 +24,20 @@ describe("bad input gets a JSON error and changes nothing", () => {
 
   it("a body that is not JSON is 415 unsupported_media_type", async () => {
     const id = await newProduct(5);
-    const res = await call("POST", "/api/holds", { body: `product_id=${id}&qty=1`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const res = await call("POST", "/api/holds", {
+      body: `product_id=${id}&qty=1`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe("unsupported_media_type");
     expect((await getProduct(id)).body.reserved).toBe(0);
   });
 
   it("an empty JSON body is 400 invalid_json, never 500", async () => {
-    const res = await call("POST", "/api/holds", { body: "", headers: { "content-type": "application/json" } });
+    const res = await call("POST", "/api/holds", {
+      body: "",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_json");
   });

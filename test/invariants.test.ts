@@ -4,7 +4,18 @@ import { afterEach, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/product-client";
 import { SoldOutMemory } from "../src/sold-out";
-import { ADMIN, call, getProduct, hold, metrics, newProduct, order, productObject, uniqueKey, webhook } from "./helpers";
+import {
+  ADMIN,
+  call,
+  getProduct,
+  hold,
+  metrics,
+  newProduct,
+  order,
+  productObject,
+  uniqueKey,
+  webhook,
+} from "./helpers";
 
 afterEach(() => vi.useRealTimers());
 
@@ -33,8 +44,13 @@ it("a storm of shoppers, late and duplicated webhooks and expiries keeps every i
     const key = uniqueKey();
     const status = outcome === 1 ? "failure" : "success";
     const copies = 1 + pick(3);
-    await Promise.all(Array.from({ length: copies }, () => webhook({ idempotency_key: key, order_id: o.body.order_id, status })));
-    if (pick(3) === 0) await webhook({ idempotency_key: uniqueKey(), order_id: o.body.order_id, status: "failure" });
+    await Promise.all(
+      Array.from({ length: copies }, () =>
+        webhook({ idempotency_key: key, order_id: o.body.order_id, status }),
+      ),
+    );
+    if (pick(3) === 0)
+      await webhook({ idempotency_key: uniqueKey(), order_id: o.body.order_id, status: "failure" });
   });
   await Promise.all(shoppers);
 
@@ -55,7 +71,11 @@ it("a storm of shoppers, late and duplicated webhooks and expiries keeps every i
 
   // D1 agrees with the object on what was sold.
   await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
-  const paid = await env.DB.prepare("SELECT COALESCE(SUM(qty), 0) AS units FROM orders WHERE product_id = ? AND status = 'paid'").bind(id).first<{ units: number }>();
+  const paid = await env.DB.prepare(
+    "SELECT COALESCE(SUM(qty), 0) AS units FROM orders WHERE product_id = ? AND status = 'paid'",
+  )
+    .bind(id)
+    .first<{ units: number }>();
   expect(paid!.units).toBe(after.sold);
 });
 
@@ -80,10 +100,18 @@ it("once sold out, the Worker answers 409 itself and no shopper ever gets a unit
   const storm = await Promise.all(Array.from({ length: 200 }, post));
   expect(storm.every((a) => a.status === 409 && a.code === "insufficient_stock")).toBe(true);
   expect(objectCalls).toBe(callsWhenSoldOut);
-  expect((await metrics(id)).body).toMatchObject({ reserved: 3, available: 0, invariants: { ok: true } });
+  expect((await metrics(id)).body).toMatchObject({
+    reserved: 3,
+    available: 0,
+    invariants: { ok: true },
+  });
 
   // Units coming back (here a restock through this app) end the sold-out answers at once.
-  const restock = await call("POST", `/api/admin/products/${id}/restock`, { headers: ADMIN, json: { qty: 1 }, app });
+  const restock = await call("POST", `/api/admin/products/${id}/restock`, {
+    headers: ADMIN,
+    json: { qty: 1 },
+    app,
+  });
   expect(restock.status).toBe(200);
   expect((await post()).status).toBe(201);
 });

@@ -61,14 +61,15 @@ describe("POST /api/orders", () => {
     expect((await order(h.hold_id)).status).toBe(410);
   });
 
-  it.each(["hld_1_00000000000000000000000000000000", "not-a-hold", "ord_1_00000000000000000000000000000000"])(
-    "answers 404 hold_not_found for %s",
-    async (holdId) => {
-      const res = await order(holdId);
-      expect(res.status).toBe(404);
-      expect(res.body.error.code).toBe("hold_not_found");
-    },
-  );
+  it.each([
+    "hld_1_00000000000000000000000000000000",
+    "not-a-hold",
+    "ord_1_00000000000000000000000000000000",
+  ])("answers 404 hold_not_found for %s", async (holdId) => {
+    const res = await order(holdId);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("hold_not_found");
+  });
 
   it("answers 422 for a body without a hold id", async () => {
     for (const json of [{}, { hold_id: 5 }, { hold_id: "" }]) {
@@ -87,12 +88,13 @@ describe("GET /api/orders/:id", () => {
     expect(res.body).toEqual(created);
   });
 
-  it.each(["ord_1_00000000000000000000000000000000", "nope", "ord_999999999_00000000000000000000000000000000"])(
-    "answers 404 order_not_found for %s",
-    async (orderId) => {
-      const res = await call("GET", `/api/orders/${orderId}`);
-      expect(res.status).toBe(404);
-      expect(res.body.error.code).toBe("order_not_found");
-    },
-  );
+  it.each([
+    "ord_1_00000000000000000000000000000000",
+    "nope",
+    "ord_999999999_00000000000000000000000000000000",
+  ])("answers 404 order_not_found for %s", async (orderId) => {
+    const res = await call("GET", `/api/orders/${orderId}`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("order_not_found");
+  });
 });

@@ -32,20 +32,31 @@ describe("GET /api/products/:id", () => {
     expect(res.body).toEqual({ error: { code: "product_not_found", message: expect.any(String) } });
   });
 
-  it.each(["abc", "0", "-1", "1.5", "99999999999"])("answers 422 for the malformed id %s", async (id) => {
-    const res = await call("GET", `/api/products/${id}`);
-    expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe("invalid_request");
-  });
+  it.each(["abc", "0", "-1", "1.5", "99999999999"])(
+    "answers 422 for the malformed id %s",
+    async (id) => {
+      const res = await call("GET", `/api/products/${id}`);
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe("invalid_request");
+    },
+  );
 });
 
 describe("the catalogue in D1", () => {
   it("an object that cannot read it yet answers 503 with Retry-After, then opens once it can", async () => {
     // In the catalogue, but its object has never read it.
     const id = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
-    await env.DB.prepare("INSERT INTO products (id, name, price_cents, currency, initial_stock) VALUES (?, 'Late', 100, 'USD', 4)").bind(id).run();
+    await env.DB.prepare(
+      "INSERT INTO products (id, name, price_cents, currency, initial_stock) VALUES (?, 'Late', 100, 'USD', 4)",
+    )
+      .bind(id)
+      .run();
     await runInDurableObject(productObject(id), (instance) => {
-      const broken = { prepare: () => ({ bind: () => ({ first: () => Promise.reject(new Error("D1_ERROR: simulated outage")) }) }) };
+      const broken = {
+        prepare: () => ({
+          bind: () => ({ first: () => Promise.reject(new Error("D1_ERROR: simulated outage")) }),
+        }),
+      };
       (instance as unknown as { env: object }).env = { ...env, DB: broken };
     });
     const refused = await hold(id, 1);
@@ -66,8 +77,17 @@ describe("the catalogue in D1", () => {
 describe("admin: products", () => {
   it("creates a product that is immediately on sale, recorded in the D1 catalogue", async () => {
     const id = await newProduct(42, 1_234);
-    expect((await getProduct(id)).body).toMatchObject({ id, stock: 42, reserved: 0, available: 42, price_cents: 1_234, currency: "EUR" });
-    const row = await env.DB.prepare("SELECT initial_stock FROM products WHERE id = ?").bind(id).first();
+    expect((await getProduct(id)).body).toMatchObject({
+      id,
+      stock: 42,
+      reserved: 0,
+      available: 42,
+      price_cents: 1_234,
+      currency: "EUR",
+    });
+    const row = await env.DB.prepare("SELECT initial_stock FROM products WHERE id = ?")
+      .bind(id)
+      .first();
     expect(row).toEqual({ initial_stock: 42 });
   });
 
@@ -86,13 +106,22 @@ describe("admin: products", () => {
     const id = await newProduct(1);
     expect((await hold(id, 1)).status).toBe(201);
     expect((await hold(id, 1)).status).toBe(409);
-    const res = await call("POST", `/api/admin/products/${id}/restock`, { headers: ADMIN, json: { qty: 4 } });
+    const res = await call("POST", `/api/admin/products/${id}/restock`, {
+      headers: ADMIN,
+      json: { qty: 4 },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ stock: 5, reserved: 1, available: 4 });
     // The Worker forgets "sold out" at once after a restock it forwarded.
     expect((await hold(id, 1)).status).toBe(201);
     const m = (await metrics(id)).body;
-    expect(m).toMatchObject({ initial_stock: 1, restocked: 4, sold: 0, stock: 5, invariants: { ok: true, violations: [] } });
+    expect(m).toMatchObject({
+      initial_stock: 1,
+      restocked: 4,
+      sold: 0,
+      stock: 5,
+      invariants: { ok: true, violations: [] },
+    });
   });
 
   it("requires the admin token, and is off without one", async () => {
@@ -100,14 +129,22 @@ describe("admin: products", () => {
     const missing = await call("POST", "/api/admin/products", { json });
     expect(missing.status).toBe(401);
     expect(missing.body.error.code).toBe("unauthorized");
-    const wrong = await call("POST", "/api/admin/products", { json, headers: { authorization: "Bearer nope" } });
+    const wrong = await call("POST", "/api/admin/products", {
+      json,
+      headers: { authorization: "Bearer nope" },
+    });
     expect(wrong.status).toBe(401);
     expect((await call("GET", "/api/admin/products/1/metrics")).status).toBe(401);
-    expect(await env.DB.prepare("SELECT id FROM products WHERE id = ?").bind(5_555_555).first()).toBeNull();
+    expect(
+      await env.DB.prepare("SELECT id FROM products WHERE id = ?").bind(5_555_555).first(),
+    ).toBeNull();
   });
 
   it("is off (403 admin_disabled) while ADMIN_TOKEN is unset, even with a token", async () => {
-    const res = await call("GET", "/api/admin/products/1/metrics", { headers: ADMIN, vars: { ADMIN_TOKEN: undefined as never } });
+    const res = await call("GET", "/api/admin/products/1/metrics", {
+      headers: ADMIN,
+      vars: { ADMIN_TOKEN: undefined as never },
+    });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe("admin_disabled");
   });

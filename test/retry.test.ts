@@ -1,24 +1,42 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub, type ProductStub, type StubFor } from "../src/product-client";
-import { backoffMs, DEFAULT_RETRY, ProductUnavailable, withRetries, type RetryPolicy } from "../src/retry";
+import {
+  backoffMs,
+  DEFAULT_RETRY,
+  ProductUnavailable,
+  withRetries,
+  type RetryPolicy,
+} from "../src/retry";
 import { getProduct, hold, newProduct } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
-const transient = (message = "Network connection lost.") => Object.assign(new Error(message), { retryable: true });
-const overloaded = () => Object.assign(new Error("Durable Object is overloaded."), { retryable: true, overloaded: true });
+const transient = (message = "Network connection lost.") =>
+  Object.assign(new Error(message), { retryable: true });
+const overloaded = () =>
+  Object.assign(new Error("Durable Object is overloaded."), { retryable: true, overloaded: true });
 
 function policy(overrides: Partial<RetryPolicy> = {}): RetryPolicy & { delays: number[] } {
   const delays: number[] = [];
-  return { ...DEFAULT_RETRY, random: () => 1, sleep: async (ms) => void delays.push(ms), ...overrides, delays };
+  return {
+    ...DEFAULT_RETRY,
+    random: () => 1,
+    sleep: async (ms) => void delays.push(ms),
+    ...overrides,
+    delays,
+  };
 }
 
 describe("withRetries", () => {
   it("retries retryable errors with growing backoff until one succeeds", async () => {
     const p = policy();
     let calls = 0;
-    const value = await withRetries(async () => (++calls < 3 ? Promise.reject(transient()) : "done"), p, () => {});
+    const value = await withRetries(
+      async () => (++calls < 3 ? Promise.reject(transient()) : "done"),
+      p,
+      () => {},
+    );
     expect(value).toBe("done");
     expect(calls).toBe(3);
     expect(p.delays).toEqual([50, 100]);
@@ -27,7 +45,11 @@ describe("withRetries", () => {
   it("gives up after 5 attempts in all", async () => {
     const p = policy();
     let calls = 0;
-    const error = await withRetries(async () => Promise.reject(transient(`attempt ${++calls}`)), p, () => {}).catch((e) => e);
+    const error = await withRetries(
+      async () => Promise.reject(transient(`attempt ${++calls}`)),
+      p,
+      () => {},
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(ProductUnavailable);
     expect(error).toMatchObject({ reason: "retries_exhausted", attempts: 5 });
     expect(calls).toBe(5);
@@ -36,7 +58,11 @@ describe("withRetries", () => {
 
   it("does not retry an overloaded object", async () => {
     let calls = 0;
-    const error = await withRetries(async () => Promise.reject((++calls, overloaded())), policy(), () => {}).catch((e) => e);
+    const error = await withRetries(
+      async () => Promise.reject((++calls, overloaded())),
+      policy(),
+      () => {},
+    ).catch((e) => e);
     expect(error).toMatchObject({ reason: "overloaded", attempts: 1 });
     expect(calls).toBe(1);
   });
@@ -44,7 +70,13 @@ describe("withRetries", () => {
   it("passes other errors through untouched, without retrying", async () => {
     let calls = 0;
     const bug = new TypeError("boom");
-    await expect(withRetries(async () => Promise.reject((++calls, bug)), policy(), () => {})).rejects.toBe(bug);
+    await expect(
+      withRetries(
+        async () => Promise.reject((++calls, bug)),
+        policy(),
+        () => {},
+      ),
+    ).rejects.toBe(bug);
     expect(calls).toBe(1);
   });
 
@@ -59,12 +91,18 @@ describe("withRetries", () => {
 });
 
 /** A stub whose calls misbehave as `fault` says, around the real object. */
-function faultyStubs(fault: (call: number, real: () => Promise<unknown>) => Promise<unknown>): { stubFor: StubFor; calls: () => number } {
+function faultyStubs(fault: (call: number, real: () => Promise<unknown>) => Promise<unknown>): {
+  stubFor: StubFor;
+  calls: () => number;
+} {
   let calls = 0;
   const stubFor: StubFor = (e, productId) => {
     const real = productStub(e, productId);
     return new Proxy(real, {
-      get: (target, method: keyof ProductStub) => (...args: unknown[]) => fault(++calls, () => (target[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
+      get:
+        (target, method: keyof ProductStub) =>
+        (...args: unknown[]) =>
+          fault(++calls, () => (target[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
     });
   };
   return { stubFor, calls: () => calls };
@@ -84,8 +122,16 @@ describe("the Worker's calls to a product object", () => {
     expect(res.status).toBe(201);
     expect(calls()).toBe(2);
     expect((await getProduct(id)).body).toMatchObject({ reserved: 2, available: 8 });
-    const line = JSON.parse(String(warnings.mock.calls.find(([l]) => String(l).includes("Transient error, retrying"))![0]));
-    expect(line).toMatchObject({ product_id: id, attempt: 1, idempotency_key: expect.stringMatching(/^auto:/) });
+    const line = JSON.parse(
+      String(
+        warnings.mock.calls.find(([l]) => String(l).includes("Transient error, retrying"))![0],
+      ),
+    );
+    expect(line).toMatchObject({
+      product_id: id,
+      attempt: 1,
+      idempotency_key: expect.stringMatching(/^auto:/),
+    });
   });
 
   it("keeps the client's Idempotency-Key across retries", async () => {

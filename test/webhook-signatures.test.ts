@@ -5,30 +5,57 @@ afterEach(() => vi.restoreAllMocks());
 
 /** Send an unsigned webhook through the Worker with some variables changed. */
 const postWith = (vars: Partial<Cloudflare.Env>, body: string) =>
-  call("POST", "/api/payments/webhook", { body, headers: { "content-type": "application/json" }, vars });
+  call("POST", "/api/payments/webhook", {
+    body,
+    headers: { "content-type": "application/json" },
+    vars,
+  });
 
 async function paymentFor(stock = 5) {
   const id = await newProduct(stock);
   const o = await pendingOrder(id, 1);
-  const body = JSON.stringify({ idempotency_key: uniqueKey(), order_id: o.order_id, status: "success" });
+  const body = JSON.stringify({
+    idempotency_key: uniqueKey(),
+    order_id: o.order_id,
+    status: "success",
+  });
   return { id, o, body };
 }
 
 describe("webhook signatures (WEBHOOK_SECRET set)", () => {
   it("accepts a valid Standard Webhooks signature", async () => {
     const { id, body } = await paymentFor();
-    const res = await call("POST", "/api/payments/webhook", { body, headers: signatureHeaders(body) });
+    const res = await call("POST", "/api/payments/webhook", {
+      body,
+      headers: signatureHeaders(body),
+    });
     expect(res.status).toBe(200);
     expect((await getProduct(id)).body.stock).toBe(4);
   });
 
   it.each([
     ["no signature headers", (_body: string) => ({ "content-type": "application/json" })],
-    ["a signature made with another secret", (body: string) => signatureHeaders(body, { secret: "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY" })],
-    ["a timestamp six minutes old", (body: string) => signatureHeaders(body, { at: new Date(Date.now() - 6 * 60_000) })],
-    ["a timestamp six minutes ahead", (body: string) => signatureHeaders(body, { at: new Date(Date.now() + 6 * 60_000) })],
-    ["a signature over a different body", (body: string) => signatureHeaders(body.replace("success", "failure"))],
-    ["a webhook-id other than the signed one", (body: string) => ({ ...signatureHeaders(body), "webhook-id": "msg_other" })],
+    [
+      "a signature made with another secret",
+      (body: string) =>
+        signatureHeaders(body, { secret: "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY" }),
+    ],
+    [
+      "a timestamp six minutes old",
+      (body: string) => signatureHeaders(body, { at: new Date(Date.now() - 6 * 60_000) }),
+    ],
+    [
+      "a timestamp six minutes ahead",
+      (body: string) => signatureHeaders(body, { at: new Date(Date.now() + 6 * 60_000) }),
+    ],
+    [
+      "a signature over a different body",
+      (body: string) => signatureHeaders(body.replace("success", "failure")),
+    ],
+    [
+      "a webhook-id other than the signed one",
+      (body: string) => ({ ...signatureHeaders(body), "webhook-id": "msg_other" }),
+    ],
   ])("answers 401 for %s and changes nothing", async (_, headersFor) => {
     const { id, o, body } = await paymentFor();
     const res = await call("POST", "/api/payments/webhook", { body, headers: headersFor(body) });
@@ -39,7 +66,10 @@ describe("webhook signatures (WEBHOOK_SECRET set)", () => {
   });
 
   it("checks the signature before the body: a forged malformed body learns nothing", async () => {
-    const res = await call("POST", "/api/payments/webhook", { body: "{not json", headers: { "content-type": "application/json" } });
+    const res = await call("POST", "/api/payments/webhook", {
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -48,7 +78,10 @@ describe("webhooks without a secret", () => {
   it("are refused (fail closed) unless unsigned webhooks are allowed", async () => {
     const { id, body } = await paymentFor();
     const errors = vi.spyOn(console, "error");
-    const res = await postWith({ WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "false" }, body);
+    const res = await postWith(
+      { WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "false" },
+      body,
+    );
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("webhook_secret_not_configured");
     expect(res.headers.get("retry-after")).toBe("1");
@@ -58,7 +91,10 @@ describe("webhooks without a secret", () => {
 
   it("are applied when ALLOW_UNSIGNED_WEBHOOKS=true (local development)", async () => {
     const { id, body } = await paymentFor();
-    const res = await postWith({ WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "true" }, body);
+    const res = await postWith(
+      { WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "true" },
+      body,
+    );
     expect(res.status).toBe(200);
     expect(res.body.order_status).toBe("paid");
     expect((await getProduct(id)).body.stock).toBe(4);

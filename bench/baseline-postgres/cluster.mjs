@@ -11,7 +11,10 @@ export function findPostgres() {
   const base = "/usr/lib/postgresql";
   if (!existsSync(base)) return null;
   const versions = readdirSync(base)
-    .filter((v) => existsSync(join(base, v, "bin", "initdb")) && existsSync(join(base, v, "bin", "postgres")))
+    .filter(
+      (v) =>
+        existsSync(join(base, v, "bin", "initdb")) && existsSync(join(base, v, "bin", "postgres")),
+    )
     .sort((a, b) => Number(b) - Number(a));
   return versions.length ? { version: versions[0], bin: join(base, versions[0], "bin") } : null;
 }
@@ -28,7 +31,9 @@ function runAs() {
       // no such user
     }
   }
-  throw new Error("running as root and neither a postgres nor a nobody user exists to run PostgreSQL as");
+  throw new Error(
+    "running as root and neither a postgres nor a nobody user exists to run PostgreSQL as",
+  );
 }
 
 /**
@@ -46,12 +51,16 @@ export async function startCluster({ dir, bin }) {
     chownSync(socketDir, owner.uid, owner.gid);
   }
   // --no-sync only skips fsync of initdb's own files; the running server keeps fsync on.
-  execFileSync(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], {
-    uid: owner.uid,
-    gid: owner.gid,
-    cwd: dir,
-    stdio: "pipe",
-  });
+  execFileSync(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+    {
+      uid: owner.uid,
+      gid: owner.gid,
+      cwd: dir,
+      stdio: "pipe",
+    },
+  );
   const port = 5432; // only names the socket file inside our private socket directory
   const postmaster = startGroup(
     "postgres",
@@ -59,14 +68,18 @@ export async function startCluster({ dir, bin }) {
     ["-D", data, "-k", socketDir, "-p", String(port), "-c", "listen_addresses="],
     { logFile: join(dir, "postgres.log"), uid: owner.uid, gid: owner.gid, cwd: dir },
   );
-  await waitFor("PostgreSQL to accept connections", () => {
-    try {
-      execFileSync(join(bin, "pg_isready"), ["-q", "-h", socketDir, "-p", String(port)]);
-      return true;
-    } catch {
-      return false;
-    }
-  }, { started: postmaster, timeoutMs: 30_000 });
+  await waitFor(
+    "PostgreSQL to accept connections",
+    () => {
+      try {
+        execFileSync(join(bin, "pg_isready"), ["-q", "-h", socketDir, "-p", String(port)]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { started: postmaster, timeoutMs: 30_000 },
+  );
   return {
     socketDir,
     port,

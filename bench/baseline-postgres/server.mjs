@@ -16,7 +16,10 @@ const shop = checkout(pool);
 
 const json = (res, status, body) => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 };
 const fail = (res, status, code, message) => json(res, status, { error: { code, message } });
@@ -50,16 +53,26 @@ const invalid = (message) => new Refusal(422, "invalid_request", message);
 /** @type {[string, RegExp, (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse, m: RegExpMatchArray) => Promise<void>][]} */
 const routes = [
   ["GET", /^\/healthz$/, async (_req, res) => json(res, 200, { ok: true })],
-  ["GET", /^\/api\/products\/([1-9][0-9]{0,9})$/, async (_req, res, m) => json(res, 200, await shop.product(Number(m[1])))],
+  [
+    "GET",
+    /^\/api\/products\/([1-9][0-9]{0,9})$/,
+    async (_req, res, m) => json(res, 200, await shop.product(Number(m[1]))),
+  ],
   [
     "POST",
     /^\/api\/holds$/,
     async (req, res) => {
       const body = await readJson(req);
-      if (!positiveInt(body?.product_id)) throw invalid("product_id: a positive integer is required");
-      if (!Number.isSafeInteger(body.qty) || body.qty < 1 || body.qty > 5) throw invalid("qty: 1..5");
+      if (!positiveInt(body?.product_id))
+        throw invalid("product_id: a positive integer is required");
+      if (!Number.isSafeInteger(body.qty) || body.qty < 1 || body.qty > 5)
+        throw invalid("qty: 1..5");
       const key = req.headers["idempotency-key"];
-      const { hold, replayed } = await shop.hold(body.product_id, body.qty, typeof key === "string" ? key : undefined);
+      const { hold, replayed } = await shop.hold(
+        body.product_id,
+        body.qty,
+        typeof key === "string" ? key : undefined,
+      );
       if (replayed) res.setHeader("Idempotent-Replayed", "true");
       json(res, 201, hold);
     },
@@ -70,7 +83,8 @@ const routes = [
     async (req, res) => {
       const body = await readJson(req);
       if (typeof body?.hold_id !== "string") throw invalid("hold_id: required");
-      if (!UUID.test(body.hold_id)) throw new Refusal(404, "hold_not_found", `No hold ${body.hold_id}.`);
+      if (!UUID.test(body.hold_id))
+        throw new Refusal(404, "hold_not_found", `No hold ${body.hold_id}.`);
       const { order, created } = await shop.order(body.hold_id);
       json(res, created ? 201 : 200, order);
     },
@@ -80,10 +94,21 @@ const routes = [
     /^\/api\/payments\/webhook$/,
     async (req, res) => {
       const body = await readJson(req);
-      if (typeof body?.idempotency_key !== "string" || !body.idempotency_key) throw invalid("idempotency_key: required");
-      if (body.status !== "success" && body.status !== "failure") throw invalid("status: success or failure");
-      if (typeof body.order_id !== "string" || !UUID.test(body.order_id)) throw new Refusal(404, "order_not_found", `No order ${body.order_id}.`);
-      json(res, 200, await shop.payment({ idempotencyKey: body.idempotency_key, orderId: body.order_id, status: body.status }));
+      if (typeof body?.idempotency_key !== "string" || !body.idempotency_key)
+        throw invalid("idempotency_key: required");
+      if (body.status !== "success" && body.status !== "failure")
+        throw invalid("status: success or failure");
+      if (typeof body.order_id !== "string" || !UUID.test(body.order_id))
+        throw new Refusal(404, "order_not_found", `No order ${body.order_id}.`);
+      json(
+        res,
+        200,
+        await shop.payment({
+          idempotencyKey: body.idempotency_key,
+          orderId: body.order_id,
+          status: body.status,
+        }),
+      );
     },
   ],
   [
@@ -92,7 +117,8 @@ const routes = [
     async (req, res) => {
       requireAdmin(req);
       const body = await readJson(req);
-      if (!positiveInt(body?.id) || !Number.isSafeInteger(body.stock) || body.stock < 0) throw invalid("id and stock are required");
+      if (!positiveInt(body?.id) || !Number.isSafeInteger(body.stock) || body.stock < 0)
+        throw invalid("id and stock are required");
       json(res, 201, await shop.createProduct(body));
     },
   ],
@@ -122,7 +148,9 @@ const server = createServer(async (req, res) => {
   }
 });
 
-server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log(`READY http://127.0.0.1:${process.env.PORT} pool=${POOL_SIZE}`));
+server.listen(Number(process.env.PORT), "127.0.0.1", () =>
+  console.log(`READY http://127.0.0.1:${process.env.PORT} pool=${POOL_SIZE}`),
+);
 
 const stop = () => server.close(() => pool.end().finally(() => process.exit(0)));
 process.on("SIGTERM", stop);

@@ -66,7 +66,8 @@ export function treeCpu(roots) {
 
 function subtract(before, after) {
   const out = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) out[key] = Math.max(0, (after[key] ?? 0) - (before[key] ?? 0));
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)]))
+    out[key] = Math.max(0, (after[key] ?? 0) - (before[key] ?? 0));
   return out;
 }
 
@@ -103,7 +104,12 @@ export function describeTree(roots) {
 
 /** Busy CPU milliseconds of the whole machine so far (all cores, from /proc/stat). */
 export function machineBusyMs() {
-  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const fields = readFileSync("/proc/stat", "utf8")
+    .split("\n")[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   // user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy
   const busy = fields.reduce((a, b) => a + b, 0) - fields[3] - (fields[4] ?? 0);
   return busy * MS_PER_TICK;

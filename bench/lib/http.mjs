@@ -27,7 +27,8 @@ export async function call(baseUrl, method, path, body, headers = {}) {
   return { status: response.status, json };
 }
 
-export const admin = (baseUrl, method, path, body) => call(baseUrl, method, path, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
+export const admin = (baseUrl, method, path, body) =>
+  call(baseUrl, method, path, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
 
 /** Create a product for one row; throws unless the server answers 201. */
 export async function createProduct(baseUrl, id, stock) {
@@ -38,12 +39,14 @@ export async function createProduct(baseUrl, id, stock) {
     currency: "USD",
     stock,
   });
-  if (status !== 201) throw new Error(`creating product ${id}: HTTP ${status} ${JSON.stringify(json)}`);
+  if (status !== 201)
+    throw new Error(`creating product ${id}: HTTP ${status} ${JSON.stringify(json)}`);
   return json;
 }
 
 export async function productMetrics(baseUrl, id) {
   const { status, json } = await admin(baseUrl, "GET", `/api/admin/products/${id}/metrics`);
-  if (status !== 200) throw new Error(`metrics of product ${id}: HTTP ${status} ${JSON.stringify(json)}`);
+  if (status !== 200)
+    throw new Error(`metrics of product ${id}: HTTP ${status} ${JSON.stringify(json)}`);
   return json;
 }

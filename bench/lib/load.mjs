@@ -29,7 +29,15 @@ export async function warmUp(target, requests, connections, durationS) {
  *   `ok` statuses are successes, `expected` ones are wanted refusals (409 when sold out); any
  *   other status, a socket error or a timeout is an error.
  */
-export async function measure({ target, requests, connections, durationS, amount, ok, expected = [] }) {
+export async function measure({
+  target,
+  requests,
+  connections,
+  durationS,
+  amount,
+  ok,
+  expected = [],
+}) {
   const latencies = [];
   const statuses = {};
   const pids = target.serverPids();
@@ -83,7 +91,11 @@ export async function measure({ target, requests, connections, durationS, amount
     ok: okCount,
     expected: expectedCount,
     errors,
-    errorDetail: { unexpectedStatuses: unexpected, socketErrors: result.errors - result.timeouts, timeouts: result.timeouts },
+    errorDetail: {
+      unexpectedStatuses: unexpected,
+      socketErrors: result.errors - result.timeouts,
+      timeouts: result.timeouts,
+    },
     cpu: {
       serverMs: server.totalMs,
       serverUsPerRequest: perRequestUs(server.totalMs),

@@ -58,7 +58,10 @@ export function listenersOf(port) {
       }
       const m = /^socket:\[(\d+)\]$/.exec(link);
       if (m && inodes.has(m[1])) {
-        found.push({ pid: Number(entry), comm: readFileSync(`/proc/${entry}/comm`, "utf8").trim() });
+        found.push({
+          pid: Number(entry),
+          comm: readFileSync(`/proc/${entry}/comm`, "utf8").trim(),
+        });
         break;
       }
     }

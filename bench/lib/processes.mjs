@@ -20,10 +20,24 @@ const running = new Set();
  */
 export function startGroup(name, command, args, { logFile, env = process.env, cwd, uid, gid }) {
   const out = openSync(logFile, "a");
-  const child = spawn(command, args, { cwd, env, uid, gid, detached: true, stdio: ["ignore", out, out] });
+  const child = spawn(command, args, {
+    cwd,
+    env,
+    uid,
+    gid,
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
   closeSync(out);
   /** @type {Started} */
-  const started = { name, child, pid: /** @type {number} */ (child.pid), logFile, exitCode: undefined, exited: Promise.resolve(null) };
+  const started = {
+    name,
+    child,
+    pid: /** @type {number} */ (child.pid),
+    logFile,
+    exitCode: undefined,
+    exited: Promise.resolve(null),
+  };
   started.exited = new Promise((resolve) => {
     child.on("exit", (code, signal) => {
       started.exitCode = code ?? (signal ? -1 : null);
@@ -68,7 +82,10 @@ function signalGroup(pgid, signal) {
  * @param {Started} started
  * @param {{ signal?: NodeJS.Signals, leaderOnly?: boolean, graceMs?: number }} [options]
  */
-export async function stopGroup(started, { signal = "SIGTERM", leaderOnly = false, graceMs = 8000 } = {}) {
+export async function stopGroup(
+  started,
+  { signal = "SIGTERM", leaderOnly = false, graceMs = 8000 } = {},
+) {
   if (leaderOnly) {
     try {
       process.kill(started.pid, signal);
@@ -108,7 +125,9 @@ export async function waitFor(what, check, { started, timeoutMs = 60_000, interv
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (started && started.exitCode !== undefined) {
-      throw new Error(`${started.name} exited (code ${started.exitCode}) while waiting for ${what}:\n${logTail(started)}`);
+      throw new Error(
+        `${started.name} exited (code ${started.exitCode}) while waiting for ${what}:\n${logTail(started)}`,
+      );
     }
     try {
       const value = await check();
@@ -117,7 +136,9 @@ export async function waitFor(what, check, { started, timeoutMs = 60_000, interv
       // not yet
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${started ? `:\n${logTail(started)}` : ""}`);
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}${started ? `:\n${logTail(started)}` : ""}`,
+      );
     }
     await sleep(intervalMs);
   }

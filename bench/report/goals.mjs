@@ -7,7 +7,8 @@
  * @param {string} ours target key judged
  */
 export function judgeGoals(rows, c, ours = "workerd") {
-  const find = (target, scenario) => rows.find((r) => r.target === target && r.scenario === scenario && r.connections === c);
+  const find = (target, scenario) =>
+    rows.find((r) => r.target === target && r.scenario === scenario && r.connections === c);
   const hot = find(ours, "hot");
   const soldout = find(ours, "soldout");
   const noop = find(ours, "noop");
@@ -23,7 +24,11 @@ export function judgeGoals(rows, c, ours = "workerd") {
       detail: `${ratio.toFixed(2)}× baseline (${hot.rps.toFixed(0)} vs ${base.rps.toFixed(0)} holds/s); p99 ${hot.latencyMs.p99.toFixed(1)} vs ${base.latencyMs.p99.toFixed(1)} ms`,
     });
   } else {
-    goals.push({ goal: `hot product holds/s at c=${c} ≥ 2× baseline, with lower p99`, met: null, detail: "not measured (baseline or hot row missing)" });
+    goals.push({
+      goal: `hot product holds/s at c=${c} ≥ 2× baseline, with lower p99`,
+      met: null,
+      detail: "not measured (baseline or hot row missing)",
+    });
   }
 
   if (hot && soldout) {
@@ -34,7 +39,11 @@ export function judgeGoals(rows, c, ours = "workerd") {
       detail: `${ratio.toFixed(2)}× (${soldout.rps.toFixed(0)} vs ${hot.rps.toFixed(0)} req/s)`,
     });
   } else {
-    goals.push({ goal: `sold-out answers/s ≥ 5× hot-product holds/s (c=${c})`, met: null, detail: "not measured" });
+    goals.push({
+      goal: `sold-out answers/s ≥ 5× hot-product holds/s (c=${c})`,
+      met: null,
+      detail: "not measured",
+    });
   }
 
   if (hot && noop) {
@@ -45,7 +54,11 @@ export function judgeGoals(rows, c, ours = "workerd") {
       detail: `${(ratio * 100).toFixed(0)}% of no-op (${hot.rps.toFixed(0)} vs ${noop.rps.toFixed(0)} req/s)`,
     });
   } else {
-    goals.push({ goal: `hold path ≥ ½ of the no-op throughput (c=${c})`, met: null, detail: "not measured" });
+    goals.push({
+      goal: `hold path ≥ ½ of the no-op throughput (c=${c})`,
+      met: null,
+      detail: "not measured",
+    });
   }
   return goals;
 }

@@ -1,5 +1,12 @@
 // bench/results/latest.md (or partial.md): the same tables as the terminal, with how they were measured.
-import { BOUNDARY_HEADER, BOUNDARY_NUMERIC, boundaryCells, HEADER, markdownTable, resultCells } from "./tables.mjs";
+import {
+  BOUNDARY_HEADER,
+  BOUNDARY_NUMERIC,
+  boundaryCells,
+  HEADER,
+  markdownTable,
+  resultCells,
+} from "./tables.mjs";
 
 /**
  * @param {any} results the object written to latest.json
@@ -7,7 +14,10 @@ import { BOUNDARY_HEADER, BOUNDARY_NUMERIC, boundaryCells, HEADER, markdownTable
  */
 export function markdownReport(results, chartFile) {
   const labels = Object.fromEntries(results.targets.map((t) => [t.key, t.label]));
-  const goalLines = results.goals.map((g) => `- ${g.met === null ? "NOT MEASURED" : g.met ? "MET" : "MISSED"}: ${g.goal} — ${g.detail}`);
+  const goalLines = results.goals.map(
+    (g) =>
+      `- ${g.met === null ? "NOT MEASURED" : g.met ? "MET" : "MISSED"}: ${g.goal} — ${g.detail}`,
+  );
   return [
     "# Flash-sale checkout benchmark",
     "",
@@ -23,7 +33,10 @@ export function markdownReport(results, chartFile) {
     ...goalLines,
     "",
     ...(results.noisyRows.length
-      ? [`**Noisy rows** (other processes used more than 0.2 cores meanwhile; rerun on a quiet machine): ${results.noisyRows.join("; ")}.`, ""]
+      ? [
+          `**Noisy rows** (other processes used more than 0.2 cores meanwhile; rerun on a quiet machine): ${results.noisyRows.join("; ")}.`,
+          "",
+        ]
       : []),
     "## Boundary correctness",
     "",

@@ -1,13 +1,35 @@
 // The results as tables: one set of cells, rendered for the terminal (aligned columns) or Markdown.
 
-const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const ms = (v) => (v === null || v === undefined ? "–" : v < 10 ? fmt(v, 2) : v < 100 ? fmt(v, 1) : fmt(v, 0));
+const fmt = (v, digits = 0) =>
+  v === null || v === undefined || Number.isNaN(v)
+    ? "–"
+    : v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ms = (v) =>
+  v === null || v === undefined ? "–" : v < 10 ? fmt(v, 2) : v < 100 ? fmt(v, 1) : fmt(v, 0);
 
-export const HEADER = ["scenario", "c", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "ok", "409 (expected)", "errors", "server CPU µs/req", "server cores", "loadgen µs/req", "loadgen max lag ms", "vs baseline"];
+export const HEADER = [
+  "scenario",
+  "c",
+  "target",
+  "req/s",
+  "p50 ms",
+  "p95 ms",
+  "p99 ms",
+  "ok",
+  "409 (expected)",
+  "errors",
+  "server CPU µs/req",
+  "server cores",
+  "loadgen µs/req",
+  "loadgen max lag ms",
+  "vs baseline",
+];
 
 function errorsCell(row) {
   if (!row.errors) return "0";
-  const parts = Object.entries(row.errorDetail.unexpectedStatuses).map(([code, n]) => `${n}×${code}`);
+  const parts = Object.entries(row.errorDetail.unexpectedStatuses).map(
+    ([code, n]) => `${n}×${code}`,
+  );
   if (row.errorDetail.socketErrors) parts.push(`${row.errorDetail.socketErrors} socket`);
   if (row.errorDetail.timeouts) parts.push(`${row.errorDetail.timeouts} timeout`);
   return `${row.errors} (${parts.join(", ")})`;
@@ -15,16 +37,25 @@ function errorsCell(row) {
 
 function versus(row, rows) {
   if (row.target === "baseline") return "";
-  const base = rows.find((r) => r.target === "baseline" && r.scenario === row.scenario && r.connections === row.connections);
+  const base = rows.find(
+    (r) =>
+      r.target === "baseline" && r.scenario === row.scenario && r.connections === row.connections,
+  );
   if (!base || !base.rps) return "";
-  const p99 = row.latencyMs.p99 && base.latencyMs.p99 ? ` p99 ${fmt(row.latencyMs.p99 / base.latencyMs.p99, 2)}×` : "";
+  const p99 =
+    row.latencyMs.p99 && base.latencyMs.p99
+      ? ` p99 ${fmt(row.latencyMs.p99 / base.latencyMs.p99, 2)}×`
+      : "";
   return `${fmt(row.rps / base.rps, 2)}× req/s${p99}`;
 }
 
 /** @param {any[]} rows @param {Record<string, string>} labels target key → label */
 export function resultCells(rows, labels) {
   return rows.map((row) => {
-    const rps = row.extra?.checkoutsPerS !== undefined ? `${fmt(row.rps)} (${fmt(row.extra.checkoutsPerS)} checkouts/s)` : fmt(row.rps);
+    const rps =
+      row.extra?.checkoutsPerS !== undefined
+        ? `${fmt(row.rps)} (${fmt(row.extra.checkoutsPerS)} checkouts/s)`
+        : fmt(row.rps);
     return [
       row.scenario,
       String(row.connections),
@@ -51,7 +82,11 @@ export const NUMERIC = new Set([1, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13]);
 /** Aligned plain-text table, with a blank line whenever the first column changes. */
 export function terminalTable(header, cells, numeric = NUMERIC) {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
-  const line = (r) => r.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (r) =>
+    r
+      .map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   const out = [line(header), widths.map((w) => "─".repeat(w)).join("  ")];
   cells.forEach((r, i) => {
     if (i > 0 && r[0] !== cells[i - 1][0]) out.push("");
@@ -80,5 +115,13 @@ export function boundaryCells(boundaries, labels) {
     b.failures.join("; "),
   ]);
 }
-export const BOUNDARY_HEADER = ["target", "result", "answers", "metrics afterwards", "req/s", "p99 ms", "failures"];
+export const BOUNDARY_HEADER = [
+  "target",
+  "result",
+  "answers",
+  "metrics afterwards",
+  "req/s",
+  "p99 ms",
+  "failures",
+];
 export const BOUNDARY_NUMERIC = new Set([4, 5]);

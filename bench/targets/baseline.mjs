@@ -20,20 +20,36 @@ export const DEFAULT_POOL_SIZE = 10;
  */
 export async function startBaseline({ tmp, poolSize = DEFAULT_POOL_SIZE }) {
   const postgres = findPostgres();
-  if (!postgres) return { skipped: "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); install Debian's `postgresql` package to run the baseline." };
+  if (!postgres)
+    return {
+      skipped:
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); install Debian's `postgresql` package to run the baseline.",
+    };
 
   const dir = join(tmp, "baseline");
   mkdirSync(dir, { recursive: true });
   const cluster = await startCluster({ dir: join(dir, "pg"), bin: postgres.bin });
-  const pgEnv = { PGHOST: cluster.socketDir, PGPORT: String(cluster.port), PGUSER: cluster.user, PGDATABASE: "postgres" };
+  const pgEnv = {
+    PGHOST: cluster.socketDir,
+    PGPORT: String(cluster.port),
+    PGUSER: cluster.user,
+    PGDATABASE: "postgres",
+  };
 
-  const client = new pg.Client({ host: cluster.socketDir, port: cluster.port, user: cluster.user, database: "postgres" });
+  const client = new pg.Client({
+    host: cluster.socketDir,
+    port: cluster.port,
+    user: cluster.user,
+    database: "postgres",
+  });
   await client.connect();
   await client.query(readFileSync(SCHEMA, "utf8"));
   const settings = Object.fromEntries(
-    (await client.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'wal_sync_method')")).rows.map(
-      (r) => [r.name, r.setting],
-    ),
+    (
+      await client.query(
+        "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'wal_sync_method')",
+      )
+    ).rows.map((r) => [r.name, r.setting]),
   );
   const version = (await client.query("SHOW server_version")).rows[0].server_version;
   await client.end();
@@ -43,10 +59,20 @@ export async function startBaseline({ tmp, poolSize = DEFAULT_POOL_SIZE }) {
   try {
     server = startGroup("baseline server (node:http)", process.execPath, [SERVER], {
       logFile: join(dir, "server.log"),
-      env: { ...process.env, ...pgEnv, PORT: String(port), PG_POOL_SIZE: String(poolSize), ADMIN_TOKEN: "dev-admin-token" },
+      env: {
+        ...process.env,
+        ...pgEnv,
+        PORT: String(port),
+        PG_POOL_SIZE: String(poolSize),
+        ADMIN_TOKEN: "dev-admin-token",
+      },
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor("the baseline server", async () => (await call(url, "GET", "/healthz")).status === 200, { started: server, timeoutMs: 15_000 });
+    await waitFor(
+      "the baseline server",
+      async () => (await call(url, "GET", "/healthz")).status === 200,
+      { started: server, timeoutMs: 15_000 },
+    );
     return {
       key: "baseline",
       label: "baseline (PostgreSQL)",

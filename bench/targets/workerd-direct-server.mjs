@@ -21,7 +21,9 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wran
 
 const env = process.env;
 // The bundle is one ES module, so the source-tree module rules do not apply.
-const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(env.BENCH_CONFIG).workerOptions;
+const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(
+  env.BENCH_CONFIG,
+).workerOptions;
 
 // Wrangler describes the Worker in Miniflare 4's option shape; Miniflare 5 converts it.
 const mf = new Miniflare(
@@ -44,9 +46,13 @@ const mf = new Miniflare(
 
 async function applyMigrations() {
   const db = await mf.getD1Database("DB");
-  const files = readdirSync(env.BENCH_MIGRATIONS).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(env.BENCH_MIGRATIONS)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   for (const file of files) {
-    for (const statement of unstable_splitSqlQuery(readFileSync(join(env.BENCH_MIGRATIONS, file), "utf8"))) {
+    for (const statement of unstable_splitSqlQuery(
+      readFileSync(join(env.BENCH_MIGRATIONS, file), "utf8"),
+    )) {
       await db.prepare(statement).run();
     }
   }

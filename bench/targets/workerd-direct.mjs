@@ -38,13 +38,22 @@ export async function startWorkerd({ tmp, via = "direct", inspectorPort }) {
     },
   });
   try {
-    await waitFor("workerd to start", () => readFileSync(started.logFile, "utf8").includes("READY "), { started });
+    await waitFor(
+      "workerd to start",
+      () => readFileSync(started.logFile, "utf8").includes("READY "),
+      { started },
+    );
     const port = via === "direct" ? directPort : entryPort;
     const url = `http://127.0.0.1:${port}`;
-    await waitFor("GET /healthz", async () => (await call(url, "GET", "/healthz")).status === 200, { started, timeoutMs: 10_000 });
+    await waitFor("GET /healthz", async () => (await call(url, "GET", "/healthz")).status === 200, {
+      started,
+      timeoutMs: 10_000,
+    });
     const listeners = listenersOf(port);
     if (listeners.length === 0 || !listeners.every((l) => l.comm === "workerd")) {
-      throw new Error(`port ${port} should be served by workerd itself, found ${JSON.stringify(listeners)}`);
+      throw new Error(
+        `port ${port} should be served by workerd itself, found ${JSON.stringify(listeners)}`,
+      );
     }
     const common = `The bundle from \`wrangler deploy --dry-run\`, run by workerd (started programmatically with Miniflare; same bindings and vars as wrangler.toml, DO SQLite storage, migrated D1). Port ${port} is served by workerd (pid ${listeners[0].pid}), no Node process in the request path. CPU counts workerd plus the idle Miniflare host (Node).`;
     return {

@@ -21,15 +21,32 @@ export async function startWranglerDev({ tmp }) {
   const started = startGroup(
     "wrangler dev",
     process.execPath,
-    [WRANGLER, "dev", "--persist-to", state, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false", ...vars],
+    [
+      WRANGLER,
+      "dev",
+      "--persist-to",
+      state,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--show-interactive-dev-session=false",
+      ...vars,
+    ],
     { logFile: join(dir, "server.log"), cwd: ROOT, env: WRANGLER_ENV },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor("wrangler dev to answer GET /healthz", async () => (await call(url, "GET", "/healthz")).status === 200, {
-    started,
-    timeoutMs: 90_000,
-    intervalMs: 250,
-  });
+  await waitFor(
+    "wrangler dev to answer GET /healthz",
+    async () => (await call(url, "GET", "/healthz")).status === 200,
+    {
+      started,
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    },
+  );
   const listeners = listenersOf(port);
   const tree = describeTree([started.pid]);
   return {

@@ -4,7 +4,9 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const WRANGLER = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
+export const WRANGLER = fileURLToPath(
+  new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url),
+);
 
 /** Environment for wrangler as `npm start` sets it (no telemetry, no cf fetch), and no prompts. */
 export const WRANGLER_ENV = {
@@ -21,7 +23,11 @@ export const WRANGLER_ENV = {
  * webhooks as under `npm start`, and a hold TTL longer than the whole run, so that no expiry sweep
  * of earlier rows' holds lands inside a later row (the baseline has no sweeper at all).
  */
-export const BENCH_VARS = { ADMIN_TOKEN: "dev-admin-token", ALLOW_UNSIGNED_WEBHOOKS: "true", HOLD_TTL_SECONDS: "3600" };
+export const BENCH_VARS = {
+  ADMIN_TOKEN: "dev-admin-token",
+  ALLOW_UNSIGNED_WEBHOOKS: "true",
+  HOLD_TTL_SECONDS: "3600",
+};
 
 /**
  * @param {string[]} args
@@ -30,9 +36,17 @@ export const BENCH_VARS = { ADMIN_TOKEN: "dev-admin-token", ALLOW_UNSIGNED_WEBHO
  */
 export function wrangler(args, timeoutMs = 120_000) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: WRANGLER_ENV, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`wrangler ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    }).stdin?.end();
+    execFile(
+      process.execPath,
+      [WRANGLER, ...args],
+      { cwd: ROOT, env: WRANGLER_ENV, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(`wrangler ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`),
+          );
+        else resolve(stdout);
+      },
+    ).stdin?.end();
   });
 }

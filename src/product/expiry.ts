@@ -28,9 +28,17 @@ export function releaseDue(tx: Tx): number {
     tx.sql.exec("SELECT * FROM orders WHERE status = 'pending' AND pay_by <= ?", tx.now),
   );
   for (const order of orders) {
-    tx.sql.exec("UPDATE orders SET status = 'cancelled', updated_at = ? WHERE order_id = ?", tx.now, order.order_id);
+    tx.sql.exec(
+      "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE order_id = ?",
+      tx.now,
+      order.order_id,
+    );
     release(tx.sql, order.qty);
-    tx.record({ event: "order_cancelled", order: { ...order, status: "cancelled", updated_at: tx.now }, detail: "payment window closed" });
+    tx.record({
+      event: "order_cancelled",
+      order: { ...order, status: "cancelled", updated_at: tx.now },
+      detail: "payment window closed",
+    });
     tx.log("Unpaid order cancelled, units released.", {
       product_id: tx.productId,
       order_id: order.order_id,

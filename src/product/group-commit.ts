@@ -14,7 +14,9 @@ export class GroupCommit {
 
   run<T>(write: () => T): Promise<T> {
     if (this.committing) {
-      return new Promise<T>((resolve, reject) => this.waiting.push(() => settle(write, resolve, reject)));
+      return new Promise<T>((resolve, reject) =>
+        this.waiting.push(() => settle(write, resolve, reject)),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       settle(write, resolve, reject);
@@ -40,7 +42,11 @@ export class GroupCommit {
   }
 }
 
-function settle<T>(write: () => T, resolve: (value: T) => void, reject: (error: unknown) => void): void {
+function settle<T>(
+  write: () => T,
+  resolve: (value: T) => void,
+  reject: (error: unknown) => void,
+): void {
   try {
     resolve(write());
   } catch (error) {

@@ -15,7 +15,12 @@ export function outboxBacklog(sql: SqlStorage): number {
   return sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n as number;
 }
 
-function statementsFor(db: D1Database, productId: number, seq: number, { event, order, detail }: HistoryEvent): D1PreparedStatement[] {
+function statementsFor(
+  db: D1Database,
+  productId: number,
+  seq: number,
+  { event, order, detail }: HistoryEvent,
+): D1PreparedStatement[] {
   const iso = (ms: number) => new Date(ms).toISOString();
   return [
     db
@@ -44,7 +49,15 @@ function statementsFor(db: D1Database, productId: number, seq: number, { event, 
         `INSERT OR IGNORE INTO order_events (product_id, seq, order_id, event, status, at, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
       )
-      .bind(productId, seq, order.order_id, event, order.status, iso(order.updated_at), detail ?? null),
+      .bind(
+        productId,
+        seq,
+        order.order_id,
+        event,
+        order.status,
+        iso(order.updated_at),
+        detail ?? null,
+      ),
   ];
 }
 
@@ -53,12 +66,22 @@ function statementsFor(db: D1Database, productId: number, seq: number, { event, 
  * applies a batch atomically and the event key is the outbox seq, so a retried batch is harmless.
  * Returns how many events were written; throws when D1 fails (what is left stays queued).
  */
-export async function flushOutbox(sql: SqlStorage, db: D1Database, productId: number): Promise<number> {
+export async function flushOutbox(
+  sql: SqlStorage,
+  db: D1Database,
+  productId: number,
+): Promise<number> {
   let written = 0;
   for (;;) {
-    const batch = sql.exec("SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?", BATCH).toArray() as { seq: number; payload: string }[];
+    const batch = sql
+      .exec("SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?", BATCH)
+      .toArray() as { seq: number; payload: string }[];
     if (batch.length === 0) return written;
-    await db.batch(batch.flatMap((row) => statementsFor(db, productId, row.seq, JSON.parse(row.payload) as HistoryEvent)));
+    await db.batch(
+      batch.flatMap((row) =>
+        statementsFor(db, productId, row.seq, JSON.parse(row.payload) as HistoryEvent),
+      ),
+    );
     sql.exec("DELETE FROM outbox WHERE seq <= ?", batch[batch.length - 1]!.seq);
     written += batch.length;
   }

@@ -35,12 +35,23 @@ function holdView(productId: number, hold: HoldRow): HoldView {
  * `freshKey` says the key was made for this very request and this is its first attempt, so no
  * earlier hold can carry it and the lookup is skipped (the key's UNIQUE index still guards).
  */
-export function createHold(tx: Tx, qty: number, idempotencyKey: string, freshKey: boolean, ttlMs: number): HoldCreated | HoldRejected | Failure {
+export function createHold(
+  tx: Tx,
+  qty: number,
+  idempotencyKey: string,
+  freshKey: boolean,
+  ttlMs: number,
+): HoldCreated | HoldRejected | Failure {
   if (!freshKey) {
-    const earlier = firstRow<HoldRow>(tx.sql.exec("SELECT * FROM holds WHERE idempotency_key = ?", idempotencyKey));
+    const earlier = firstRow<HoldRow>(
+      tx.sql.exec("SELECT * FROM holds WHERE idempotency_key = ?", idempotencyKey),
+    );
     if (earlier) {
       if (earlier.qty !== qty) {
-        return failure("idempotency_key_reused", "This Idempotency-Key was used for a hold of a different quantity.");
+        return failure(
+          "idempotency_key_reused",
+          "This Idempotency-Key was used for a hold of a different quantity.",
+        );
       }
       return { ok: true, hold: holdView(tx.productId, earlier), replayed: true };
     }
@@ -49,7 +60,12 @@ export function createHold(tx: Tx, qty: number, idempotencyKey: string, freshKey
   const left = tryReserve(tx.sql, qty);
   if (left === null) {
     const free = available(readProduct(tx.sql)!);
-    return { ok: false, code: "insufficient_stock", message: `Only ${free} unit(s) available, ${qty} requested.`, available: free };
+    return {
+      ok: false,
+      code: "insufficient_stock",
+      message: `Only ${free} unit(s) available, ${qty} requested.`,
+      available: free,
+    };
   }
 
   const hold: HoldRow = {

@@ -13,30 +13,46 @@ function countBy(sql: SqlStorage, query: string): Record<string, number> {
  * equal the units in active holds plus pending orders, and sold the units in paid orders.
  */
 function invariantViolations(sql: SqlStorage, product: ProductRow): string[] {
-  const held = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM holds WHERE status = 'active'").one().n as number;
-  const pending = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'pending'").one().n as number;
-  const paid = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'paid'").one().n as number;
+  const held = sql
+    .exec("SELECT COALESCE(SUM(qty), 0) AS n FROM holds WHERE status = 'active'")
+    .one().n as number;
+  const pending = sql
+    .exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'pending'")
+    .one().n as number;
+  const paid = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'paid'").one()
+    .n as number;
   const violations: string[] = [];
   if (product.reserved < 0 || product.reserved > product.stock) {
     violations.push(`reserved ${product.reserved} outside 0..stock ${product.stock}`);
   }
   if (product.sold + product.stock !== product.initial_stock + product.restocked) {
-    violations.push(`sold ${product.sold} + stock ${product.stock} != initial ${product.initial_stock} + restocked ${product.restocked}`);
+    violations.push(
+      `sold ${product.sold} + stock ${product.stock} != initial ${product.initial_stock} + restocked ${product.restocked}`,
+    );
   }
   if (product.reserved !== held + pending) {
-    violations.push(`reserved ${product.reserved} != active holds ${held} + pending orders ${pending}`);
+    violations.push(
+      `reserved ${product.reserved} != active holds ${held} + pending orders ${pending}`,
+    );
   }
   if (product.sold !== paid) violations.push(`sold ${product.sold} != paid orders ${paid}`);
   return violations;
 }
 
-export function productMetrics(sql: SqlStorage, product: ProductRow, rejectedSinceStart: number): ProductMetricsView {
+export function productMetrics(
+  sql: SqlStorage,
+  product: ProductRow,
+  rejectedSinceStart: number,
+): ProductMetricsView {
   const holds = countBy(sql, "SELECT status AS k, COUNT(*) AS n FROM holds GROUP BY status");
   const orders = countBy(sql, "SELECT status AS k, COUNT(*) AS n FROM orders GROUP BY status");
   const webhooks = sql
-    .exec("SELECT COUNT(*) AS processed, COALESCE(SUM(ignored), 0) AS ignored, COALESCE(SUM(duplicates), 0) AS duplicates FROM webhook_keys")
+    .exec(
+      "SELECT COUNT(*) AS processed, COALESCE(SUM(ignored), 0) AS ignored, COALESCE(SUM(duplicates), 0) AS duplicates FROM webhook_keys",
+    )
     .one();
-  const refunds = sql.exec("SELECT COUNT(*) AS n FROM orders WHERE needs_refund = 1").one().n as number;
+  const refunds = sql.exec("SELECT COUNT(*) AS n FROM orders WHERE needs_refund = 1").one()
+    .n as number;
   const violations = invariantViolations(sql, product);
   return {
     product_id: product.id,

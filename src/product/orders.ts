@@ -43,7 +43,10 @@ export function createOrder(tx: Tx, holdId: string, paymentTtlMs: number): Order
     return { ok: true, order: orderView(tx.productId, existing), created: false };
   }
   if (hold.status === "expired" || hold.expires_at <= tx.now) {
-    return failure("hold_expired", `Hold ${holdId} expired at ${new Date(hold.expires_at).toISOString()}; its units were released.`);
+    return failure(
+      "hold_expired",
+      `Hold ${holdId} expired at ${new Date(hold.expires_at).toISOString()}; its units were released.`,
+    );
   }
 
   const product = readProduct(tx.sql)!;
@@ -71,7 +74,11 @@ export function createOrder(tx: Tx, holdId: string, paymentTtlMs: number): Order
     order.pay_by,
     order.updated_at,
   );
-  tx.sql.exec("UPDATE holds SET status = 'ordered', order_id = ? WHERE hold_id = ?", order.order_id, hold.hold_id);
+  tx.sql.exec(
+    "UPDATE holds SET status = 'ordered', order_id = ? WHERE hold_id = ?",
+    order.order_id,
+    hold.hold_id,
+  );
   tx.deadline(order.pay_by);
   tx.record({ event: "order_created", order });
   return { ok: true, order: orderView(tx.productId, order), created: true };

@@ -29,9 +29,16 @@ interface WebhookKeyRow {
  * it and changes nothing.
  */
 export function settlePayment(tx: Tx, notice: PaymentNotice): PaymentSettled | Failure {
-  const fields = { product_id: tx.productId, order_id: notice.orderId, idempotency_key: notice.idempotencyKey, payment_status: notice.status };
+  const fields = {
+    product_id: tx.productId,
+    order_id: notice.orderId,
+    idempotency_key: notice.idempotencyKey,
+    payment_status: notice.status,
+  };
 
-  const seen = firstRow<WebhookKeyRow>(tx.sql.exec("SELECT * FROM webhook_keys WHERE idempotency_key = ?", notice.idempotencyKey));
+  const seen = firstRow<WebhookKeyRow>(
+    tx.sql.exec("SELECT * FROM webhook_keys WHERE idempotency_key = ?", notice.idempotencyKey),
+  );
   if (seen) {
     if (seen.order_id !== notice.orderId || seen.payment_status !== notice.status) {
       return failure(
@@ -39,9 +46,16 @@ export function settlePayment(tx: Tx, notice: PaymentNotice): PaymentSettled | F
         `Idempotency key ${notice.idempotencyKey} was already used for order ${seen.order_id} with status ${seen.payment_status}.`,
       );
     }
-    tx.sql.exec("UPDATE webhook_keys SET duplicates = duplicates + 1 WHERE idempotency_key = ?", notice.idempotencyKey);
+    tx.sql.exec(
+      "UPDATE webhook_keys SET duplicates = duplicates + 1 WHERE idempotency_key = ?",
+      notice.idempotencyKey,
+    );
     tx.log("Webhook Duplicate Ignored", fields);
-    const answer: WebhookAnswerView = { order_id: seen.order_id, order_status: seen.order_status, duplicate: true };
+    const answer: WebhookAnswerView = {
+      order_id: seen.order_id,
+      order_status: seen.order_status,
+      duplicate: true,
+    };
     if (seen.ignored) answer.ignored = true;
     return { ok: true, answer };
   }
@@ -53,28 +67,58 @@ export function settlePayment(tx: Tx, notice: PaymentNotice): PaymentSettled | F
   if (order.status !== "pending") {
     // Final already: the first word on an order stands. Money taken for an order that will not
     // ship has to go back, so a late success is flagged for a refund.
-    const refund = notice.status === "success" && (order.status === "cancelled" || order.status === "failed");
+    const refund =
+      notice.status === "success" && (order.status === "cancelled" || order.status === "failed");
     if (refund && !order.needs_refund) {
-      tx.sql.exec("UPDATE orders SET needs_refund = 1, updated_at = ? WHERE order_id = ?", tx.now, order.order_id);
+      tx.sql.exec(
+        "UPDATE orders SET needs_refund = 1, updated_at = ? WHERE order_id = ?",
+        tx.now,
+        order.order_id,
+      );
       tx.record({
         event: "refund_required",
         order: { ...order, needs_refund: 1, updated_at: tx.now },
         detail: `payment success arrived for a ${order.status} order (key ${notice.idempotencyKey})`,
       });
     }
-    tx.log("Order already finalized, ignoring webhook.", { ...fields, order_status: order.status, refund_required: refund });
-    answer = { order_id: order.order_id, order_status: order.status, duplicate: false, ignored: true };
+    tx.log("Order already finalized, ignoring webhook.", {
+      ...fields,
+      order_status: order.status,
+      refund_required: refund,
+    });
+    answer = {
+      order_id: order.order_id,
+      order_status: order.status,
+      duplicate: false,
+      ignored: true,
+    };
   } else if (notice.status === "success") {
     sell(tx.sql, order.qty);
-    tx.sql.exec("UPDATE orders SET status = 'paid', updated_at = ? WHERE order_id = ?", tx.now, order.order_id);
+    tx.sql.exec(
+      "UPDATE orders SET status = 'paid', updated_at = ? WHERE order_id = ?",
+      tx.now,
+      order.order_id,
+    );
     tx.record({ event: "order_paid", order: { ...order, status: "paid", updated_at: tx.now } });
-    tx.log("Webhook Payment Success - Stock Deducted", { ...fields, hold_id: order.hold_id, qty: order.qty });
+    tx.log("Webhook Payment Success - Stock Deducted", {
+      ...fields,
+      hold_id: order.hold_id,
+      qty: order.qty,
+    });
     answer = { order_id: order.order_id, order_status: "paid", duplicate: false };
   } else {
     release(tx.sql, order.qty);
-    tx.sql.exec("UPDATE orders SET status = 'failed', updated_at = ? WHERE order_id = ?", tx.now, order.order_id);
+    tx.sql.exec(
+      "UPDATE orders SET status = 'failed', updated_at = ? WHERE order_id = ?",
+      tx.now,
+      order.order_id,
+    );
     tx.record({ event: "order_failed", order: { ...order, status: "failed", updated_at: tx.now } });
-    tx.log("Webhook Payment Failure - Units Released", { ...fields, hold_id: order.hold_id, qty: order.qty });
+    tx.log("Webhook Payment Failure - Units Released", {
+      ...fields,
+      hold_id: order.hold_id,
+      qty: order.qty,
+    });
     answer = { order_id: order.order_id, order_status: "failed", duplicate: false };
   }
 

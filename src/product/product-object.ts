@@ -57,13 +57,23 @@ export class ProductObject extends DurableObject<Env> {
   // ---- RPC methods, called by the Worker -------------------------------------------------
 
   async product(productId: number): Promise<ProductAnswer> {
-    return (await this.open(productId)) ?? this.transact(productId, (tx) => ({ ok: true, product: productView(readProduct(tx.sql)!) }));
+    return (
+      (await this.open(productId)) ??
+      this.transact(productId, (tx) => ({ ok: true, product: productView(readProduct(tx.sql)!) }))
+    );
   }
 
-  async hold(productId: number, qty: number, idempotencyKey: string, freshKey = false): Promise<HoldCreated | HoldRejected | Failure> {
+  async hold(
+    productId: number,
+    qty: number,
+    idempotencyKey: string,
+    freshKey = false,
+  ): Promise<HoldCreated | HoldRejected | Failure> {
     const missing = await this.open(productId);
     if (missing) return missing;
-    const result = await this.write(productId, (tx) => createHold(tx, qty, idempotencyKey, freshKey, configFrom(this.env).holdTtlMs));
+    const result = await this.write(productId, (tx) =>
+      createHold(tx, qty, idempotencyKey, freshKey, configFrom(this.env).holdTtlMs),
+    );
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }
@@ -80,7 +90,9 @@ export class ProductObject extends DurableObject<Env> {
     if (missing) return missing;
     return this.transact(productId, (tx) => {
       const order = findOrder(tx, orderId);
-      return order ? { ok: true, order: orderView(productId, order) } : failure("order_not_found", `No order ${orderId}.`);
+      return order
+        ? { ok: true, order: orderView(productId, order) }
+        : failure("order_not_found", `No order ${orderId}.`);
     });
   }
 
@@ -105,7 +117,10 @@ export class ProductObject extends DurableObject<Env> {
   async metrics(productId: number): Promise<MetricsAnswer> {
     return (
       (await this.open(productId)) ??
-      this.transact(productId, (tx) => ({ ok: true, metrics: productMetrics(tx.sql, readProduct(tx.sql)!, this.rejectedSinceStart) }))
+      this.transact(productId, (tx) => ({
+        ok: true,
+        metrics: productMetrics(tx.sql, readProduct(tx.sql)!, this.rejectedSinceStart),
+      }))
     );
   }
 
@@ -129,12 +144,21 @@ export class ProductObject extends DurableObject<Env> {
     if (this.productId !== null) return failure("product_not_found", `No product ${productId}.`);
     let entry: Catalogue | null;
     try {
-      entry = await this.env.DB.prepare("SELECT id, name, price_cents, currency, initial_stock FROM products WHERE id = ?")
+      entry = await this.env.DB.prepare(
+        "SELECT id, name, price_cents, currency, initial_stock FROM products WHERE id = ?",
+      )
         .bind(productId)
         .first<Catalogue>();
     } catch (error) {
-      logEvent("Product catalogue unavailable.", { product_id: productId, error: String(error) }, "error");
-      return failure("service_unavailable", "The product catalogue cannot be read right now; retry shortly.");
+      logEvent(
+        "Product catalogue unavailable.",
+        { product_id: productId, error: String(error) },
+        "error",
+      );
+      return failure(
+        "service_unavailable",
+        "The product catalogue cannot be read right now; retry shortly.",
+      );
     }
     if (!entry) return failure("product_not_found", `No product ${productId}.`);
     if (this.productId === null) {
@@ -147,7 +171,9 @@ export class ProductObject extends DurableObject<Env> {
   /** As `open`, for a request about an order: an order of a product that does not exist is unknown. */
   private async openForOrder(productId: number, orderId: string): Promise<Failure | null> {
     const missing = await this.open(productId);
-    return missing?.code === "product_not_found" ? failure("order_not_found", `No order ${orderId}.`) : missing;
+    return missing?.code === "product_not_found"
+      ? failure("order_not_found", `No order ${orderId}.`)
+      : missing;
   }
 
   /** A request that changes state: one transaction, in its place in the group commit. */
@@ -215,10 +241,18 @@ export class ProductObject extends DurableObject<Env> {
           this.historyFailures = 0;
         } catch (error) {
           this.historyFailures++;
-          const delay = Math.min(HISTORY_RETRY_MAX_MS, HISTORY_RETRY_MS * 2 ** (this.historyFailures - 1));
+          const delay = Math.min(
+            HISTORY_RETRY_MAX_MS,
+            HISTORY_RETRY_MS * 2 ** (this.historyFailures - 1),
+          );
           logEvent(
             "Order history write to D1 failed, will retry.",
-            { product_id: productId, backlog: outboxBacklog(this.sql), retry_in_ms: delay, error: String(error) },
+            {
+              product_id: productId,
+              backlog: outboxBacklog(this.sql),
+              retry_in_ms: delay,
+              error: String(error),
+            },
             "warn",
           );
           this.arm(Date.now() + delay);

@@ -50,7 +50,10 @@ export function available(product: ProductRow): number {
  */
 export function tryReserve(sql: SqlStorage, qty: number): number | null {
   const row = firstRow<{ available: number }>(
-    sql.exec("UPDATE product SET reserved = reserved + ?1 WHERE stock - reserved >= ?1 RETURNING stock - reserved AS available", qty),
+    sql.exec(
+      "UPDATE product SET reserved = reserved + ?1 WHERE stock - reserved >= ?1 RETURNING stock - reserved AS available",
+      qty,
+    ),
   );
   return row ? row.available : null;
 }
@@ -62,7 +65,12 @@ export function release(sql: SqlStorage, qty: number): void {
 
 /** A paid order: the units leave stock for good. */
 export function sell(sql: SqlStorage, qty: number): void {
-  sql.exec("UPDATE product SET stock = stock - ?, reserved = reserved - ?, sold = sold + ?", qty, qty, qty);
+  sql.exec(
+    "UPDATE product SET stock = stock - ?, reserved = reserved - ?, sold = sold + ?",
+    qty,
+    qty,
+    qty,
+  );
 }
 
 export function restock(sql: SqlStorage, qty: number): void {

@@ -50,6 +50,8 @@ export function rows<T>(cursor: SqlStorageCursor<Record<string, SqlStorageValue>
   return cursor.toArray() as unknown as T[];
 }
 
-export function firstRow<T>(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): T | undefined {
+export function firstRow<T>(
+  cursor: SqlStorageCursor<Record<string, SqlStorageValue>>,
+): T | undefined {
   return rows<T>(cursor)[0];
 }

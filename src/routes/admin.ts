@@ -1,23 +1,36 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
-import { Product, ProductCreateRequest, ProductIdParam, ProductMetrics, RestockRequest } from "../schemas";
+import {
+  Product,
+  ProductCreateRequest,
+  ProductIdParam,
+  ProductMetrics,
+  RestockRequest,
+} from "../schemas";
 import type { App, AppEnv, RouteDeps } from "./types";
 
 const encoder = new TextEncoder();
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
   // Hash both sides so the constant-time compare sees equal lengths.
-  const [a, b] = await Promise.all([given, expected].map((s) => crypto.subtle.digest("SHA-256", encoder.encode(s))));
+  const [a, b] = await Promise.all(
+    [given, expected].map((s) => crypto.subtle.digest("SHA-256", encoder.encode(s))),
+  );
   return crypto.subtle.timingSafeEqual(a!, b!);
 }
 
 /** Operator routes need `Authorization: Bearer $ADMIN_TOKEN`, and are off while it is unset. */
 const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
-  if (!expected) throw new ApiFailure("admin_disabled", "Admin routes are disabled: set ADMIN_TOKEN to enable them.");
+  if (!expected)
+    throw new ApiFailure(
+      "admin_disabled",
+      "Admin routes are disabled: set ADMIN_TOKEN to enable them.",
+    );
   const given = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-  if (!given || !(await sameSecret(given, expected))) throw new ApiFailure("unauthorized", "A valid admin bearer token is required.");
+  if (!given || !(await sameSecret(given, expected)))
+    throw new ApiFailure("unauthorized", "A valid admin bearer token is required.");
   await next();
 });
 
@@ -62,7 +75,10 @@ const productMetrics = createRoute({
 
 export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.use("/api/admin/*", requireAdmin);
-  app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {
+    type: "http",
+    scheme: "bearer",
+  });
 
   app.openapi(createProduct, async (c) => {
     const input = c.req.valid("json");
@@ -72,7 +88,8 @@ export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     )
       .bind(input.id, input.name, input.price_cents, input.currency, input.stock)
       .run();
-    if (inserted.meta.changes === 0) throw new ApiFailure("product_exists", `Product ${input.id} already exists.`);
+    if (inserted.meta.changes === 0)
+      throw new ApiFailure("product_exists", `Product ${input.id} already exists.`);
     const { product } = unwrap(await ask(c.env, input.id, {}, (stub) => stub.product(input.id)));
     soldOut.saw(input.id, product.available);
     return c.json(product, 201);
@@ -82,7 +99,9 @@ export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const { id } = c.req.valid("param");
     const { qty } = c.req.valid("json");
     // Not retried: a restock that committed but lost its answer must not be applied twice.
-    const { product } = unwrap(await ask(c.env, id, { restock_qty: qty }, (stub) => stub.restock(id, qty), true));
+    const { product } = unwrap(
+      await ask(c.env, id, { restock_qty: qty }, (stub) => stub.restock(id, qty), true),
+    );
     soldOut.forget(id);
     return c.json(product, 200);
   });

@@ -13,7 +13,12 @@ const createHold = createRoute({
   request: { headers: IdempotencyKeyHeader, body: jsonBody(HoldRequest, "What to hold") },
   responses: {
     201: jsonResponse(Hold, "The hold"),
-    ...errorResponses("product_not_found", "insufficient_stock", "idempotency_key_reused", ...COMMON_ERRORS),
+    ...errorResponses(
+      "product_not_found",
+      "insufficient_stock",
+      "idempotency_key_reused",
+      ...COMMON_ERRORS,
+    ),
   },
 });
 
@@ -34,7 +39,8 @@ export function holdRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const answer = await ask(c.env, productId, { idempotency_key: key }, (stub, attempt) =>
       stub.hold(productId, qty, key, clientKey === undefined && attempt === 1),
     );
-    if ("available" in answer && answer.available !== undefined) soldOut.saw(productId, answer.available);
+    if ("available" in answer && answer.available !== undefined)
+      soldOut.saw(productId, answer.available);
     const { hold, replayed } = unwrap(answer);
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(hold, 201);

@@ -8,7 +8,8 @@ const createOrder = createRoute({
   method: "post",
   path: "/api/orders",
   summary: "Turn an active hold into a pending order",
-  description: "The order keeps the units reserved until it is paid or PAYMENT_TTL_SECONDS pass. Posting the same hold again returns the same order (200).",
+  description:
+    "The order keeps the units reserved until it is paid or PAYMENT_TTL_SECONDS pass. Posting the same hold again returns the same order (200).",
   request: { body: jsonBody(OrderRequest, "The hold to order") },
   responses: {
     201: jsonResponse(Order, "The new order"),
@@ -33,7 +34,9 @@ export function orderRoutes(app: App, { ask }: RouteDeps): void {
     const { hold_id: holdId } = c.req.valid("json");
     const productId = productOfHold(holdId);
     if (productId === null) throw new ApiFailure("hold_not_found", `No hold ${holdId}.`);
-    const { order, created } = unwrap(await ask(c.env, productId, { hold_id: holdId }, (stub) => stub.order(productId, holdId)));
+    const { order, created } = unwrap(
+      await ask(c.env, productId, { hold_id: holdId }, (stub) => stub.order(productId, holdId)),
+    );
     return created ? c.json(order, 201) : c.json(order, 200);
   });
 
@@ -41,7 +44,9 @@ export function orderRoutes(app: App, { ask }: RouteDeps): void {
     const { id } = c.req.valid("param");
     const productId = productOfOrder(id);
     if (productId === null) throw new ApiFailure("order_not_found", `No order ${id}.`);
-    const { order } = unwrap(await ask(c.env, productId, { order_id: id }, (stub) => stub.readOrder(productId, id)));
+    const { order } = unwrap(
+      await ask(c.env, productId, { order_id: id }, (stub) => stub.readOrder(productId, id)),
+    );
     return c.json(order, 200);
   });
 }

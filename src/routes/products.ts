@@ -6,7 +6,8 @@ import type { App, RouteDeps } from "./types";
 const getProduct = createRoute({
   method: "get",
   path: "/api/products/{id}",
-  summary: "A product with its stock, reserved and available units, exact at the moment of the read",
+  summary:
+    "A product with its stock, reserved and available units, exact at the moment of the read",
   request: { params: ProductIdParam },
   responses: {
     200: jsonResponse(Product, "The product"),

@@ -23,8 +23,17 @@ const paymentWebhook = createRoute({
   middleware: [authenticate] as const,
   request: { body: jsonBody(WebhookRequest, "The payment outcome") },
   responses: {
-    200: jsonResponse(WebhookAnswer, "Applied, a duplicate (`duplicate: true`) or for an order already final (`ignored: true`)"),
-    ...errorResponses("invalid_signature", "order_not_found", "idempotency_key_reused", "webhook_secret_not_configured", ...COMMON_ERRORS),
+    200: jsonResponse(
+      WebhookAnswer,
+      "Applied, a duplicate (`duplicate: true`) or for an order already final (`ignored: true`)",
+    ),
+    ...errorResponses(
+      "invalid_signature",
+      "order_not_found",
+      "idempotency_key_reused",
+      "webhook_secret_not_configured",
+      ...COMMON_ERRORS,
+    ),
   },
 });
 
@@ -32,12 +41,21 @@ export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.openapi(paymentWebhook, async (c) => {
     const body = c.req.valid("json");
     const idempotencyKey = body.idempotency_key ?? c.get("webhookMessageId");
-    if (!idempotencyKey) throw new ApiFailure("invalid_request", "idempotency_key: required (or send a webhook-id header)");
+    if (!idempotencyKey)
+      throw new ApiFailure(
+        "invalid_request",
+        "idempotency_key: required (or send a webhook-id header)",
+      );
     const productId = productOfOrder(body.order_id);
     if (productId === null) throw new ApiFailure("order_not_found", `No order ${body.order_id}.`);
     const notice = { idempotencyKey, orderId: body.order_id, status: body.status };
     const { answer } = unwrap(
-      await ask(c.env, productId, { order_id: body.order_id, idempotency_key: idempotencyKey }, (stub) => stub.payment(productId, notice)),
+      await ask(
+        c.env,
+        productId,
+        { order_id: body.order_id, idempotency_key: idempotencyKey },
+        (stub) => stub.payment(productId, notice),
+      ),
     );
     // A failed payment frees its units: this isolate must not keep calling the product sold out.
     if (answer.order_status === "failed") soldOut.forget(productId);
