@@ -32,6 +32,8 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/no-unused-vars": ["error", UNUSED],
+      // Only to add to the runtime's global `Cloudflare.Env` (src/env.ts, test/env.d.ts).
+      "@typescript-eslint/no-namespace": ["error", { allowDeclarations: true }],
     },
   },
   {

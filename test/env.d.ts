@@ -1,16 +1,10 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as WorkerEnv } from "../src/env";
 
+// What the test pool adds to the Worker's bindings (see vitest.config.ts).
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
-      WEBHOOK_SECRET: string;
-      ADMIN_TOKEN: string;
-    }
-    interface GlobalProps {
-      mainModule: typeof import("../src/index");
-      durableNamespaces: "ProductObject";
     }
   }
 }

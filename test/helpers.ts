@@ -4,7 +4,13 @@ import { Webhook } from "standardwebhooks";
 import worker from "../src/index";
 
 const ORIGIN = "http://checkout.test";
-export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`the test pool must set ${name} (test/vitest.config.ts)`);
+  return value;
+}
+
+export const ADMIN = { authorization: `Bearer ${required(env.ADMIN_TOKEN, "ADMIN_TOKEN")}` };
 
 export interface Answer<T = any> {
   status: number;
@@ -83,7 +89,9 @@ export async function pendingOrder(productId: number, qty = 1): Promise<any> {
   return o.body;
 }
 
-const signer = new Webhook(env.WEBHOOK_SECRET);
+/** The pool sets WEBHOOK_SECRET (vitest.config.ts), so tests sign webhooks as a gateway would. */
+export const WEBHOOK_SECRET = required(env.WEBHOOK_SECRET, "WEBHOOK_SECRET");
+const signer = new Webhook(WEBHOOK_SECRET);
 let webhookSeq = 0;
 
 /** Standard Webhooks headers for `payload`, signed with the test secret. */
