@@ -1,0 +1,56 @@
+// `npm start` (and `npm run dev`): apply the D1 migrations locally, then run `wrangler dev` with
+// the local-only settings. Plain Node rather than a shell line, so it runs the same on Windows.
+// Arguments after `--` reach `wrangler dev`, and a `--var NAME:value` given there wins over the
+// defaults below.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const wrangler = fileURLToPath(
+  new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url),
+);
+
+/** Local-only settings: never what a deploy gets (see the README's configuration table). */
+const LOCAL_VARS = {
+  ALLOW_UNSIGNED_WEBHOOKS: "true",
+  ADMIN_TOKEN: "dev-admin-token",
+};
+
+// No network beyond loopback: no request.cf lookup, no update check, no telemetry.
+const env = {
+  ...process.env,
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  WRANGLER_SEND_METRICS: "false",
+};
+
+/** Run wrangler with these arguments; resolves with its exit code. */
+function run(args, stdin) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [wrangler, ...args], {
+      env,
+      stdio: [stdin, "inherit", "inherit"],
+    });
+    const stop = () => child.kill("SIGINT");
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    child.on("exit", (code, signal) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
+const extra = process.argv.slice(2);
+const given = new Set();
+for (let i = 0; i < extra.length; i++) {
+  if (extra[i] === "--var" && extra[i + 1]) given.add(extra[i + 1].split(":")[0]);
+}
+const defaults = Object.entries(LOCAL_VARS)
+  .filter(([name]) => !given.has(name))
+  .flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+
+// stdin is not a terminal here, so wrangler applies the migrations without asking.
+const migrated = await run(["d1", "migrations", "apply", "DB", "--local"], "ignore");
+if (migrated !== 0) process.exit(migrated);
+process.exit(await run(["dev", ...defaults, ...extra], "inherit"));
