@@ -1,17 +1,20 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { ErrorCode } from "./errors";
 import { ApiFailure, errorResponse } from "./http";
 import { logEvent } from "./log";
+import { CatalogueCache } from "./catalogue";
 import { callProduct, productStub, type StubFor } from "./product-client";
+import { requestId } from "./request-id";
 import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./retry";
 import { adminRoutes } from "./routes/admin";
 import { holdRoutes } from "./routes/holds";
 import { orderRoutes } from "./routes/orders";
 import { productRoutes } from "./routes/products";
-import type { App, AppEnv, AskProduct } from "./routes/types";
+import type { App, AppEnv, AskProduct, RouteDeps } from "./routes/types";
 import { healthRoutes } from "./routes/health";
 import { webhookRoutes } from "./routes/webhooks";
 import { SoldOutMemory } from "./sold-out";
@@ -21,6 +24,7 @@ export interface AppOptions {
   stubFor?: StubFor;
   retry?: RetryPolicy;
   soldOut?: SoldOutMemory;
+  catalogue?: CatalogueCache;
 }
 
 function describeIssues(error: ZodError): string {
@@ -53,8 +57,46 @@ function methodsFor(app: App, path: string): string[] {
 export function createApp(options: AppOptions = {}): App {
   const stubFor = options.stubFor ?? productStub;
   const policy = options.retry ?? DEFAULT_RETRY;
-  const ask: AskProduct = (env, productId, fields, call, once) =>
-    callProduct(env, productId, fields, call, stubFor, once ? { ...policy, attempts: 1 } : policy);
+  const catalogue = options.catalogue ?? new CatalogueCache();
+  const ask: AskProduct = async (
+    c,
+    productId,
+    { unknown = "product_not_found", fields, once },
+    call,
+  ) => {
+    const requestFields = { request_id: c.get("requestId"), ...fields };
+    let entry;
+    try {
+      entry = await catalogue.lookup(c.env.DB, productId);
+    } catch (error) {
+      logEvent(
+        "Product catalogue unavailable.",
+        { ...requestFields, product_id: productId, error: String(error) },
+        "error",
+      );
+      throw new ApiFailure(
+        "service_unavailable",
+        "The product catalogue cannot be read right now; retry shortly.",
+      );
+    }
+    if (!entry) {
+      const what = {
+        product_not_found: "product",
+        hold_not_found: "hold",
+        order_not_found: "order",
+      };
+      const id = fields?.hold_id ?? fields?.order_id ?? productId;
+      throw new ApiFailure(unknown, `No ${what[unknown]} ${String(id)}.`);
+    }
+    return callProduct(
+      c.env,
+      productId,
+      requestFields,
+      call,
+      stubFor,
+      once ? { ...policy, attempts: 1 } : policy,
+    );
+  };
 
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -62,15 +104,16 @@ export function createApp(options: AppOptions = {}): App {
     },
   });
 
+  app.use("*", requestId);
   app.use(
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, ...HTTP_ERRORS[413]!),
+      onError: (c: Context<AppEnv>) => errorResponse(c, ...HTTP_ERRORS[413]!),
     }),
   );
 
-  const deps = { ask, soldOut: options.soldOut ?? new SoldOutMemory() };
+  const deps: RouteDeps = { ask, soldOut: options.soldOut ?? new SoldOutMemory(), catalogue };
   healthRoutes(app);
   productRoutes(app, deps);
   holdRoutes(app, deps);
@@ -102,11 +145,14 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   app.onError((error, c) => {
-    if (error instanceof ApiFailure) return errorResponse(c, error.code, error.message);
+    if (error instanceof ApiFailure) {
+      return errorResponse(c, error.code, error.message, error.headers);
+    }
     if (error instanceof ProductUnavailable) {
       logEvent(
         "Product object unavailable, answering 503.",
         {
+          request_id: c.get("requestId"),
           path: c.req.path,
           reason: error.reason,
           attempts: error.attempts,
@@ -125,6 +171,7 @@ export function createApp(options: AppOptions = {}): App {
     logEvent(
       "Unhandled error.",
       {
+        request_id: c.get("requestId"),
         path: c.req.path,
         error: error instanceof Error ? (error.stack ?? error.message) : String(error),
       },

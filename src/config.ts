@@ -5,6 +5,7 @@ export interface Config {
   holdTtlMs: number;
   paymentTtlMs: number;
   maxQtyPerHold: number;
+  maxUnitsPerShopper: number;
 }
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -25,6 +26,7 @@ export function configFrom(env: Env): Config {
       holdTtlMs: positiveInt("HOLD_TTL_SECONDS", env.HOLD_TTL_SECONDS, 120) * 1000,
       paymentTtlMs: positiveInt("PAYMENT_TTL_SECONDS", env.PAYMENT_TTL_SECONDS, 900) * 1000,
       maxQtyPerHold: positiveInt("MAX_QTY_PER_HOLD", env.MAX_QTY_PER_HOLD, 5),
+      maxUnitsPerShopper: positiveInt("MAX_UNITS_PER_SHOPPER", env.MAX_UNITS_PER_SHOPPER, 2),
     };
     cache.set(env, config);
   }

@@ -11,6 +11,8 @@ declare global {
       WEBHOOK_SECRET?: string;
       /** Bearer token for /api/admin/*; admin routes are off while it is unset. */
       ADMIN_TOKEN?: string;
+      /** HS256 key of the shopper JWTs a storefront backend mints; see src/shopper-auth.ts. */
+      SHOPPER_TOKEN_SECRET?: string;
     }
   }
 }

@@ -3,32 +3,44 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   unauthorized: 401,
   invalid_signature: 401,
+  shopper_token_required: 401,
+  invalid_shopper_token: 401,
   admin_disabled: 403,
+  not_your_hold: 403,
+  not_your_order: 403,
   not_found: 404,
   product_not_found: 404,
   hold_not_found: 404,
   order_not_found: 404,
   method_not_allowed: 405,
   insufficient_stock: 409,
+  shopper_limit_reached: 409,
+  sale_not_started: 409,
+  sale_ended: 409,
+  hold_already_ordered: 409,
+  order_not_pending: 409,
   idempotency_key_reused: 409,
   product_exists: 409,
   hold_expired: 410,
+  hold_released: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_request: 422,
+  rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
   webhook_secret_not_configured: 503,
+  shopper_auth_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export interface ApiError {
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode; message: string; request_id: string };
 }
 
-export function apiError(code: ErrorCode, message: string): ApiError {
-  return { error: { code, message } };
+export function apiError(code: ErrorCode, message: string, requestId: string): ApiError {
+  return { error: { code, message, request_id: requestId } };
 }
 
 /** Domain failures travel as values (not exceptions) from the product object to the router. */

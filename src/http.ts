@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { apiError, ERROR_STATUS, type ErrorCode, type Failure } from "./errors";
+import type { AppEnv } from "./routes/types";
 import { ErrorBody } from "./schemas";
 
 /** A request that ends in an API error; the app's error handler turns it into the JSON answer. */
@@ -7,6 +8,8 @@ export class ApiFailure extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Headers the answer carries, e.g. Retry-After on a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -18,10 +21,18 @@ export function unwrap<A extends { ok: true } | Failure>(answer: A): Extract<A, 
   return answer as Extract<A, { ok: true }>;
 }
 
-export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
+export function errorResponse(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   const status = ERROR_STATUS[code];
   if (status === 503) c.header("Retry-After", "1");
-  return c.json(apiError(code, message), status);
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  // Errors raised before the request-id middleware ran (none today) still get an id.
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
+  return c.json(apiError(code, message, requestId), status);
 }
 
 /** OpenAPI `responses` entries for the errors a route can answer with. */

@@ -9,7 +9,16 @@ import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
  */
 export type ProductStub = Pick<
   ProductObject,
-  "product" | "hold" | "order" | "readOrder" | "payment" | "restock" | "metrics"
+  | "readProduct"
+  | "createHold"
+  | "releaseHold"
+  | "createOrder"
+  | "readOrder"
+  | "cancelOrder"
+  | "settlePayment"
+  | "restock"
+  | "updateProduct"
+  | "readMetrics"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
 

@@ -14,6 +14,13 @@ export const ProductIdParam = z.object({
     .pipe(ProductId)
     .openapi({ param: { name: "id", in: "path" }, example: "1" }),
 });
+export const HoldIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" }, example: "hld_1_3b8e…" }),
+});
 export const OrderIdParam = z.object({
   id: z
     .string()
@@ -36,6 +43,16 @@ export const Product = z
       .int()
       .openapi({ description: "Units in active holds and pending orders." }),
     available: z.number().int().openapi({ description: "stock - reserved" }),
+    sale_starts_at: Timestamp.nullable().openapi({
+      description: "Holds are refused before this time (409 sale_not_started); null: on sale now.",
+    }),
+    sale_ends_at: Timestamp.nullable().openapi({
+      description: "Holds are refused from this time on (409 sale_ended); null: no end.",
+    }),
+    max_units_per_shopper: z.number().int().openapi({
+      description:
+        "Units one shopper may have in active holds, pending and paid orders: the product's own limit, else MAX_UNITS_PER_SHOPPER.",
+    }),
   })
   .openapi("Product");
 
@@ -64,12 +81,21 @@ export const IdempotencyKeyHeader = z.object({
     }),
 });
 
+export const HoldStatus = z.enum(["active", "ordered", "expired", "released"]);
+export type HoldStatus = z.infer<typeof HoldStatus>;
+
+const ShopperIdField = z.string().optional().openapi({
+  description: "The shopper it belongs to; absent for an anonymous shopper (local use).",
+});
+
 export const Hold = z
   .object({
     hold_id: z.string().openapi({ example: "hld_1_3b8e…" }),
     product_id: ProductId,
     qty: z.number().int(),
+    status: HoldStatus,
     expires_at: Timestamp,
+    shopper_id: ShopperIdField,
   })
   .openapi("Hold");
 
@@ -93,6 +119,7 @@ export const Order = z
     created_at: Timestamp,
     pay_by: Timestamp,
     updated_at: Timestamp,
+    shopper_id: ShopperIdField,
   })
   .openapi("Order");
 
@@ -121,16 +148,45 @@ export const WebhookAnswer = z
   })
   .openapi("PaymentWebhookAnswer");
 
+const ProductName = z.string().min(1).max(200);
+const PriceCents = z.number().int().min(0).max(100_000_000);
+const SaleTime = z.iso
+  .datetime({ offset: true, message: "an ISO 8601 date and time, e.g. 2026-12-01T09:00:00Z" })
+  .nullable()
+  .openapi({ format: "date-time", example: "2026-12-01T09:00:00Z" });
+const UnitsPerShopper = z.number().int().min(1).max(1_000_000).nullable().openapi({
+  description: "null: MAX_UNITS_PER_SHOPPER applies",
+});
+
+/** The settings an operator may give a product when creating it and change later. */
+const ProductSettings = {
+  sale_starts_at: SaleTime.optional(),
+  sale_ends_at: SaleTime.optional(),
+  max_units_per_shopper: UnitsPerShopper.optional(),
+};
+
 export const ProductCreateRequest = z
   .object({
     id: ProductId,
-    name: z.string().min(1).max(200),
-    price_cents: z.number().int().min(0).max(100_000_000),
+    name: ProductName,
+    price_cents: PriceCents,
     currency: z.string().regex(/^[A-Z]{3}$/, "currency must be an ISO 4217 code such as USD"),
     stock: z.number().int().min(0).max(1_000_000_000),
+    ...ProductSettings,
   })
   .strict()
   .openapi("ProductCreateRequest");
+
+export const ProductUpdateRequest = z
+  .object({
+    name: ProductName.optional(),
+    price_cents: PriceCents.optional().openapi({
+      description: "For holds made from now on; a hold keeps the price it was made at.",
+    }),
+    ...ProductSettings,
+  })
+  .strict()
+  .openapi("ProductUpdateRequest");
 
 export const RestockRequest = z
   .object({ qty: z.number().int().min(1).max(1_000_000_000) })
@@ -150,6 +206,7 @@ export const ProductMetrics = z
       active: z.number().int(),
       ordered: z.number().int(),
       expired: z.number().int(),
+      released: z.number().int(),
     }),
     orders: z.object({
       pending: z.number().int(),
@@ -186,6 +243,9 @@ export const ErrorBody = z
     error: z.object({
       code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
+      request_id: z
+        .string()
+        .openapi({ description: "Also in the Request-Id header and the logs." }),
     }),
   })
   .openapi("Error");

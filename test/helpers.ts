@@ -1,6 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
+import { expect, type MockInstance } from "vitest";
 import worker from "../src/index";
 
 const ORIGIN = "http://checkout.test";
@@ -76,15 +77,21 @@ export const hold = (
   qty = 1,
   headers: Record<string, string> = {},
   app?: CallOptions["app"],
-) => call("POST", "/api/holds", { json: { product_id: productId, qty }, headers, app });
+  vars?: CallOptions["vars"],
+) => call("POST", "/api/holds", { json: { product_id: productId, qty }, headers, app, vars });
 
-export const order = (holdId: string) => call("POST", "/api/orders", { json: { hold_id: holdId } });
+export const order = (holdId: string, headers: Record<string, string> = {}) =>
+  call("POST", "/api/orders", { json: { hold_id: holdId }, headers });
 
 /** An order for `qty` units of a product, via a hold. */
-export async function pendingOrder(productId: number, qty = 1): Promise<any> {
-  const h = await hold(productId, qty);
+export async function pendingOrder(
+  productId: number,
+  qty = 1,
+  headers: Record<string, string> = {},
+): Promise<any> {
+  const h = await hold(productId, qty, headers);
   if (h.status !== 201) throw new Error(`hold failed: ${h.status} ${JSON.stringify(h.body)}`);
-  const o = await order(h.body.hold_id);
+  const o = await order(h.body.hold_id, headers);
   if (o.status !== 201) throw new Error(`order failed: ${o.status} ${JSON.stringify(o.body)}`);
   return o.body;
 }
@@ -122,3 +129,47 @@ export function webhook(
 export const uniqueKey = (label = "key") => `${label}-${crypto.randomUUID()}`;
 
 export const productObject = (productId: number) => env.PRODUCTS.getByName(String(productId));
+
+/** Requests as a named shopper, the way a trusted storefront backend names one (no token secret set). */
+export const as = (shopperId: string): Record<string, string> => ({ "x-shopper-id": shopperId });
+
+/** A shopper id no other test uses. */
+export const newShopper = (label = "shopper") => `${label}-${crypto.randomUUID().slice(0, 8)}`;
+
+export const release = (
+  holdId: string,
+  headers: Record<string, string> = {},
+  vars?: CallOptions["vars"],
+) => call("DELETE", `/api/holds/${holdId}`, { headers, vars });
+
+export const cancel = (
+  orderId: string,
+  headers: Record<string, string> = {},
+  vars?: CallOptions["vars"],
+) => call("POST", `/api/orders/${orderId}/cancel`, { headers, vars });
+
+export const readOrder = (orderId: string, headers: Record<string, string> = {}) =>
+  call("GET", `/api/orders/${orderId}`, { headers });
+
+export const patchProduct = (id: number, json: unknown) =>
+  call("PATCH", `/api/admin/products/${id}`, { headers: ADMIN, json });
+
+/** Assert an error answer: its status, its code, and that it says something. */
+export function expectError(res: Answer, status: number, code: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body.error.code).toBe(code);
+  expect(res.body.error.message).toBeTruthy();
+}
+
+/** The JSON log lines written with `level` whose message is `message`. */
+export function logLines(spy: MockInstance, message: string): Record<string, unknown>[] {
+  return spy.mock.calls
+    .map(([line]) => {
+      try {
+        return JSON.parse(String(line)) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    })
+    .filter((line) => line.message === message);
+}

@@ -11,6 +11,7 @@ describe("POST /api/holds", () => {
       hold_id: expect.stringMatching(new RegExp(`^hld_${id}_`)),
       product_id: id,
       qty: 2,
+      status: "active",
       expires_at: expect.any(String),
     });
     const ttl = Date.parse(res.body.expires_at) - before;

@@ -9,7 +9,9 @@ describe("bad input gets a JSON error and changes nothing", () => {
       headers: { "content-type": "application/json" },
     });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: { code: "invalid_json", message: expect.any(String) } });
+    expect(res.body).toEqual({
+      error: { code: "invalid_json", message: expect.any(String), request_id: expect.any(String) },
+    });
     expect((await getProduct(id)).body.reserved).toBe(0);
   });
 
@@ -69,11 +71,14 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(res.body.paths).sort()).toEqual(
       [
         "/api/admin/products",
+        "/api/admin/products/{id}",
         "/api/admin/products/{id}/metrics",
         "/api/admin/products/{id}/restock",
         "/api/holds",
+        "/api/holds/{id}",
         "/api/orders",
         "/api/orders/{id}",
+        "/api/orders/{id}/cancel",
         "/api/payments/webhook",
         "/api/products/{id}",
         "/healthz",

@@ -16,6 +16,9 @@ describe("GET /api/products/:id", () => {
       stock: 10,
       reserved: 0,
       available: 10,
+      sale_starts_at: null,
+      sale_ends_at: null,
+      max_units_per_shopper: 2,
     });
   });
 
@@ -29,7 +32,13 @@ describe("GET /api/products/:id", () => {
   it("answers 404 product_not_found for a product that does not exist", async () => {
     const res = await getProduct(987_654_321);
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ error: { code: "product_not_found", message: expect.any(String) } });
+    expect(res.body).toEqual({
+      error: {
+        code: "product_not_found",
+        message: expect.any(String),
+        request_id: expect.any(String),
+      },
+    });
   });
 
   it.each(["abc", "0", "-1", "1.5", "99999999999"])(

@@ -120,6 +120,8 @@ describe("the Worker's calls to a product object", () => {
     const warnings = vi.spyOn(console, "warn");
     const res = await hold(id, 2, {}, createApp({ stubFor, retry: policy() }));
     expect(res.status).toBe(201);
+    // The replay was our own retry's, not the client's: no Idempotent-Replayed for them.
+    expect(res.headers.get("idempotent-replayed")).toBeNull();
     expect(calls()).toBe(2);
     expect((await getProduct(id)).body).toMatchObject({ reserved: 2, available: 8 });
     const line = JSON.parse(

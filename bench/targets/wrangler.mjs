@@ -19,13 +19,16 @@ export const WRANGLER_ENV = {
 };
 
 /**
- * The vars the bench gives the Worker on top of wrangler.toml: the admin token and unsigned
- * webhooks as under `npm start`, and a hold TTL longer than the whole run, so that no expiry sweep
- * of earlier rows' holds lands inside a later row (the baseline has no sweeper at all).
+ * The vars the bench gives the Worker on top of wrangler.toml: the admin token, unsigned
+ * webhooks, anonymous shoppers and no rate limits as under `npm start`, and a hold TTL longer
+ * than the whole run, so that no expiry sweep of earlier rows' holds lands inside a later row
+ * (the baseline has no sweeper at all).
  */
 export const BENCH_VARS = {
   ADMIN_TOKEN: "dev-admin-token",
   ALLOW_UNSIGNED_WEBHOOKS: "true",
+  ALLOW_ANONYMOUS_SHOPPERS: "true",
+  RATE_LIMITS: "off",
   HOLD_TTL_SECONDS: "3600",
 };
 

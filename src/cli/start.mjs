@@ -12,6 +12,8 @@ const wrangler = fileURLToPath(
 /** Local-only settings: never what a deploy gets (see the README's configuration table). */
 const LOCAL_VARS = {
   ALLOW_UNSIGNED_WEBHOOKS: "true",
+  ALLOW_ANONYMOUS_SHOPPERS: "true",
+  RATE_LIMITS: "off",
   ADMIN_TOKEN: "dev-admin-token",
 };
 

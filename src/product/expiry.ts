@@ -1,3 +1,4 @@
+import { moveShopperUnits } from "./shoppers";
 import { release } from "./stock";
 import { rows, type HoldRow, type OrderRow, type Tx } from "./tx";
 
@@ -7,15 +8,16 @@ import { rows, type HoldRow, type OrderRow, type Tx } from "./tx";
  * when the alarm is late. Returns the earliest deadline still ahead (Infinity when none).
  */
 export function releaseDue(tx: Tx): number {
-  const holds = rows<Pick<HoldRow, "hold_id" | "qty" | "expires_at">>(
+  const holds = rows<Pick<HoldRow, "hold_id" | "qty" | "expires_at" | "shopper_id">>(
     tx.sql.exec(
-      "SELECT hold_id, qty, expires_at FROM holds WHERE status = 'active' AND expires_at <= ?",
+      "SELECT hold_id, qty, expires_at, shopper_id FROM holds WHERE status = 'active' AND expires_at <= ?",
       tx.now,
     ),
   );
   for (const hold of holds) {
     tx.sql.exec("UPDATE holds SET status = 'expired' WHERE hold_id = ?", hold.hold_id);
     release(tx.sql, hold.qty);
+    moveShopperUnits(tx, hold.shopper_id, -hold.qty);
     tx.log("Expired hold released.", {
       product_id: tx.productId,
       hold_id: hold.hold_id,
@@ -34,6 +36,7 @@ export function releaseDue(tx: Tx): number {
       order.order_id,
     );
     release(tx.sql, order.qty);
+    moveShopperUnits(tx, order.shopper_id, -order.qty);
     tx.record({
       event: "order_cancelled",
       order: { ...order, status: "cancelled", updated_at: tx.now },

@@ -25,8 +25,8 @@ function statementsFor(
   return [
     db
       .prepare(
-        `INSERT INTO orders (order_id, product_id, hold_id, qty, amount_cents, currency, status, created_at, pay_by, updated_at, needs_refund)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        `INSERT INTO orders (order_id, product_id, hold_id, qty, amount_cents, currency, status, created_at, pay_by, updated_at, needs_refund, shopper_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (order_id) DO UPDATE SET
            status = excluded.status, updated_at = excluded.updated_at, needs_refund = excluded.needs_refund
          WHERE excluded.updated_at >= orders.updated_at`,
@@ -43,6 +43,8 @@ function statementsFor(
         iso(order.pay_by),
         iso(order.updated_at),
         order.needs_refund,
+        // Events queued before orders had shoppers carry none.
+        order.shopper_id ?? null,
       ),
     db
       .prepare(

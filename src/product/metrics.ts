@@ -8,6 +8,24 @@ function countBy(sql: SqlStorage, query: string): Record<string, number> {
   return counts;
 }
 
+/** Each shopper's counted units must be their units in active holds, pending and paid orders. */
+function shopperViolations(sql: SqlStorage): string[] {
+  const rows = sql.exec(
+    `SELECT shopper_id, SUM(counted) AS counted, SUM(derived) AS derived FROM (
+       SELECT shopper_id, units AS counted, 0 AS derived FROM shopper_units
+       UNION ALL
+       SELECT shopper_id, 0, qty FROM holds WHERE status = 'active' AND shopper_id IS NOT NULL
+       UNION ALL
+       SELECT shopper_id, 0, qty FROM orders
+         WHERE status IN ('pending', 'paid') AND shopper_id IS NOT NULL)
+     GROUP BY shopper_id HAVING SUM(counted) != SUM(derived) LIMIT 10`,
+  );
+  return [...rows].map(
+    (row) =>
+      `shopper ${row.shopper_id as string} counted ${Number(row.counted)} unit(s) but holds ${Number(row.derived)}`,
+  );
+}
+
 /**
  * Check every invariant against the rows themselves, not only against the counters: reserved must
  * equal the units in active holds plus pending orders, and sold the units in paid orders.
@@ -36,6 +54,7 @@ function invariantViolations(sql: SqlStorage, product: ProductRow): string[] {
     );
   }
   if (product.sold !== paid) violations.push(`sold ${product.sold} != paid orders ${paid}`);
+  violations.push(...shopperViolations(sql));
   return violations;
 }
 
@@ -62,7 +81,12 @@ export function productMetrics(
     sold: product.sold,
     initial_stock: product.initial_stock,
     restocked: product.restocked,
-    holds: { active: holds.active ?? 0, ordered: holds.ordered ?? 0, expired: holds.expired ?? 0 },
+    holds: {
+      active: holds.active ?? 0,
+      ordered: holds.ordered ?? 0,
+      expired: holds.expired ?? 0,
+      released: holds.released ?? 0,
+    },
     orders: {
       pending: orders.pending ?? 0,
       paid: orders.paid ?? 0,

@@ -1,8 +1,10 @@
 import { failure, type Failure } from "../errors";
 import { newOrderId } from "../ids";
 import type { OrderView } from "../schemas";
-import { readProduct } from "./stock";
-import { firstRow, type HoldRow, type OrderRow, type Tx } from "./tx";
+import { findHold, holdOwnerFailure } from "./holds";
+import { moveShopperUnits } from "./shoppers";
+import { productRow, release } from "./stock";
+import { firstRow, type OrderRow, type Tx } from "./tx";
 
 export interface OrderResult {
   ok: true;
@@ -11,8 +13,21 @@ export interface OrderResult {
   created: boolean;
 }
 
+export interface OrderCancelled {
+  ok: true;
+  order: OrderView;
+  /** Units that went back on sale now (0 when the order was already cancelled). */
+  freed: number;
+}
+
+/** Who is asking to see an order: its shopper sees it, and so does an operator. */
+export interface OrderViewer {
+  shopperId: string | null;
+  admin: boolean;
+}
+
 export function orderView(productId: number, order: OrderRow): OrderView {
-  return {
+  const view: OrderView = {
     order_id: order.order_id,
     hold_id: order.hold_id,
     product_id: productId,
@@ -24,23 +39,42 @@ export function orderView(productId: number, order: OrderRow): OrderView {
     pay_by: new Date(order.pay_by).toISOString(),
     updated_at: new Date(order.updated_at).toISOString(),
   };
+  if (order.shopper_id !== null) view.shopper_id = order.shopper_id;
+  return view;
 }
 
 export function findOrder(tx: Tx, orderId: string): OrderRow | undefined {
   return firstRow<OrderRow>(tx.sql.exec("SELECT * FROM orders WHERE order_id = ?", orderId));
 }
 
+function orderOwnerFailure(order: OrderRow, shopperId: string | null): Failure | null {
+  if (order.shopper_id === null || order.shopper_id === shopperId) return null;
+  return failure("not_your_order", `Order ${order.order_id} belongs to another shopper.`);
+}
+
 /**
  * Turn an active hold into a pending order. The units stay reserved; they now wait for the
- * payment instead of the hold's deadline.
+ * payment instead of the hold's deadline. The price is the one the hold was made at.
  */
-export function createOrder(tx: Tx, holdId: string, paymentTtlMs: number): OrderResult | Failure {
-  const hold = firstRow<HoldRow>(tx.sql.exec("SELECT * FROM holds WHERE hold_id = ?", holdId));
+export function createOrder(
+  tx: Tx,
+  holdId: string,
+  shopperId: string | null,
+  paymentTtlMs: number,
+): OrderResult | Failure {
+  const hold = findHold(tx, holdId);
   if (!hold) return failure("hold_not_found", `No hold ${holdId}.`);
+  const notYours = holdOwnerFailure(hold, shopperId);
+  if (notYours) return notYours;
 
-  if (hold.status === "ordered") {
-    const existing = findOrder(tx, hold.order_id!)!;
+  if (hold.status === "ordered" && hold.order_id !== null) {
+    const existing = findOrder(tx, hold.order_id);
+    if (!existing)
+      throw new Error(`hold ${holdId} is ordered but order ${hold.order_id} is missing`);
     return { ok: true, order: orderView(tx.productId, existing), created: false };
+  }
+  if (hold.status === "released") {
+    return failure("hold_released", `Hold ${holdId} was released; its units are on sale again.`);
   }
   if (hold.status === "expired" || hold.expires_at <= tx.now) {
     return failure(
@@ -49,22 +83,23 @@ export function createOrder(tx: Tx, holdId: string, paymentTtlMs: number): Order
     );
   }
 
-  const product = readProduct(tx.sql)!;
+  const product = productRow(tx.sql);
   const order: OrderRow = {
     order_id: newOrderId(tx.productId),
     hold_id: hold.hold_id,
     qty: hold.qty,
-    amount_cents: hold.qty * product.price_cents,
+    amount_cents: hold.qty * (hold.price_cents ?? product.price_cents),
     currency: product.currency,
     status: "pending",
     created_at: tx.now,
     pay_by: tx.now + paymentTtlMs,
     updated_at: tx.now,
     needs_refund: 0,
+    shopper_id: hold.shopper_id,
   };
   tx.sql.exec(
-    `INSERT INTO orders (order_id, hold_id, qty, amount_cents, currency, status, created_at, pay_by, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+    `INSERT INTO orders (order_id, hold_id, qty, amount_cents, currency, status, created_at, pay_by, updated_at, shopper_id)
+     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
     order.order_id,
     order.hold_id,
     order.qty,
@@ -73,6 +108,7 @@ export function createOrder(tx: Tx, holdId: string, paymentTtlMs: number): Order
     order.created_at,
     order.pay_by,
     order.updated_at,
+    order.shopper_id,
   );
   tx.sql.exec(
     "UPDATE holds SET status = 'ordered', order_id = ? WHERE hold_id = ?",
@@ -82,4 +118,58 @@ export function createOrder(tx: Tx, holdId: string, paymentTtlMs: number): Order
   tx.deadline(order.pay_by);
   tx.record({ event: "order_created", order });
   return { ok: true, order: orderView(tx.productId, order), created: true };
+}
+
+/** An order as `viewer` may see it: another shopper's order is, to them, no order at all. */
+export function readOrder(tx: Tx, orderId: string, viewer: OrderViewer): OrderView | Failure {
+  const order = findOrder(tx, orderId);
+  const visible =
+    order !== undefined &&
+    (viewer.admin || order.shopper_id === null || order.shopper_id === viewer.shopperId);
+  return visible
+    ? orderView(tx.productId, order)
+    : failure("order_not_found", `No order ${orderId}.`);
+}
+
+/**
+ * The shopper calls off a pending order: its units go back on sale at once. Cancelling again
+ * answers the cancelled order; a paid or failed order is final. A payment that arrives after
+ * is handled as for any cancelled order.
+ */
+export function cancelOrder(
+  tx: Tx,
+  orderId: string,
+  shopperId: string | null,
+): OrderCancelled | Failure {
+  const order = findOrder(tx, orderId);
+  if (!order) return failure("order_not_found", `No order ${orderId}.`);
+  const notYours = orderOwnerFailure(order, shopperId);
+  if (notYours) return notYours;
+  if (order.status === "cancelled") {
+    return { ok: true, order: orderView(tx.productId, order), freed: 0 };
+  }
+  if (order.status !== "pending") {
+    return failure(
+      "order_not_pending",
+      `Order ${orderId} is ${order.status}; it can no longer be cancelled.`,
+    );
+  }
+
+  const cancelled: OrderRow = { ...order, status: "cancelled", updated_at: tx.now };
+  tx.sql.exec(
+    "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE order_id = ?",
+    tx.now,
+    orderId,
+  );
+  release(tx.sql, order.qty);
+  moveShopperUnits(tx, order.shopper_id, -order.qty);
+  tx.record({ event: "order_cancelled", order: cancelled, detail: "cancelled by the shopper" });
+  tx.log("Order cancelled by shopper, units released.", {
+    product_id: tx.productId,
+    order_id: orderId,
+    hold_id: order.hold_id,
+    qty: order.qty,
+    shopper_id: order.shopper_id,
+  });
+  return { ok: true, order: orderView(tx.productId, cancelled), freed: order.qty };
 }

@@ -1,5 +1,6 @@
 import { failure, type Failure } from "../errors";
 import type { PaymentStatus, WebhookAnswerView } from "../schemas";
+import { moveShopperUnits } from "./shoppers";
 import { release, sell } from "./stock";
 import { findOrder } from "./orders";
 import { firstRow, type Tx } from "./tx";
@@ -108,6 +109,7 @@ export function settlePayment(tx: Tx, notice: PaymentNotice): PaymentSettled | F
     answer = { order_id: order.order_id, order_status: "paid", duplicate: false };
   } else {
     release(tx.sql, order.qty);
+    moveShopperUnits(tx, order.shopper_id, -order.qty);
     tx.sql.exec(
       "UPDATE orders SET status = 'failed', updated_at = ? WHERE order_id = ?",
       tx.now,

@@ -1,32 +1,60 @@
 import { DurableObject } from "cloudflare:workers";
+import { readCatalogue } from "../catalogue";
 import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Failure } from "../errors";
 import { logEvent, type LogFields } from "../log";
-import type { ProductMetricsView, ProductView } from "../schemas";
+import type { HoldView, OrderView, ProductMetricsView, ProductView } from "../schemas";
 import { earliestDeadline, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
 import { appendToOutbox, flushOutbox, outboxBacklog } from "./history";
-import { createHold, type HoldCreated, type HoldRejected } from "./holds";
+import * as holds from "./holds";
 import { productMetrics } from "./metrics";
-import { createOrder, findOrder, orderView, type OrderResult } from "./orders";
+import * as orders from "./orders";
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
-import { SCHEMA } from "./schema";
-import { openProduct, productView, readProduct, restock, type Catalogue } from "./stock";
+import { migrate, storedSchemaVersion } from "./schema";
+import { updateProduct, type ProductChanges } from "./settings";
+import {
+  catalogueEntry,
+  openProduct,
+  productRow,
+  productView,
+  readProduct,
+  restock,
+  type ProductRow,
+} from "./stock";
 import type { Tx } from "./tx";
 
 /** How soon an alarm retries writing order history to D1 when nothing else is due earlier. */
 const HISTORY_RETRY_MS = 5_000;
 const HISTORY_RETRY_MAX_MS = 60_000;
 
+/** What every call names: the product it is about and the request it serves (for the logs). */
+export interface Call {
+  productId: number;
+  requestId: string;
+}
+
+/** Who is shopping; null for an anonymous shopper (local use only). */
+export interface ShopperCall extends Call {
+  shopperId: string | null;
+}
+
 export type ProductAnswer = { ok: true; product: ProductView } | Failure;
-export type OrderAnswer = { ok: true; order: OrderResult["order"] } | Failure;
+export type HoldAnswer = { ok: true; hold: HoldView; freed: number } | Failure;
+export type OrderAnswer = { ok: true; order: OrderView } | Failure;
+export type OrderCancelAnswer = { ok: true; order: OrderView; freed: number } | Failure;
 export type MetricsAnswer = { ok: true; metrics: ProductMetricsView } | Failure;
+/** A product after an operator's change, with what the D1 catalogue should now say of it. */
+export type ProductUpdateAnswer =
+  { ok: true; product: ProductView; catalogue: ReturnType<typeof catalogueEntry> } | Failure;
 
 /**
  * One object per product: the single writer of that product's stock, holds, orders and webhook
  * keys. Every check-and-write is one synchronous SQLite transaction with no await inside, so
- * concurrent requests are applied one after another and can never oversell.
+ * concurrent requests are applied one after another and can never oversell. An object for a
+ * product that does not exist writes nothing: its schema is only made once the catalogue in D1
+ * has confirmed the product.
  */
 export class ProductObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -47,79 +75,119 @@ export class ProductObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.writes = new GroupCommit(ctx.storage);
     void ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-      this.productId = readProduct(this.sql)?.id ?? null;
-      this.nextDeadline = earliestDeadline(this.sql);
+      // Only an object that already holds a product has a schema to bring up to date.
+      if (storedSchemaVersion(this.sql) > 0) {
+        ctx.storage.transactionSync(() => migrate(this.sql));
+        this.productId = readProduct(this.sql)?.id ?? null;
+        this.nextDeadline = earliestDeadline(this.sql);
+      }
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
   // ---- RPC methods, called by the Worker -------------------------------------------------
 
-  async product(productId: number): Promise<ProductAnswer> {
+  async readProduct(call: Call): Promise<ProductAnswer> {
     return (
-      (await this.open(productId)) ??
-      this.transact(productId, (tx) => ({ ok: true, product: productView(readProduct(tx.sql)!) }))
+      (await this.open(call.productId)) ??
+      this.transact(call, (tx) => ({ ok: true, product: this.view(productRow(tx.sql)) }))
     );
   }
 
-  async hold(
-    productId: number,
-    qty: number,
-    idempotencyKey: string,
-    freshKey = false,
-  ): Promise<HoldCreated | HoldRejected | Failure> {
-    const missing = await this.open(productId);
+  async createHold(
+    call: ShopperCall & { qty: number; idempotencyKey: string; freshKey: boolean },
+  ): Promise<holds.HoldCreated | holds.HoldRejected | Failure> {
+    const missing = await this.open(call.productId);
     if (missing) return missing;
-    const result = await this.write(productId, (tx) =>
-      createHold(tx, qty, idempotencyKey, freshKey, configFrom(this.env).holdTtlMs),
+    const config = configFrom(this.env);
+    const result = await this.write(call, (tx) =>
+      holds.createHold(tx, {
+        qty: call.qty,
+        idempotencyKey: call.idempotencyKey,
+        freshKey: call.freshKey,
+        shopperId: call.shopperId,
+        ttlMs: config.holdTtlMs,
+        defaultLimit: config.maxUnitsPerShopper,
+      }),
     );
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }
 
-  async order(productId: number, holdId: string): Promise<OrderResult | Failure> {
+  async releaseHold(call: ShopperCall & { holdId: string }): Promise<HoldAnswer> {
     return (
-      (await this.open(productId)) ??
-      this.write(productId, (tx) => createOrder(tx, holdId, configFrom(this.env).paymentTtlMs))
+      (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
+      this.write(call, (tx) => holds.releaseHold(tx, call.holdId, call.shopperId))
     );
   }
 
-  async readOrder(productId: number, orderId: string): Promise<OrderAnswer> {
-    const missing = await this.openForOrder(productId, orderId);
-    if (missing) return missing;
-    return this.transact(productId, (tx) => {
-      const order = findOrder(tx, orderId);
-      return order
-        ? { ok: true, order: orderView(productId, order) }
-        : failure("order_not_found", `No order ${orderId}.`);
-    });
-  }
-
-  async payment(productId: number, notice: PaymentNotice): Promise<PaymentSettled | Failure> {
+  async createOrder(call: ShopperCall & { holdId: string }): Promise<orders.OrderResult | Failure> {
     return (
-      (await this.openForOrder(productId, notice.orderId)) ??
-      this.write(productId, (tx) => settlePayment(tx, notice))
+      (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
+      this.write(call, (tx) =>
+        orders.createOrder(tx, call.holdId, call.shopperId, configFrom(this.env).paymentTtlMs),
+      )
     );
   }
 
-  async restock(productId: number, qty: number): Promise<ProductAnswer> {
+  async readOrder(
+    call: Call & { orderId: string; viewer: orders.OrderViewer },
+  ): Promise<OrderAnswer> {
     return (
-      (await this.open(productId)) ??
-      this.write(productId, (tx) => {
-        restock(tx.sql, qty);
-        tx.log("Product restocked.", { product_id: productId, qty });
-        return { ok: true as const, product: productView(readProduct(tx.sql)!) };
+      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
+      this.transact(call, (tx) => {
+        const order = orders.readOrder(tx, call.orderId, call.viewer);
+        return "ok" in order ? order : { ok: true, order };
       })
     );
   }
 
-  async metrics(productId: number): Promise<MetricsAnswer> {
+  async cancelOrder(call: ShopperCall & { orderId: string }): Promise<OrderCancelAnswer> {
     return (
-      (await this.open(productId)) ??
-      this.transact(productId, (tx) => ({
+      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
+      this.write(call, (tx) => orders.cancelOrder(tx, call.orderId, call.shopperId))
+    );
+  }
+
+  async settlePayment(call: Call & { notice: PaymentNotice }): Promise<PaymentSettled | Failure> {
+    return (
+      (await this.openFor(call.productId, "order_not_found", call.notice.orderId)) ??
+      this.write(call, (tx) => settlePayment(tx, call.notice))
+    );
+  }
+
+  async restock(call: Call & { qty: number }): Promise<ProductAnswer> {
+    return (
+      (await this.open(call.productId)) ??
+      this.write(call, (tx) => {
+        restock(tx.sql, call.qty);
+        tx.log("Product restocked.", { product_id: call.productId, qty: call.qty });
+        return { ok: true as const, product: this.view(productRow(tx.sql)) };
+      })
+    );
+  }
+
+  async updateProduct(call: Call & { changes: ProductChanges }): Promise<ProductUpdateAnswer> {
+    return (
+      (await this.open(call.productId)) ??
+      this.write(call, (tx) => {
+        const product = updateProduct(tx, call.changes);
+        if ("ok" in product) return product;
+        return {
+          ok: true as const,
+          product: this.view(product),
+          catalogue: catalogueEntry(product),
+        };
+      })
+    );
+  }
+
+  async readMetrics(call: Call): Promise<MetricsAnswer> {
+    return (
+      (await this.open(call.productId)) ??
+      this.transact(call, (tx) => ({
         ok: true,
-        metrics: productMetrics(tx.sql, readProduct(tx.sql)!, this.rejectedSinceStart),
+        metrics: productMetrics(tx.sql, productRow(tx.sql), this.rejectedSinceStart),
       }))
     );
   }
@@ -129,26 +197,27 @@ export class ProductObject extends DurableObject<Env> {
     this.alarmAt = null;
     if (this.productId === null) return;
     this.nextDeadline = 0; // rescan, whatever this instance believed
-    this.transact(this.productId, () => null);
+    this.transact({ productId: this.productId, requestId: "alarm" }, () => null);
     await this.flushHistory();
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
+  private view(product: ProductRow): ProductView {
+    return productView(product, configFrom(this.env).maxUnitsPerShopper);
+  }
+
   /**
    * Make sure this object holds its product, copying the catalogue entry from D1 the first time.
-   * Returns a failure when the product does not exist (or the catalogue cannot be read).
+   * Returns a failure when the product does not exist (or the catalogue cannot be read); then
+   * nothing has been written.
    */
   private async open(productId: number): Promise<Failure | null> {
     if (this.productId === productId) return null;
     if (this.productId !== null) return failure("product_not_found", `No product ${productId}.`);
-    let entry: Catalogue | null;
+    let entry;
     try {
-      entry = await this.env.DB.prepare(
-        "SELECT id, name, price_cents, currency, initial_stock FROM products WHERE id = ?",
-      )
-        .bind(productId)
-        .first<Catalogue>();
+      entry = await readCatalogue(this.env.DB, productId);
     } catch (error) {
       logEvent(
         "Product catalogue unavailable.",
@@ -162,30 +231,39 @@ export class ProductObject extends DurableObject<Env> {
     }
     if (!entry) return failure("product_not_found", `No product ${productId}.`);
     if (this.productId === null) {
-      this.ctx.storage.transactionSync(() => openProduct(this.sql, entry));
+      this.ctx.storage.transactionSync(() => {
+        migrate(this.sql);
+        openProduct(this.sql, entry);
+      });
       this.productId = productId;
     }
     return null;
   }
 
-  /** As `open`, for a request about an order: an order of a product that does not exist is unknown. */
-  private async openForOrder(productId: number, orderId: string): Promise<Failure | null> {
+  /**
+   * As `open`, for a request about a hold or an order: one of a product that does not exist is
+   * itself unknown.
+   */
+  private async openFor(
+    productId: number,
+    unknown: "hold_not_found" | "order_not_found",
+    id: string,
+  ): Promise<Failure | null> {
     const missing = await this.open(productId);
-    return missing?.code === "product_not_found"
-      ? failure("order_not_found", `No order ${orderId}.`)
-      : missing;
+    if (missing?.code !== "product_not_found") return missing;
+    return failure(unknown, `No ${unknown === "hold_not_found" ? "hold" : "order"} ${id}.`);
   }
 
   /** A request that changes state: one transaction, in its place in the group commit. */
-  private write<T>(productId: number, work: (tx: Tx) => T): Promise<T> {
-    return this.writes.run(() => this.transact(productId, work));
+  private write<T>(call: Call, work: (tx: Tx) => T): Promise<T> {
+    return this.writes.run(() => this.transact(call, work));
   }
 
   /**
    * Run `work` as one synchronous transaction after releasing whatever is due. Log lines and
    * history are only let out once it has committed; a throw rolls everything back.
    */
-  private transact<T>(productId: number, work: (tx: Tx) => T): T {
+  private transact<T>(call: Call, work: (tx: Tx) => T): T {
     const now = Date.now();
     const logs: [string, LogFields | undefined][] = [];
     let recorded = false;
@@ -195,7 +273,7 @@ export class ProductObject extends DurableObject<Env> {
         const tx: Tx = {
           sql: this.sql,
           now,
-          productId,
+          productId: call.productId,
           log: (message, fields) => void logs.push([message, fields]),
           record: (event) => {
             appendToOutbox(this.sql, event);
@@ -212,7 +290,9 @@ export class ProductObject extends DurableObject<Env> {
       this.nextDeadline = 0; // what the rolled-back work learnt about deadlines is void
       throw error;
     }
-    for (const [message, fields] of logs) logEvent(message, fields);
+    for (const [message, fields] of logs) {
+      logEvent(message, { ...fields, request_id: call.requestId });
+    }
     this.arm(recorded ? now + HISTORY_RETRY_MS : Infinity);
     if (recorded) void this.flushHistory();
     return result;
@@ -232,7 +312,8 @@ export class ProductObject extends DurableObject<Env> {
       this.flushAgain = true;
       return this.flushing;
     }
-    const productId = this.productId!;
+    const productId = this.productId;
+    if (productId === null) return Promise.resolve();
     this.flushing = (async () => {
       do {
         this.flushAgain = false;

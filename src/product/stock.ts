@@ -1,7 +1,8 @@
+import type { CatalogueEntry } from "../catalogue";
 import type { ProductView } from "../schemas";
 import { firstRow } from "./tx";
 
-/** The product row: its catalogue fields and the counters the invariants are written over. */
+/** The product row: its catalogue fields, its sale settings and the counters the invariants are written over. */
 export interface ProductRow {
   id: number;
   name: string;
@@ -12,31 +13,43 @@ export interface ProductRow {
   stock: number;
   reserved: number;
   sold: number;
-}
-
-export interface Catalogue {
-  id: number;
-  name: string;
-  price_cents: number;
-  currency: string;
-  initial_stock: number;
+  /** Epoch ms; holds before it are refused. Null: on sale from the start. */
+  sale_starts_at: number | null;
+  /** Epoch ms; holds from it on are refused. Null: no end. */
+  sale_ends_at: number | null;
+  /** Null: the MAX_UNITS_PER_SHOPPER default applies. */
+  max_units_per_shopper: number | null;
 }
 
 export function readProduct(sql: SqlStorage): ProductRow | undefined {
   return firstRow<ProductRow>(sql.exec("SELECT * FROM product LIMIT 1"));
 }
 
+/** The product row of an object that is open: it exists, or the object is broken. */
+export function productRow(sql: SqlStorage): ProductRow {
+  const product = readProduct(sql);
+  if (!product) throw new Error("product row missing in an open product object");
+  return product;
+}
+
+const epochMs = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
 /** First start of this product's object: copy the catalogue entry once, never again. */
-export function openProduct(sql: SqlStorage, entry: Catalogue): void {
+export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
   sql.exec(
-    `INSERT OR IGNORE INTO product (id, name, price_cents, currency, initial_stock, stock)
-     VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO product
+       (id, name, price_cents, currency, initial_stock, stock, sale_starts_at, sale_ends_at, max_units_per_shopper)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     entry.id,
     entry.name,
     entry.price_cents,
     entry.currency,
     entry.initial_stock,
     entry.initial_stock,
+    epochMs(entry.sale_starts_at),
+    epochMs(entry.sale_ends_at),
+    entry.max_units_per_shopper,
   );
 }
 
@@ -58,7 +71,7 @@ export function tryReserve(sql: SqlStorage, qty: number): number | null {
   return row ? row.available : null;
 }
 
-/** A hold expired, or an order failed or was cancelled: its units are free again. */
+/** A hold expired or was released, or an order failed or was cancelled: its units are free again. */
 export function release(sql: SqlStorage, qty: number): void {
   sql.exec("UPDATE product SET reserved = reserved - ?", qty);
 }
@@ -77,7 +90,22 @@ export function restock(sql: SqlStorage, qty: number): void {
   sql.exec("UPDATE product SET stock = stock + ?, restocked = restocked + ?", qty, qty);
 }
 
-export function productView(product: ProductRow): ProductView {
+/** What the catalogue in D1 keeps of a product, as the object now has it. */
+export function catalogueEntry(product: ProductRow): CatalogueEntry {
+  return {
+    id: product.id,
+    name: product.name,
+    price_cents: product.price_cents,
+    currency: product.currency,
+    initial_stock: product.initial_stock,
+    sale_starts_at: iso(product.sale_starts_at),
+    sale_ends_at: iso(product.sale_ends_at),
+    max_units_per_shopper: product.max_units_per_shopper,
+  };
+}
+
+/** The product as shoppers see it; `defaultLimit` is MAX_UNITS_PER_SHOPPER. */
+export function productView(product: ProductRow, defaultLimit: number): ProductView {
   return {
     id: product.id,
     name: product.name,
@@ -86,5 +114,8 @@ export function productView(product: ProductRow): ProductView {
     stock: product.stock,
     reserved: product.reserved,
     available: available(product),
+    sale_starts_at: iso(product.sale_starts_at),
+    sale_ends_at: iso(product.sale_ends_at),
+    max_units_per_shopper: product.max_units_per_shopper ?? defaultLimit,
   };
 }

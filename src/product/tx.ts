@@ -1,5 +1,5 @@
 import type { LogFields } from "../log";
-import type { OrderStatus } from "../schemas";
+import type { HoldStatus, OrderStatus } from "../schemas";
 
 /** What the product object hands every operation for the length of one synchronous transaction. */
 export interface Tx {
@@ -33,16 +33,20 @@ export interface OrderRow {
   pay_by: number;
   updated_at: number;
   needs_refund: number;
+  shopper_id: string | null;
 }
 
 export interface HoldRow {
   hold_id: string;
   qty: number;
-  status: "active" | "ordered" | "expired";
+  status: HoldStatus;
   created_at: number;
   expires_at: number;
   idempotency_key: string | null;
   order_id: string | null;
+  shopper_id: string | null;
+  /** The unit price when the hold was made; null for holds made before prices were kept. */
+  price_cents: number | null;
 }
 
 /** Rows come back from SqlStorage loosely typed; this names the shape we selected. */

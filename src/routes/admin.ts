@@ -1,38 +1,18 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
+import { requireAdmin } from "../admin-auth";
+import { writeCatalogue, type CatalogueEntry } from "../catalogue";
+import { logEvent } from "../log";
+import { windowFailure } from "../product/settings";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
 import {
   Product,
   ProductCreateRequest,
   ProductIdParam,
   ProductMetrics,
+  ProductUpdateRequest,
   RestockRequest,
 } from "../schemas";
-import type { App, AppEnv, RouteDeps } from "./types";
-
-const encoder = new TextEncoder();
-
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  // Hash both sides so the constant-time compare sees equal lengths.
-  const [a, b] = await Promise.all(
-    [given, expected].map((s) => crypto.subtle.digest("SHA-256", encoder.encode(s))),
-  );
-  return crypto.subtle.timingSafeEqual(a!, b!);
-}
-
-/** Operator routes need `Authorization: Bearer $ADMIN_TOKEN`, and are off while it is unset. */
-const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const expected = c.env.ADMIN_TOKEN;
-  if (!expected)
-    throw new ApiFailure(
-      "admin_disabled",
-      "Admin routes are disabled: set ADMIN_TOKEN to enable them.",
-    );
-  const given = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-  if (!given || !(await sameSecret(given, expected)))
-    throw new ApiFailure("unauthorized", "A valid admin bearer token is required.");
-  await next();
-});
+import { callFor, type App, type RouteDeps } from "./types";
 
 const security = [{ AdminToken: [] }];
 const adminErrors = ["unauthorized", "admin_disabled", ...COMMON_ERRORS] as const;
@@ -46,6 +26,20 @@ const createProduct = createRoute({
   responses: {
     201: jsonResponse(Product, "The product, ready to sell"),
     ...errorResponses("product_exists", ...adminErrors),
+  },
+});
+
+const updateProduct = createRoute({
+  method: "patch",
+  path: "/api/admin/products/{id}",
+  summary: "Change a product's name, price, sale window or per-shopper limit",
+  description:
+    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on.",
+  security,
+  request: { params: ProductIdParam, body: jsonBody(ProductUpdateRequest, "What to change") },
+  responses: {
+    200: jsonResponse(Product, "The product after the change"),
+    ...errorResponses("product_not_found", ...adminErrors),
   },
 });
 
@@ -73,7 +67,17 @@ const productMetrics = createRoute({
   },
 });
 
-export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
+/** An ISO time as epoch ms, keeping `undefined` (not given) and `null` (cleared) apart. */
+function epochMs(value: string | null | undefined): number | null | undefined {
+  return typeof value === "string" ? Date.parse(value) : value;
+}
+
+/** An ISO time in the one form the catalogue keeps (UTC, milliseconds). */
+function canonicalTime(value: string | null | undefined): string | null {
+  return typeof value === "string" ? new Date(value).toISOString() : null;
+}
+
+export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
   app.use("/api/admin/*", requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {
     type: "http",
@@ -82,17 +86,79 @@ export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
 
   app.openapi(createProduct, async (c) => {
     const input = c.req.valid("json");
+    const entry: CatalogueEntry = {
+      id: input.id,
+      name: input.name,
+      price_cents: input.price_cents,
+      currency: input.currency,
+      initial_stock: input.stock,
+      sale_starts_at: canonicalTime(input.sale_starts_at),
+      sale_ends_at: canonicalTime(input.sale_ends_at),
+      max_units_per_shopper: input.max_units_per_shopper ?? null,
+    };
+    const invalid = windowFailure({
+      sale_starts_at: epochMs(entry.sale_starts_at) ?? null,
+      sale_ends_at: epochMs(entry.sale_ends_at) ?? null,
+    });
+    if (invalid) throw new ApiFailure(invalid.code, invalid.message);
     const inserted = await c.env.DB.prepare(
-      `INSERT INTO products (id, name, price_cents, currency, initial_stock) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO products (id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     )
-      .bind(input.id, input.name, input.price_cents, input.currency, input.stock)
+      .bind(
+        entry.id,
+        entry.name,
+        entry.price_cents,
+        entry.currency,
+        entry.initial_stock,
+        entry.sale_starts_at,
+        entry.sale_ends_at,
+        entry.max_units_per_shopper,
+      )
       .run();
-    if (inserted.meta.changes === 0)
+    if (inserted.meta.changes === 0) {
       throw new ApiFailure("product_exists", `Product ${input.id} already exists.`);
-    const { product } = unwrap(await ask(c.env, input.id, {}, (stub) => stub.product(input.id)));
+    }
+    // On sale at once through this isolate, even if it had just been told the id was unknown.
+    catalogue.remember(entry.id, entry);
+    const { product } = unwrap(
+      await ask(c, input.id, {}, (stub) => stub.readProduct(callFor(c, input.id))),
+    );
     soldOut.saw(input.id, product.available);
     return c.json(product, 201);
+  });
+
+  app.openapi(updateProduct, async (c) => {
+    const { id } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const changes = {
+      name: input.name,
+      price_cents: input.price_cents,
+      sale_starts_at: epochMs(input.sale_starts_at),
+      sale_ends_at: epochMs(input.sale_ends_at),
+      max_units_per_shopper: input.max_units_per_shopper,
+    };
+    // The object owns the product and checks the change against what it has; the catalogue in
+    // D1 then gets the result. PATCH is idempotent, so after a 503 here a retry completes it.
+    const answer = unwrap(
+      await ask(c, id, {}, (stub) => stub.updateProduct({ ...callFor(c, id), changes })),
+    );
+    try {
+      await writeCatalogue(c.env.DB, answer.catalogue);
+    } catch (error) {
+      logEvent(
+        "Catalogue update failed after a product change.",
+        { request_id: c.get("requestId"), product_id: id, error: String(error) },
+        "error",
+      );
+      throw new ApiFailure(
+        "service_unavailable",
+        "The product changed, but the catalogue could not be updated; send the same change again.",
+      );
+    }
+    catalogue.remember(id, answer.catalogue);
+    return c.json(answer.product, 200);
   });
 
   app.openapi(restockProduct, async (c) => {
@@ -100,7 +166,9 @@ export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const { qty } = c.req.valid("json");
     // Not retried: a restock that committed but lost its answer must not be applied twice.
     const { product } = unwrap(
-      await ask(c.env, id, { restock_qty: qty }, (stub) => stub.restock(id, qty), true),
+      await ask(c, id, { fields: { restock_qty: qty }, once: true }, (stub) =>
+        stub.restock({ ...callFor(c, id), qty }),
+      ),
     );
     soldOut.forget(id);
     return c.json(product, 200);
@@ -108,7 +176,7 @@ export function adminRoutes(app: App, { ask, soldOut }: RouteDeps): void {
 
   app.openapi(productMetrics, async (c) => {
     const { id } = c.req.valid("param");
-    const { metrics } = unwrap(await ask(c.env, id, {}, (stub) => stub.metrics(id)));
+    const { metrics } = unwrap(await ask(c, id, {}, (stub) => stub.readMetrics(callFor(c, id))));
     soldOut.saw(id, metrics.available);
     return c.json(metrics, 200);
   });

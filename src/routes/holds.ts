@@ -1,48 +1,106 @@
 import { createRoute } from "@hono/zod-openapi";
 import { configFrom } from "../config";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
-import { Hold, HoldRequest, IdempotencyKeyHeader } from "../schemas";
-import type { App, RouteDeps } from "./types";
+import { productOfHold } from "../ids";
+import { rateLimited } from "../rate-limit";
+import { saleWindowFailure, windowOf } from "../sale-window";
+import { Hold, HoldIdParam, HoldRequest, IdempotencyKeyHeader } from "../schemas";
+import { requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
+import { callFor, type App, type RouteDeps } from "./types";
 
 const createHold = createRoute({
   method: "post",
   path: "/api/holds",
   summary: "Hold units of a product for HOLD_TTL_SECONDS",
   description:
-    "Send an `Idempotency-Key` to make retries safe: the same key returns the same hold (with `Idempotent-Replayed: true`).",
+    "Send an `Idempotency-Key` to make retries safe: the same key returns the same hold (with `Idempotent-Replayed: true`). A shopper's units in active holds, pending and paid orders never exceed the product's per-shopper limit.",
+  middleware: [requireShopper, rateLimited] as const,
   request: { headers: IdempotencyKeyHeader, body: jsonBody(HoldRequest, "What to hold") },
   responses: {
     201: jsonResponse(Hold, "The hold"),
     ...errorResponses(
       "product_not_found",
       "insufficient_stock",
+      "shopper_limit_reached",
+      "sale_not_started",
+      "sale_ended",
       "idempotency_key_reused",
+      ...SHOPPER_ERRORS,
+      "rate_limited",
       ...COMMON_ERRORS,
     ),
   },
 });
 
-export function holdRoutes(app: App, { ask, soldOut }: RouteDeps): void {
+const releaseHold = createRoute({
+  method: "delete",
+  path: "/api/holds/{id}",
+  summary: "Give an active hold back: its units are on sale again at once",
+  description:
+    "Releasing again answers the same hold; a hold that already expired answers with `status: expired`.",
+  middleware: [requireShopper, rateLimited] as const,
+  request: { params: HoldIdParam },
+  responses: {
+    200: jsonResponse(Hold, "The hold, now released (or expired)"),
+    ...errorResponses(
+      "hold_not_found",
+      "not_your_hold",
+      "hold_already_ordered",
+      ...SHOPPER_ERRORS,
+      "rate_limited",
+      ...COMMON_ERRORS,
+    ),
+  },
+});
+
+export function holdRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
   app.openapi(createHold, async (c) => {
     const { product_id: productId, qty } = c.req.valid("json");
     const max = configFrom(c.env).maxQtyPerHold;
     if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
     const clientKey = c.req.valid("header")["idempotency-key"];
-    // A request with a key may be the retry of a hold that took the last unit: only the object
-    // can tell, so only keyless requests are refused here once the product is known sold out.
-    if (clientKey === undefined && soldOut.isSoldOut(productId)) {
-      throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
+    // A request with a key may be the retry of a hold that was made (it took the last unit, or the
+    // sale has ended since): only the object can tell, so only keyless requests are answered here.
+    if (clientKey === undefined) {
+      if (soldOut.isSoldOut(productId)) {
+        throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
+      }
+      const entry = await catalogue.lookup(c.env.DB, productId).catch(() => null);
+      const closed = entry && saleWindowFailure(windowOf(entry), Date.now());
+      if (closed) throw new ApiFailure(closed.code, closed.message);
     }
     // Without a client key, one is made here so that our own retries can never double a hold;
     // on its first attempt no hold can carry it yet, and the object can skip looking.
     const key = clientKey ?? `auto:${crypto.randomUUID()}`;
-    const answer = await ask(c.env, productId, { idempotency_key: key }, (stub, attempt) =>
-      stub.hold(productId, qty, key, clientKey === undefined && attempt === 1),
+    const answer = await ask(c, productId, { fields: { idempotency_key: key } }, (stub, attempt) =>
+      stub.createHold({
+        ...callFor(c, productId),
+        shopperId: c.get("shopperId"),
+        qty,
+        idempotencyKey: key,
+        freshKey: clientKey === undefined && attempt === 1,
+      }),
     );
-    if ("available" in answer && answer.available !== undefined)
+    if ("available" in answer && answer.available !== undefined) {
       soldOut.saw(productId, answer.available);
+    }
     const { hold, replayed } = unwrap(answer);
-    if (replayed) c.header("Idempotent-Replayed", "true");
+    // Only the client's own key is replayed to them; a replay of our key is our own retry.
+    if (replayed && clientKey !== undefined) c.header("Idempotent-Replayed", "true");
     return c.json(hold, 201);
+  });
+
+  app.openapi(releaseHold, async (c) => {
+    const { id: holdId } = c.req.valid("param");
+    const productId = productOfHold(holdId);
+    if (productId === null) throw new ApiFailure("hold_not_found", `No hold ${holdId}.`);
+    const { hold, freed } = unwrap(
+      await ask(c, productId, { unknown: "hold_not_found", fields: { hold_id: holdId } }, (stub) =>
+        stub.releaseHold({ ...callFor(c, productId), shopperId: c.get("shopperId"), holdId }),
+      ),
+    );
+    // Units came back: this isolate must not keep calling the product sold out.
+    if (freed > 0) soldOut.forget(productId);
+    return c.json(hold, 200);
   });
 }

@@ -1,8 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
 import { productOfHold, productOfOrder } from "../ids";
+import { rateLimited } from "../rate-limit";
 import { Order, OrderIdParam, OrderRequest } from "../schemas";
-import type { App, RouteDeps } from "./types";
+import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
+import { callFor, type App, type RouteDeps } from "./types";
 
 const createOrder = createRoute({
   method: "post",
@@ -10,11 +12,20 @@ const createOrder = createRoute({
   summary: "Turn an active hold into a pending order",
   description:
     "The order keeps the units reserved until it is paid or PAYMENT_TTL_SECONDS pass. Posting the same hold again returns the same order (200).",
+  middleware: [requireShopper, rateLimited] as const,
   request: { body: jsonBody(OrderRequest, "The hold to order") },
   responses: {
     201: jsonResponse(Order, "The new order"),
     200: jsonResponse(Order, "The order this hold already became"),
-    ...errorResponses("hold_not_found", "hold_expired", ...COMMON_ERRORS),
+    ...errorResponses(
+      "hold_not_found",
+      "not_your_hold",
+      "hold_expired",
+      "hold_released",
+      ...SHOPPER_ERRORS,
+      "rate_limited",
+      ...COMMON_ERRORS,
+    ),
   },
 });
 
@@ -22,31 +33,78 @@ const getOrder = createRoute({
   method: "get",
   path: "/api/orders/{id}",
   summary: "An order with its current status",
+  description:
+    "Shown to its shopper (the same token or X-Shopper-Id as for the hold) and to the admin token; to anyone else it does not exist.",
   request: { params: OrderIdParam },
   responses: {
     200: jsonResponse(Order, "The order"),
-    ...errorResponses("order_not_found", ...COMMON_ERRORS),
+    ...errorResponses("order_not_found", "invalid_shopper_token", ...COMMON_ERRORS),
   },
 });
 
-export function orderRoutes(app: App, { ask }: RouteDeps): void {
+const cancelOrder = createRoute({
+  method: "post",
+  path: "/api/orders/{id}/cancel",
+  summary: "Cancel a pending order: its units are on sale again at once",
+  description:
+    "Cancelling again answers the cancelled order. A payment that arrives afterwards is handled as for any cancelled order.",
+  middleware: [requireShopper] as const,
+  request: { params: OrderIdParam },
+  responses: {
+    200: jsonResponse(Order, "The order, now cancelled"),
+    ...errorResponses(
+      "order_not_found",
+      "not_your_order",
+      "order_not_pending",
+      ...SHOPPER_ERRORS,
+      ...COMMON_ERRORS,
+    ),
+  },
+});
+
+export function orderRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.openapi(createOrder, async (c) => {
     const { hold_id: holdId } = c.req.valid("json");
     const productId = productOfHold(holdId);
     if (productId === null) throw new ApiFailure("hold_not_found", `No hold ${holdId}.`);
     const { order, created } = unwrap(
-      await ask(c.env, productId, { hold_id: holdId }, (stub) => stub.order(productId, holdId)),
+      await ask(c, productId, { unknown: "hold_not_found", fields: { hold_id: holdId } }, (stub) =>
+        stub.createOrder({ ...callFor(c, productId), shopperId: c.get("shopperId"), holdId }),
+      ),
     );
     return created ? c.json(order, 201) : c.json(order, 200);
   });
 
   app.openapi(getOrder, async (c) => {
-    const { id } = c.req.valid("param");
-    const productId = productOfOrder(id);
-    if (productId === null) throw new ApiFailure("order_not_found", `No order ${id}.`);
+    const { id: orderId } = c.req.valid("param");
+    const viewer = await identifyReader(c);
+    const productId = productOfOrder(orderId);
+    if (productId === null) throw new ApiFailure("order_not_found", `No order ${orderId}.`);
     const { order } = unwrap(
-      await ask(c.env, productId, { order_id: id }, (stub) => stub.readOrder(productId, id)),
+      await ask(
+        c,
+        productId,
+        { unknown: "order_not_found", fields: { order_id: orderId } },
+        (stub) => stub.readOrder({ ...callFor(c, productId), orderId, viewer }),
+      ),
     );
+    return c.json(order, 200);
+  });
+
+  app.openapi(cancelOrder, async (c) => {
+    const { id: orderId } = c.req.valid("param");
+    const productId = productOfOrder(orderId);
+    if (productId === null) throw new ApiFailure("order_not_found", `No order ${orderId}.`);
+    const { order, freed } = unwrap(
+      await ask(
+        c,
+        productId,
+        { unknown: "order_not_found", fields: { order_id: orderId } },
+        (stub) =>
+          stub.cancelOrder({ ...callFor(c, productId), shopperId: c.get("shopperId"), orderId }),
+      ),
+    );
+    if (freed > 0) soldOut.forget(productId);
     return c.json(order, 200);
   });
 }

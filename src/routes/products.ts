@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
 import { Product, ProductIdParam } from "../schemas";
-import type { App, RouteDeps } from "./types";
+import { callFor, type App, type RouteDeps } from "./types";
 
 const getProduct = createRoute({
   method: "get",
@@ -18,7 +18,7 @@ const getProduct = createRoute({
 export function productRoutes(app: App, { ask, soldOut }: RouteDeps): void {
   app.openapi(getProduct, async (c) => {
     const { id } = c.req.valid("param");
-    const { product } = unwrap(await ask(c.env, id, {}, (stub) => stub.product(id)));
+    const { product } = unwrap(await ask(c, id, {}, (stub) => stub.readProduct(callFor(c, id))));
     soldOut.saw(id, product.available);
     return c.json(product, 200);
   });

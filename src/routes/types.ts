@@ -1,4 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { CatalogueCache } from "../catalogue";
 import type { Env } from "../env";
 import type { LogFields } from "../log";
 import type { ProductStub } from "../product-client";
@@ -6,25 +8,46 @@ import type { SoldOutMemory } from "../sold-out";
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { webhookMessageId: string | null };
+  Variables: {
+    /** `cf-ray`, or one made up for the request: on every answer and every log line it causes. */
+    requestId: string;
+    /** The shopper of a route that takes or gives back stock; null when anonymous (local only). */
+    shopperId: string | null;
+    webhookMessageId: string | null;
+  };
 }
 
 export type App = OpenAPIHono<AppEnv>;
 
+export interface AskOptions {
+  /** The 404 to answer when the product does not exist (default `product_not_found`). */
+  unknown?: "product_not_found" | "hold_not_found" | "order_not_found";
+  /** What the call is about, for the retry log line. */
+  fields?: LogFields;
+  /** Not safe to repeat (a single attempt, no retries). */
+  once?: boolean;
+}
+
 /**
- * How routes reach a product object, with the stub the app was built with. Transient failures are
- * retried unless `once` is set (for calls that are not safe to repeat).
+ * How routes reach a product object, with the stub the app was built with. The product is
+ * looked up in the catalogue first (cached per isolate), so a product that does not exist is
+ * answered 404 without waking an object; transient failures are retried unless `once` is set.
  */
 export type AskProduct = <T>(
-  env: Env,
+  c: Context<AppEnv>,
   productId: number,
-  fields: LogFields,
+  options: AskOptions,
   call: (stub: ProductStub, attempt: number) => Promise<T>,
-  once?: boolean,
 ) => Promise<T>;
 
 /** What every route module is built with. */
 export interface RouteDeps {
   ask: AskProduct;
   soldOut: SoldOutMemory;
+  catalogue: CatalogueCache;
+}
+
+/** The part of every object call that names the product and the request. */
+export function callFor(c: Context<AppEnv>, productId: number) {
+  return { productId, requestId: c.get("requestId") };
 }

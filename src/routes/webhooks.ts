@@ -4,7 +4,7 @@ import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwr
 import { productOfOrder } from "../ids";
 import { WebhookAnswer, WebhookRequest } from "../schemas";
 import { authenticateWebhook } from "../webhook-auth";
-import type { AppEnv, App, RouteDeps } from "./types";
+import { callFor, type AppEnv, type App, type RouteDeps } from "./types";
 
 /** Authenticity comes first: an unsigned or forged webhook learns nothing about its body. */
 const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -51,10 +51,13 @@ export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const notice = { idempotencyKey, orderId: body.order_id, status: body.status };
     const { answer } = unwrap(
       await ask(
-        c.env,
+        c,
         productId,
-        { order_id: body.order_id, idempotency_key: idempotencyKey },
-        (stub) => stub.payment(productId, notice),
+        {
+          unknown: "order_not_found",
+          fields: { order_id: body.order_id, idempotency_key: idempotencyKey },
+        },
+        (stub) => stub.settlePayment({ ...callFor(c, productId), notice }),
       ),
     );
     // A failed payment frees its units: this isolate must not keep calling the product sold out.

@@ -1,0 +1,93 @@
+/**
+ * The product catalogue in D1: which products exist, with the settings a new product object
+ * starts from. The Worker looks a product up here before it wakes the product's object, so a
+ * request naming a product that does not exist never creates an object, and it keeps what it
+ * read (found or not) for a few seconds per isolate, so a storm of such requests costs one D1
+ * read per product id per period, not one per request.
+ */
+export interface CatalogueEntry {
+  id: number;
+  name: string;
+  price_cents: number;
+  currency: string;
+  initial_stock: number;
+  /** ISO 8601, or null. */
+  sale_starts_at: string | null;
+  sale_ends_at: string | null;
+  max_units_per_shopper: number | null;
+}
+
+const COLUMNS =
+  "id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper";
+
+/** One D1 read; throws when D1 cannot answer. */
+export async function readCatalogue(
+  db: D1Database,
+  productId: number,
+): Promise<CatalogueEntry | null> {
+  return db
+    .prepare(`SELECT ${COLUMNS} FROM products WHERE id = ?`)
+    .bind(productId)
+    .first<CatalogueEntry>();
+}
+
+/** Write an entry's settings back, after the product's object changed them. */
+export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?, max_units_per_shopper = ?
+       WHERE id = ?`,
+    )
+    .bind(
+      entry.name,
+      entry.price_cents,
+      entry.sale_starts_at,
+      entry.sale_ends_at,
+      entry.max_units_per_shopper,
+      entry.id,
+    )
+    .run();
+}
+
+/**
+ * What the Worker remembers of the catalogue: entries and misses, each for `ttlMs`. Lookups of an
+ * id that arrive while its read is in flight share that read; a failed read is not remembered.
+ */
+export class CatalogueCache {
+  private readonly entries = new Map<
+    number,
+    { entry: Promise<CatalogueEntry | null>; until: number }
+  >();
+
+  constructor(
+    private readonly ttlMs = 5_000,
+    private readonly now: () => number = Date.now,
+    /** Bounds the memory a scan of random ids can take; the oldest entries go first. */
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  lookup(db: D1Database, productId: number): Promise<CatalogueEntry | null> {
+    const cached = this.entries.get(productId);
+    if (cached && cached.until > this.now()) return cached.entry;
+    const entry = readCatalogue(db, productId);
+    this.keep(productId, entry);
+    entry.catch(() => {
+      if (this.entries.get(productId)?.entry === entry) this.entries.delete(productId);
+    });
+    return entry;
+  }
+
+  /** Record what this isolate just learnt (a product created or changed through it). */
+  remember(productId: number, entry: CatalogueEntry | null): void {
+    this.keep(productId, Promise.resolve(entry));
+  }
+
+  private keep(productId: number, entry: Promise<CatalogueEntry | null>): void {
+    this.entries.delete(productId);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(productId, { entry, until: this.now() + this.ttlMs });
+  }
+}

@@ -1,0 +1,56 @@
+import { failure, type Failure } from "../errors";
+import { productRow, type ProductRow } from "./stock";
+import type { Tx } from "./tx";
+
+/** What an operator may change on a product on sale (times in epoch ms, null clears). */
+export interface ProductChanges {
+  name?: string;
+  /** Applies to holds made from now on; a hold keeps the price it was made at. */
+  price_cents?: number;
+  sale_starts_at?: number | null;
+  sale_ends_at?: number | null;
+  max_units_per_shopper?: number | null;
+}
+
+const COLUMNS = [
+  "name",
+  "price_cents",
+  "sale_starts_at",
+  "sale_ends_at",
+  "max_units_per_shopper",
+] as const satisfies readonly (keyof ProductChanges & keyof ProductRow)[];
+
+/** The window must still make sense once the change is applied to what the product has now. */
+export function windowFailure(
+  window: Pick<ProductRow, "sale_starts_at" | "sale_ends_at">,
+): Failure | null {
+  const { sale_starts_at: start, sale_ends_at: end } = window;
+  if (start !== null && end !== null && end <= start) {
+    return failure("invalid_request", "sale_ends_at: must be later than sale_starts_at");
+  }
+  return null;
+}
+
+/** Apply an operator's change in one statement; nothing changes when the result is invalid. */
+export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Failure {
+  const current = productRow(tx.sql);
+  const next: ProductRow = { ...current };
+  for (const column of COLUMNS) {
+    if (changes[column] !== undefined) Object.assign(next, { [column]: changes[column] });
+  }
+  const invalid = windowFailure(next);
+  if (invalid) return invalid;
+  tx.sql.exec(
+    `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?, max_units_per_shopper = ?`,
+    next.name,
+    next.price_cents,
+    next.sale_starts_at,
+    next.sale_ends_at,
+    next.max_units_per_shopper,
+  );
+  tx.log("Product settings changed.", {
+    product_id: tx.productId,
+    changed: COLUMNS.filter((column) => changes[column] !== undefined).join(","),
+  });
+  return next;
+}

@@ -1,0 +1,152 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { isAdminToken } from "./admin-auth";
+import { verify } from "hono/jwt";
+import type { Env } from "./env";
+import type { ErrorCode } from "./errors";
+import { ApiFailure } from "./http";
+import { logEvent } from "./log";
+import type { AppEnv } from "./routes/types";
+
+/**
+ * Who is shopping. With SHOPPER_TOKEN_SECRET set, a shopper proves who they are with a JWT their
+ * storefront backend minted (HS256, `sub` = shopper id, `exp` required, verified with Hono's JWT
+ * helper); an `X-Shopper-Id` header is then ignored. Without the secret, the storefront backend
+ * in front is trusted to name the shopper in `X-Shopper-Id`, and a caller naming no one is an
+ * anonymous shopper (unlimited) only while ALLOW_ANONYMOUS_SHOPPERS=true, which only `npm start`
+ * sets: a deploy without the secret refuses anonymous shoppers rather than run uncapped.
+ */
+const SHOPPER_ID = /^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/;
+/** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. */
+const LEEWAY_S = 60;
+
+export const isShopperId = (value: string): boolean => SHOPPER_ID.test(value);
+
+/** The HMAC key, imported once per secret rather than on every request. */
+const keys = new Map<string, Promise<CryptoKey>>();
+function keyFor(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+function invalid(reason: string): ApiFailure {
+  return new ApiFailure("invalid_shopper_token", `The shopper token is not valid: ${reason}.`);
+}
+
+const isTime = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value);
+
+/** The shopper id a token names, once its signature, algorithm, times and subject check out. */
+export async function verifyShopperToken(
+  token: string,
+  secret: string,
+  nowMs = Date.now(),
+): Promise<string> {
+  let payload: Record<string, unknown>;
+  try {
+    // Hono checks the header (alg must be HS256: `none` and others are refused) and the signature;
+    // times are checked below, with leeway and `exp` required, which Hono does not do.
+    payload = await verify(token, await keyFor(secret), {
+      alg: "HS256",
+      exp: false,
+      nbf: false,
+      iat: false,
+    });
+  } catch (error) {
+    throw invalid(error instanceof Error ? error.message : "malformed");
+  }
+  const now = nowMs / 1000;
+  if (!isTime(payload.exp)) throw invalid("exp (a NumericDate) is required");
+  if (payload.exp + LEEWAY_S <= now) throw invalid("it has expired");
+  if (payload.nbf !== undefined && (!isTime(payload.nbf) || payload.nbf - LEEWAY_S > now)) {
+    throw invalid("it is not valid yet (nbf)");
+  }
+  if (payload.iat !== undefined && (!isTime(payload.iat) || payload.iat - LEEWAY_S > now)) {
+    throw invalid("it was issued in the future (iat)");
+  }
+  if (typeof payload.sub !== "string" || !isShopperId(payload.sub)) {
+    throw invalid("sub must be the shopper id, 1 to 128 printable ASCII characters");
+  }
+  return payload.sub;
+}
+
+function bearer(c: Context): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+}
+
+function headerShopper(c: Context): string | null {
+  const named = c.req.header("x-shopper-id");
+  if (named === undefined) return null;
+  if (!isShopperId(named)) {
+    throw new ApiFailure("invalid_request", "X-Shopper-Id: 1 to 128 printable ASCII characters");
+  }
+  return named;
+}
+
+/** The shopper making a request that takes or gives back stock; throws 401/503 as documented. */
+export async function identifyShopper(c: Context<AppEnv>): Promise<string | null> {
+  const env: Env = c.env;
+  if (env.SHOPPER_TOKEN_SECRET) {
+    const token = bearer(c);
+    if (!token) {
+      throw new ApiFailure(
+        "shopper_token_required",
+        "Send the shopper's token as Authorization: Bearer <JWT>.",
+      );
+    }
+    return verifyShopperToken(token, env.SHOPPER_TOKEN_SECRET);
+  }
+  const named = headerShopper(c);
+  if (named !== null) return named;
+  if (env.ALLOW_ANONYMOUS_SHOPPERS === "true") return null;
+  logEvent(
+    "Shopper refused: SHOPPER_TOKEN_SECRET is not set and ALLOW_ANONYMOUS_SHOPPERS is not true.",
+    { request_id: c.get("requestId"), path: c.req.path },
+    "error",
+  );
+  throw new ApiFailure(
+    "shopper_auth_not_configured",
+    "Shoppers cannot be identified: this deployment has no SHOPPER_TOKEN_SECRET.",
+  );
+}
+
+/** Routes that take or give back stock know their shopper before anything else happens. */
+export const requireShopper = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("shopperId", await identifyShopper(c));
+  await next();
+});
+
+/**
+ * Who may read an order: the admin token sees every order; otherwise the shopper as above, except
+ * that a reader without identity is simply anonymous (they see only orders that have no shopper).
+ */
+export async function identifyReader(
+  c: Context<AppEnv>,
+): Promise<{ shopperId: string | null; admin: boolean }> {
+  const token = bearer(c);
+  if (token !== undefined && (await isAdminToken(token, c.env.ADMIN_TOKEN))) {
+    return { shopperId: null, admin: true };
+  }
+  const secret = c.env.SHOPPER_TOKEN_SECRET;
+  if (secret) {
+    return { shopperId: token ? await verifyShopperToken(token, secret) : null, admin: false };
+  }
+  return { shopperId: headerShopper(c), admin: false };
+}
+
+/** What a route that identifies its shopper can answer before anything else happens. */
+export const SHOPPER_ERRORS = [
+  "shopper_token_required",
+  "invalid_shopper_token",
+  "shopper_auth_not_configured",
+] as const satisfies readonly ErrorCode[];

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { productStub } from "../src/product-client";
+import {
+  as,
+  call,
+  expectError,
+  getProduct,
+  hold,
+  newProduct,
+  newShopper,
+  patchProduct,
+  release,
+} from "./helpers";
+
+/** The deployed limit (wrangler.toml): 20 requests per 10 s per client. */
+const LIMIT = 20;
+const ON = { RATE_LIMITS: "on" };
+
+describe("rate limits (Workers Rate Limiting binding)", () => {
+  it("past the limit a shopper gets 429 rate_limited with Retry-After, and the object never sees it", async () => {
+    const id = await newProduct(1_000);
+    await patchProduct(id, { max_units_per_shopper: 1_000 });
+    let objectCalls = 0;
+    const app = createApp({
+      stubFor: (e, productId) => {
+        objectCalls++;
+        return productStub(e, productId);
+      },
+    });
+    const shopper = as(newShopper());
+    const answers = [];
+    for (let i = 0; i < LIMIT + 5; i++) answers.push(await hold(id, 1, shopper, app, ON));
+    expect(answers.slice(0, LIMIT).every((a) => a.status === 201)).toBe(true);
+    for (const limited of answers.slice(LIMIT)) {
+      expectError(limited, 429, "rate_limited");
+      expect(limited.headers.get("retry-after")).toBe("10");
+    }
+    expect(objectCalls).toBe(LIMIT);
+    expect((await getProduct(id)).body.reserved).toBe(LIMIT);
+  });
+
+  it("counts holds, orders and releases together, per shopper: another shopper is not limited", async () => {
+    const id = await newProduct(1_000);
+    const shopper = as(newShopper());
+    const h = (await hold(id, 1, shopper, undefined, ON)).body;
+    for (let i = 0; i < LIMIT - 1; i++) await release(h.hold_id, shopper, ON);
+    expectError(await release(h.hold_id, shopper, ON), 429, "rate_limited");
+    expectError(
+      await call("POST", "/api/orders", {
+        json: { hold_id: h.hold_id },
+        headers: shopper,
+        vars: ON,
+      }),
+      429,
+      "rate_limited",
+    );
+    expect((await hold(id, 1, as(newShopper()), undefined, ON)).status).toBe(201);
+  });
+
+  it("anonymous callers are limited by CF-Connecting-IP", async () => {
+    const id = await newProduct(1_000);
+    const ip = {
+      "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}`,
+    };
+    for (let i = 0; i < LIMIT; i++) expect((await hold(id, 1, ip, undefined, ON)).status).toBe(201);
+    expectError(await hold(id, 1, ip, undefined, ON), 429, "rate_limited");
+    expect((await hold(id, 1, { "cf-connecting-ip": "203.0.113.7" }, undefined, ON)).status).toBe(
+      201,
+    );
+  });
+
+  it("RATE_LIMITS=off (npm start) applies no limit", async () => {
+    const id = await newProduct(1_000);
+    for (let i = 0; i < LIMIT + 5; i++) expect((await hold(id, 1)).status).toBe(201);
+  });
+});
