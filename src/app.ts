@@ -10,7 +10,10 @@ import { CatalogueCache } from "./catalogue";
 import { callProduct, productStub, type StubFor } from "./product-client";
 import { requestId } from "./request-id";
 import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./retry";
+import { requireAdmin } from "./admin-auth";
 import { adminRoutes } from "./routes/admin";
+import { deadLetterRoutes } from "./routes/dead-letters";
+import { refundRoutes } from "./routes/refunds";
 import { holdRoutes } from "./routes/holds";
 import { orderRoutes } from "./routes/orders";
 import { productRoutes } from "./routes/products";
@@ -80,13 +83,8 @@ export function createApp(options: AppOptions = {}): App {
       );
     }
     if (!entry) {
-      const what = {
-        product_not_found: "product",
-        hold_not_found: "hold",
-        order_not_found: "order",
-      };
-      const id = fields?.hold_id ?? fields?.order_id ?? productId;
-      throw new ApiFailure(unknown, `No ${what[unknown]} ${String(id)}.`);
+      const id = fields?.hold_id ?? fields?.order_id ?? fields?.refund_id ?? productId;
+      throw new ApiFailure(unknown, `No ${unknown.replace("_not_found", "")} ${String(id)}.`);
     }
     return callProduct(
       c.env,
@@ -119,7 +117,15 @@ export function createApp(options: AppOptions = {}): App {
   holdRoutes(app, deps);
   orderRoutes(app, deps);
   webhookRoutes(app, deps);
+  // Every operator route needs the admin token; registered before them so it runs first.
+  app.use("/api/admin/*", requireAdmin);
+  app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {
+    type: "http",
+    scheme: "bearer",
+  });
   adminRoutes(app, deps);
+  refundRoutes(app, deps);
+  deadLetterRoutes(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

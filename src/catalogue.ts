@@ -1,3 +1,5 @@
+import type { LatePayments } from "./schemas";
+
 /**
  * The product catalogue in D1: which products exist, with the settings a new product object
  * starts from. The Worker looks a product up here before it wakes the product's object, so a
@@ -15,10 +17,11 @@ export interface CatalogueEntry {
   sale_starts_at: string | null;
   sale_ends_at: string | null;
   max_units_per_shopper: number | null;
+  late_payments: LatePayments | null;
 }
 
 const COLUMNS =
-  "id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper";
+  "id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper, late_payments";
 
 /** One D1 read; throws when D1 cannot answer. */
 export async function readCatalogue(
@@ -35,7 +38,8 @@ export async function readCatalogue(
 export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Promise<void> {
   await db
     .prepare(
-      `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?, max_units_per_shopper = ?
+      `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
+         max_units_per_shopper = ?, late_payments = ?
        WHERE id = ?`,
     )
     .bind(
@@ -44,6 +48,7 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
       entry.sale_starts_at,
       entry.sale_ends_at,
       entry.max_units_per_shopper,
+      entry.late_payments,
       entry.id,
     )
     .run();
@@ -61,7 +66,7 @@ export class CatalogueCache {
 
   constructor(
     private readonly ttlMs = 5_000,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
     /** Bounds the memory a scan of random ids can take; the oldest entries go first. */
     private readonly maxEntries = 10_000,
   ) {}

@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   product_not_found: 404,
   hold_not_found: 404,
   order_not_found: 404,
+  refund_not_found: 404,
+  dead_letter_not_found: 404,
   method_not_allowed: 405,
   insufficient_stock: 409,
   shopper_limit_reached: 409,
@@ -30,6 +32,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   service_unavailable: 503,
   webhook_secret_not_configured: 503,
+  webhook_secret_invalid: 503,
   shopper_auth_not_configured: 503,
 } as const;
 

@@ -4,11 +4,9 @@
  */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
-export function logEvent(
-  message: string,
-  fields: LogFields = {},
-  level: "info" | "warn" | "error" = "info",
-): void {
+export type LogLevel = "info" | "warn" | "error";
+
+export function logEvent(message: string, fields: LogFields = {}, level: LogLevel = "info"): void {
   const line = JSON.stringify({ level, message, ...fields, at: new Date().toISOString() });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

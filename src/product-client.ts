@@ -19,6 +19,9 @@ export type ProductStub = Pick<
   | "restock"
   | "updateProduct"
   | "readMetrics"
+  | "resolveRefund"
+  | "listDeadLetters"
+  | "retryDeadLetter"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
 

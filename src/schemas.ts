@@ -31,6 +31,12 @@ export const OrderIdParam = z.object({
 
 const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-25T10:00:00.000Z" });
 
+export const LatePayments = z.enum(["refund", "accept_if_available"]).openapi({
+  description:
+    "What a success for an order already cancelled or failed does: `refund` (the order's first final word stands; a refund is due) or `accept_if_available` (its units are sold if still there).",
+});
+export type LatePayments = z.infer<typeof LatePayments>;
+
 export const Product = z
   .object({
     id: ProductId,
@@ -53,6 +59,7 @@ export const Product = z
       description:
         "Units one shopper may have in active holds, pending and paid orders: the product's own limit, else MAX_UNITS_PER_SHOPPER.",
     }),
+    late_payments: LatePayments,
   })
   .openapi("Product");
 
@@ -119,6 +126,14 @@ export const Order = z
     created_at: Timestamp,
     pay_by: Timestamp,
     updated_at: Timestamp,
+    payment_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The gateway's payment id, once a payment named one." }),
+    paid_late: z.boolean().openapi({
+      description:
+        "Paid after its window closed, accepted under LATE_PAYMENTS=accept_if_available.",
+    }),
     shopper_id: ShopperIdField,
   })
   .openapi("Order");
@@ -136,8 +151,23 @@ export const WebhookRequest = z
       .openapi({ description: "Required unless the signed `webhook-id` header stands in for it." }),
     order_id: z.string().min(1).max(200),
     status: PaymentStatus,
+    amount_cents: z.number().int().min(0).max(100_000_000_000).optional().openapi({
+      description:
+        "What was charged. When given (or `currency` is) and it differs from the order, a success does not pay the order: the money is recorded as a refund due (`amount_mismatch`).",
+    }),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, "currency must be an ISO 4217 code such as USD")
+      .optional()
+      .openapi({ description: "ISO 4217, any case (Stripe sends lowercase)." }),
+    payment_id: z.string().min(1).max(255).optional().openapi({
+      description:
+        "The gateway's charge or payment-intent id: stored on the order; the same id under another key is the same payment.",
+    }),
   })
-  .openapi("PaymentWebhook");
+  .openapi("PaymentWebhook", {
+    description: "Other fields are accepted and ignored: gateways add fields over time.",
+  });
 
 export const WebhookAnswer = z
   .object({
@@ -145,6 +175,12 @@ export const WebhookAnswer = z
     order_status: OrderStatus,
     duplicate: z.boolean(),
     ignored: z.boolean().optional(),
+    reason: z.enum(["amount_mismatch", "double_charge"]).optional().openapi({
+      description: "Why a success did not pay the order; a refund due was recorded.",
+    }),
+    paid_late: z.boolean().optional().openapi({
+      description: "A success after the order closed, accepted because its units were still there.",
+    }),
   })
   .openapi("PaymentWebhookAnswer");
 
@@ -163,6 +199,9 @@ const ProductSettings = {
   sale_starts_at: SaleTime.optional(),
   sale_ends_at: SaleTime.optional(),
   max_units_per_shopper: UnitsPerShopper.optional(),
+  late_payments: LatePayments.nullable()
+    .optional()
+    .openapi({ description: "null: LATE_PAYMENTS applies" }),
 };
 
 export const ProductCreateRequest = z
@@ -222,7 +261,8 @@ export const ProductMetrics = z
     refunds_required: z
       .number()
       .int()
-      .openapi({ description: "Successful payments for orders already failed or cancelled." }),
+      .openapi({ description: "Refunds due (the same as refunds.due)." }),
+    refunds: z.object({ due: z.number().int(), resolved: z.number().int() }),
     holds_rejected_since_start: z
       .number()
       .int()
@@ -231,12 +271,111 @@ export const ProductMetrics = z
       .number()
       .int()
       .openapi({ description: "Order-history rows not yet written to D1." }),
+    history_dead_letters: z
+      .number()
+      .int()
+      .openapi({ description: "History events D1 refused, waiting for an operator." }),
+    history_failing_attempts: z
+      .number()
+      .int()
+      .openapi({ description: "Copies to D1 that failed in a row (0 when history flows)." }),
+    storage_bytes: z
+      .number()
+      .int()
+      .openapi({ description: "Size of the object's SQLite database." }),
     invariants: z.object({
       ok: z.boolean(),
+      checked: z.enum(["counters", "full"]).openapi({
+        description: "`full` (with ?check=full) re-derives every counter from the rows.",
+      }),
       violations: z.array(z.string()),
     }),
   })
   .openapi("ProductMetrics");
+
+export const RefundReason = z.enum(["late_payment", "double_charge", "amount_mismatch"]);
+export const RefundStatus = z.enum(["due", "resolved"]);
+
+export const Refund = z
+  .object({
+    refund_id: z.string().openapi({ example: "rfd_1_7c0e…" }),
+    order_id: z.string(),
+    product_id: ProductId,
+    amount_cents: z.number().int(),
+    currency: z.string(),
+    payment_id: z.string().nullable(),
+    reason: RefundReason,
+    status: RefundStatus,
+    created_at: Timestamp,
+    resolved_at: Timestamp.nullable(),
+    note: z.string().nullable(),
+  })
+  .openapi("Refund");
+
+export const RefundList = z
+  .object({
+    refunds: z.array(Refund),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page." }),
+  })
+  .openapi("RefundList");
+
+export const RefundListQuery = z.object({
+  status: RefundStatus.optional().openapi({ param: { name: "status", in: "query" } }),
+  product_id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, "product_id must be a positive integer")
+    .transform(Number)
+    .pipe(ProductId)
+    .optional()
+    .openapi({ param: { name: "product_id", in: "query" }, example: "1" }),
+  cursor: z
+    .string()
+    .max(500)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "From `next_cursor`." }),
+});
+
+export const RefundIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" }, example: "rfd_1_7c0e…" }),
+});
+
+export const RefundResolveRequest = z
+  .object({ note: z.string().max(1_000).optional() })
+  .strict()
+  .openapi("RefundResolveRequest");
+
+export const DeadLetter = z
+  .object({
+    seq: z.number().int(),
+    event: z.string().openapi({ example: "order_paid" }),
+    order_id: z.string(),
+    attempts: z.number().int(),
+    error: z.string(),
+    queued_at: Timestamp,
+    failed_at: Timestamp,
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .openapi("DeadLetter");
+
+export const DeadLetterList = z
+  .object({ dead_letters: z.array(DeadLetter), next_cursor: z.string().nullable() })
+  .openapi("DeadLetterList");
+
+export const DeadLetterParams = z.object({
+  id: ProductIdParam.shape.id,
+  seq: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, "seq must be a positive integer")
+    .transform(Number)
+    .openapi({ param: { name: "seq", in: "path" }, example: "42" }),
+});
 
 export const ErrorBody = z
   .object({
@@ -255,3 +394,5 @@ export type HoldView = z.infer<typeof Hold>;
 export type OrderView = z.infer<typeof Order>;
 export type WebhookAnswerView = z.infer<typeof WebhookAnswer>;
 export type ProductMetricsView = z.infer<typeof ProductMetrics>;
+export type RefundView = z.infer<typeof Refund>;
+export type DeadLetterView = z.infer<typeof DeadLetter>;

@@ -10,7 +10,7 @@ export class SoldOutMemory {
 
   constructor(
     private readonly ttlMs = 1_000,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   isSoldOut(productId: number): boolean {

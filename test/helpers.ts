@@ -69,8 +69,9 @@ export async function newProduct(stock: number, priceCents = 2_500): Promise<num
 }
 
 export const getProduct = (id: number) => call("GET", `/api/products/${id}`);
+/** A product's metrics with the full check: every counter re-derived from the rows. */
 export const metrics = (id: number) =>
-  call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
+  call("GET", `/api/admin/products/${id}/metrics?check=full`, { headers: ADMIN });
 
 export const hold = (
   productId: number,

@@ -96,7 +96,11 @@ describe("order history in D1", () => {
     ).toBe(true);
 
     await setDb(realDb);
+    // The next copy waits for the backoff (5 s after one failure, with jitter), then the alarm.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 5_001);
     await runDurableObjectAlarm(stub);
+    vi.useRealTimers();
     expect(await historyOf(o.order_id)).toEqual({ status: "paid", needs_refund: 0 });
     expect(await eventsOf(o.order_id)).toEqual([
       { event: "order_created", status: "pending" },

@@ -66,7 +66,11 @@ describe("POST /api/holds", () => {
     expect(refused).toHaveLength(90);
     expect(new Set(created.map((a) => a.body.hold_id)).size).toBe(10);
     expect((await getProduct(id)).body).toMatchObject({ stock: 10, reserved: 10, available: 0 });
-    expect((await metrics(id)).body.invariants).toEqual({ ok: true, violations: [] });
+    expect((await metrics(id)).body.invariants).toEqual({
+      ok: true,
+      checked: "full",
+      violations: [],
+    });
   });
 
   it("mixed quantities in parallel never take more than the stock", async () => {

@@ -72,8 +72,12 @@ describe("GET /openapi.json", () => {
       [
         "/api/admin/products",
         "/api/admin/products/{id}",
+        "/api/admin/products/{id}/dead-letters",
+        "/api/admin/products/{id}/dead-letters/{seq}/retry",
         "/api/admin/products/{id}/metrics",
         "/api/admin/products/{id}/restock",
+        "/api/admin/refunds",
+        "/api/admin/refunds/{id}/resolve",
         "/api/holds",
         "/api/holds/{id}",
         "/api/orders",

@@ -21,6 +21,8 @@ describe("POST /api/orders", () => {
       created_at: expect.any(String),
       pay_by: expect.any(String),
       updated_at: expect.any(String),
+      payment_id: null,
+      paid_late: false,
     });
     const window = Date.parse(res.body.pay_by) - before;
     expect(window).toBeGreaterThanOrEqual(899_000);

@@ -19,6 +19,7 @@ describe("GET /api/products/:id", () => {
       sale_starts_at: null,
       sale_ends_at: null,
       max_units_per_shopper: 2,
+      late_payments: "refund",
     });
   });
 
@@ -129,7 +130,7 @@ describe("admin: products", () => {
       restocked: 4,
       sold: 0,
       stock: 5,
-      invariants: { ok: true, violations: [] },
+      invariants: { ok: true, checked: "full", violations: [] },
     });
   });
 

@@ -17,6 +17,15 @@ import {
 const LIMIT = 20;
 const ON = { RATE_LIMITS: "on" };
 
+/**
+ * The limiter counts in windows aligned to the wall clock (every 10 s): start a burst early in
+ * one, so the burst does not straddle two and see a fresh budget halfway.
+ */
+async function earlyInWindow(): Promise<void> {
+  const left = 10_000 - (Date.now() % 10_000);
+  if (left < 6_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
 describe("rate limits (Workers Rate Limiting binding)", () => {
   it("past the limit a shopper gets 429 rate_limited with Retry-After, and the object never sees it", async () => {
     const id = await newProduct(1_000);
@@ -29,6 +38,7 @@ describe("rate limits (Workers Rate Limiting binding)", () => {
       },
     });
     const shopper = as(newShopper());
+    await earlyInWindow();
     const answers = [];
     for (let i = 0; i < LIMIT + 5; i++) answers.push(await hold(id, 1, shopper, app, ON));
     expect(answers.slice(0, LIMIT).every((a) => a.status === 201)).toBe(true);
@@ -43,6 +53,7 @@ describe("rate limits (Workers Rate Limiting binding)", () => {
   it("counts holds, orders and releases together, per shopper: another shopper is not limited", async () => {
     const id = await newProduct(1_000);
     const shopper = as(newShopper());
+    await earlyInWindow();
     const h = (await hold(id, 1, shopper, undefined, ON)).body;
     for (let i = 0; i < LIMIT - 1; i++) await release(h.hold_id, shopper, ON);
     expectError(await release(h.hold_id, shopper, ON), 429, "rate_limited");
@@ -60,6 +71,7 @@ describe("rate limits (Workers Rate Limiting binding)", () => {
 
   it("anonymous callers are limited by CF-Connecting-IP", async () => {
     const id = await newProduct(1_000);
+    await earlyInWindow();
     const ip = {
       "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}`,
     };

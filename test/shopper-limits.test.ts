@@ -32,7 +32,11 @@ describe("MAX_UNITS_PER_SHOPPER (2 by default)", () => {
     expect(refused).toHaveLength(48);
     for (const a of refused) expect(a.body.error.code).toBe("shopper_limit_reached");
     expect((await getProduct(id)).body).toMatchObject({ reserved: 2, available: 98 });
-    expect((await metrics(id)).body.invariants).toEqual({ ok: true, violations: [] });
+    expect((await metrics(id)).body.invariants).toEqual({
+      ok: true,
+      checked: "full",
+      violations: [],
+    });
   });
 
   it("counts active holds, pending and paid orders, and says how many units the shopper has", async () => {
@@ -68,7 +72,11 @@ describe("MAX_UNITS_PER_SHOPPER (2 by default)", () => {
     vi.setSystemTime(Date.parse(expiring.expires_at) + 1);
     await runDurableObjectAlarm(productObject(id));
     expect((await hold(id, 2, shopper)).status).toBe(201);
-    expect((await metrics(id)).body.invariants).toEqual({ ok: true, violations: [] });
+    expect((await metrics(id)).body.invariants).toEqual({
+      ok: true,
+      checked: "full",
+      violations: [],
+    });
   });
 
   it("shoppers are limited each on their own; anonymous shoppers (local only) are not limited", async () => {

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, getProduct, newProduct, pendingOrder, signatureHeaders, uniqueKey } from "./helpers";
+import {
+  call,
+  getProduct,
+  logLines,
+  newProduct,
+  pendingOrder,
+  signatureHeaders,
+  uniqueKey,
+} from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -105,5 +113,61 @@ describe("webhooks without a secret", () => {
     const res = await postWith({ ALLOW_UNSIGNED_WEBHOOKS: "true" }, body);
     expect(res.status).toBe(401);
     expect((await getProduct(id)).body.stock).toBe(5);
+  });
+});
+
+describe("webhook secret and signature problems an operator must see", () => {
+  it("a malformed WEBHOOK_SECRET is 503 webhook_secret_invalid with an error log, not a silent 401", async () => {
+    const { id, body } = await paymentFor();
+    const errors = vi.spyOn(console, "error");
+    const secret = `whsec_not*base64*${crypto.randomUUID()}`;
+    const res = await call("POST", "/api/payments/webhook", {
+      body,
+      headers: signatureHeaders(body),
+      vars: { WEBHOOK_SECRET: secret },
+    });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("webhook_secret_invalid");
+    expect(res.headers.get("retry-after")).toBe("1");
+    const again = await call("POST", "/api/payments/webhook", {
+      body,
+      headers: signatureHeaders(body),
+      vars: { WEBHOOK_SECRET: secret },
+    });
+    expect(again.status).toBe(503);
+    // Logged at first use, once per isolate.
+    expect(
+      logLines(errors, "WEBHOOK_SECRET is malformed: every webhook is refused until it is fixed."),
+    ).toHaveLength(1);
+    expect((await getProduct(id)).body.stock).toBe(5);
+  });
+
+  it("a correctly signed body that is not JSON is 400 invalid_json", async () => {
+    const body = "{not json";
+    const res = await call("POST", "/api/payments/webhook", {
+      body,
+      headers: signatureHeaders(body),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_json");
+  });
+
+  it("rejected signatures are logged at warn with the reason, at most about once a second", async () => {
+    const { body } = await paymentFor();
+    const warnings = vi.spyOn(console, "warn");
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past any earlier test's line
+    for (let i = 0; i < 5; i++) {
+      const res = await call("POST", "/api/payments/webhook", {
+        body,
+        headers: signatureHeaders(body, { secret: "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY" }),
+      });
+      expect(res.status).toBe(401);
+    }
+    const lines = logLines(warnings, "Webhook signature rejected.");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      reason: "No matching signature found",
+      request_id: expect.any(String),
+    });
   });
 });

@@ -113,7 +113,7 @@ describe("POST /api/payments/webhook", () => {
     expect((await getProduct(id)).body).toMatchObject({ stock: 4, reserved: 1 });
   });
 
-  it("a new key for an order already final changes nothing and says ignored", async () => {
+  it("a new key for an order already final changes no stock and says ignored", async () => {
     const id = await newProduct(5);
     const paid = await pendingOrder(id, 1);
     const failed = await pendingOrder(id, 1);
@@ -139,7 +139,12 @@ describe("POST /api/payments/webhook", () => {
       order_id: paid.order_id,
       status: "success",
     });
-    expect(second.body).toMatchObject({ order_status: "paid", ignored: true });
+    // A second success on a paid order is a second charge: ignored, and a refund is due.
+    expect(second.body).toMatchObject({
+      order_status: "paid",
+      ignored: true,
+      reason: "double_charge",
+    });
 
     expect((await getProduct(id)).body).toEqual(before);
     expect(
@@ -149,7 +154,7 @@ describe("POST /api/payments/webhook", () => {
     ).toBe(2);
     expect((await metrics(id)).body).toMatchObject({
       sold: 1,
-      refunds_required: 0,
+      refunds_required: 1,
       webhooks: { ignored: 2 },
     });
   });

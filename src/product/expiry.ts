@@ -1,5 +1,5 @@
 import { moveShopperUnits } from "./shoppers";
-import { release } from "./stock";
+import { adjust } from "./counters";
 import { rows, type HoldRow, type OrderRow, type Tx } from "./tx";
 
 /**
@@ -16,7 +16,7 @@ export function releaseDue(tx: Tx): number {
   );
   for (const hold of holds) {
     tx.sql.exec("UPDATE holds SET status = 'expired' WHERE hold_id = ?", hold.hold_id);
-    release(tx.sql, hold.qty);
+    adjust(tx, { reserved: -hold.qty, holds_active: -1, holds_expired: 1 });
     moveShopperUnits(tx, hold.shopper_id, -hold.qty);
     tx.log("Expired hold released.", {
       product_id: tx.productId,
@@ -35,7 +35,7 @@ export function releaseDue(tx: Tx): number {
       tx.now,
       order.order_id,
     );
-    release(tx.sql, order.qty);
+    adjust(tx, { reserved: -order.qty, orders_pending: -1, orders_cancelled: 1 });
     moveShopperUnits(tx, order.shopper_id, -order.qty);
     tx.record({
       event: "order_cancelled",

@@ -3,7 +3,8 @@ import { newHoldId } from "../ids";
 import type { HoldView } from "../schemas";
 import { saleWindowFailure } from "../sale-window";
 import { checkShopperLimit, limitOf, moveShopperUnits } from "./shoppers";
-import { available, productRow, release } from "./stock";
+import { adjust } from "./counters";
+import { available, productRow } from "./stock";
 import { firstRow, type HoldRow, type Tx } from "./tx";
 
 export interface HoldCreated {
@@ -70,7 +71,7 @@ function tryReserve(
   return (
     firstRow<{ available: number; price_cents: number }>(
       tx.sql.exec(
-        `UPDATE product SET reserved = reserved + ?1
+        `UPDATE product SET reserved = reserved + ?1, holds_active = holds_active + 1
          WHERE stock - reserved >= ?1
            AND (sale_starts_at IS NULL OR sale_starts_at <= ?2)
            AND (sale_ends_at IS NULL OR sale_ends_at > ?2)
@@ -189,7 +190,7 @@ export function releaseHold(
   if (hold.status !== "active") return { ok: true, hold: holdView(tx.productId, hold), freed: 0 };
 
   tx.sql.exec("UPDATE holds SET status = 'released' WHERE hold_id = ?", holdId);
-  release(tx.sql, hold.qty);
+  adjust(tx, { reserved: -hold.qty, holds_active: -1, holds_released: 1 });
   moveShopperUnits(tx, hold.shopper_id, -hold.qty);
   tx.log("Hold released by shopper.", {
     product_id: tx.productId,

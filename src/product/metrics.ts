@@ -1,18 +1,27 @@
 import type { ProductMetricsView } from "../schemas";
-import { outboxBacklog } from "./history";
-import { available, type ProductRow } from "./stock";
+import { available, type ProductCounters } from "./stock";
 
-function countBy(sql: SqlStorage, query: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const row of sql.exec(query)) counts[row.k as string] = row.n as number;
-  return counts;
+const count = (sql: SqlStorage, query: string): number => sql.exec(query).one().n as number;
+
+/** The stock invariants, which hold on the counters alone (the row's CHECKs enforce them too). */
+function counterViolations(product: ProductCounters): string[] {
+  const violations: string[] = [];
+  if (product.reserved < 0 || product.reserved > product.stock) {
+    violations.push(`reserved ${product.reserved} outside 0..stock ${product.stock}`);
+  }
+  if (product.sold + product.stock !== product.initial_stock + product.restocked) {
+    violations.push(
+      `sold ${product.sold} + stock ${product.stock} != initial ${product.initial_stock} + restocked ${product.restocked}`,
+    );
+  }
+  return violations;
 }
 
 /** Each shopper's counted units must be their units in active holds, pending and paid orders. */
 function shopperViolations(sql: SqlStorage): string[] {
   const rows = sql.exec(
     `SELECT shopper_id, SUM(counted) AS counted, SUM(derived) AS derived FROM (
-       SELECT shopper_id, units AS counted, 0 AS derived FROM shopper_units
+       SELECT shopper_id, units AS counted, pruned_units AS derived FROM shopper_units
        UNION ALL
        SELECT shopper_id, 0, qty FROM holds WHERE status = 'active' AND shopper_id IS NOT NULL
        UNION ALL
@@ -27,52 +36,61 @@ function shopperViolations(sql: SqlStorage): string[] {
 }
 
 /**
- * Check every invariant against the rows themselves, not only against the counters: reserved must
- * equal the units in active holds plus pending orders, and sold the units in paid orders.
+ * Re-derive what the counters say from the rows themselves (a scan of every table, so only on
+ * request): reserved must be the units in active holds and pending orders, sold the units in paid
+ * orders (plus those retention deleted), and each counter of live rows their number.
  */
-function invariantViolations(sql: SqlStorage, product: ProductRow): string[] {
-  const held = sql
-    .exec("SELECT COALESCE(SUM(qty), 0) AS n FROM holds WHERE status = 'active'")
-    .one().n as number;
-  const pending = sql
-    .exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'pending'")
-    .one().n as number;
-  const paid = sql.exec("SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'paid'").one()
-    .n as number;
+function rowViolations(sql: SqlStorage, product: ProductCounters): string[] {
   const violations: string[] = [];
-  if (product.reserved < 0 || product.reserved > product.stock) {
-    violations.push(`reserved ${product.reserved} outside 0..stock ${product.stock}`);
-  }
-  if (product.sold + product.stock !== product.initial_stock + product.restocked) {
-    violations.push(
-      `sold ${product.sold} + stock ${product.stock} != initial ${product.initial_stock} + restocked ${product.restocked}`,
-    );
-  }
+  const held = count(sql, "SELECT COALESCE(SUM(qty), 0) AS n FROM holds WHERE status = 'active'");
+  const pending = count(
+    sql,
+    "SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'pending'",
+  );
+  const paid = count(sql, "SELECT COALESCE(SUM(qty), 0) AS n FROM orders WHERE status = 'paid'");
   if (product.reserved !== held + pending) {
     violations.push(
       `reserved ${product.reserved} != active holds ${held} + pending orders ${pending}`,
     );
   }
-  if (product.sold !== paid) violations.push(`sold ${product.sold} != paid orders ${paid}`);
+  if (product.sold !== paid + product.pruned_paid_units) {
+    violations.push(
+      `sold ${product.sold} != paid orders ${paid} + deleted by retention ${product.pruned_paid_units}`,
+    );
+  }
+  const live: [keyof ProductCounters, string][] = [
+    ["holds_active", "SELECT COUNT(*) AS n FROM holds WHERE status = 'active'"],
+    ["orders_pending", "SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'"],
+    ["refunds_due", "SELECT COUNT(*) AS n FROM refunds WHERE status = 'due'"],
+    ["outbox_backlog", "SELECT COUNT(*) AS n FROM outbox"],
+    ["dead_letters", "SELECT COUNT(*) AS n FROM dead_letters"],
+  ];
+  for (const [counter, query] of live) {
+    const rows = count(sql, query);
+    if (product[counter] !== rows)
+      violations.push(`${counter} ${product[counter]} != ${rows} rows`);
+  }
   violations.push(...shopperViolations(sql));
   return violations;
 }
 
+export interface MetricsContext {
+  rejectedSinceStart: number;
+  historyFailures: number;
+  storageBytes: number;
+  /** Re-derive every counter from the rows (`?check=full`). */
+  full: boolean;
+}
+
 export function productMetrics(
   sql: SqlStorage,
-  product: ProductRow,
-  rejectedSinceStart: number,
+  product: ProductCounters,
+  context: MetricsContext,
 ): ProductMetricsView {
-  const holds = countBy(sql, "SELECT status AS k, COUNT(*) AS n FROM holds GROUP BY status");
-  const orders = countBy(sql, "SELECT status AS k, COUNT(*) AS n FROM orders GROUP BY status");
-  const webhooks = sql
-    .exec(
-      "SELECT COUNT(*) AS processed, COALESCE(SUM(ignored), 0) AS ignored, COALESCE(SUM(duplicates), 0) AS duplicates FROM webhook_keys",
-    )
-    .one();
-  const refunds = sql.exec("SELECT COUNT(*) AS n FROM orders WHERE needs_refund = 1").one()
-    .n as number;
-  const violations = invariantViolations(sql, product);
+  const violations = [
+    ...counterViolations(product),
+    ...(context.full ? rowViolations(sql, product) : []),
+  ];
   return {
     product_id: product.id,
     stock: product.stock,
@@ -82,25 +100,33 @@ export function productMetrics(
     initial_stock: product.initial_stock,
     restocked: product.restocked,
     holds: {
-      active: holds.active ?? 0,
-      ordered: holds.ordered ?? 0,
-      expired: holds.expired ?? 0,
-      released: holds.released ?? 0,
+      active: product.holds_active,
+      ordered: product.holds_ordered,
+      expired: product.holds_expired,
+      released: product.holds_released,
     },
     orders: {
-      pending: orders.pending ?? 0,
-      paid: orders.paid ?? 0,
-      failed: orders.failed ?? 0,
-      cancelled: orders.cancelled ?? 0,
+      pending: product.orders_pending,
+      paid: product.orders_paid,
+      failed: product.orders_failed,
+      cancelled: product.orders_cancelled,
     },
     webhooks: {
-      processed: webhooks.processed as number,
-      ignored: webhooks.ignored as number,
-      duplicates: webhooks.duplicates as number,
+      processed: product.webhooks_processed,
+      ignored: product.webhooks_ignored,
+      duplicates: product.webhooks_duplicates,
     },
-    refunds_required: refunds,
-    holds_rejected_since_start: rejectedSinceStart,
-    history_outbox_backlog: outboxBacklog(sql),
-    invariants: { ok: violations.length === 0, violations },
+    refunds_required: product.refunds_due,
+    refunds: { due: product.refunds_due, resolved: product.refunds_resolved },
+    holds_rejected_since_start: context.rejectedSinceStart,
+    history_outbox_backlog: product.outbox_backlog,
+    history_dead_letters: product.dead_letters,
+    history_failing_attempts: context.historyFailures,
+    storage_bytes: context.storageBytes,
+    invariants: {
+      ok: violations.length === 0,
+      checked: context.full ? "full" : "counters",
+      violations,
+    },
   };
 }

@@ -3,7 +3,8 @@ import { newOrderId } from "../ids";
 import type { OrderView } from "../schemas";
 import { findHold, holdOwnerFailure } from "./holds";
 import { moveShopperUnits } from "./shoppers";
-import { productRow, release } from "./stock";
+import { adjust } from "./counters";
+import { productRow } from "./stock";
 import { firstRow, type OrderRow, type Tx } from "./tx";
 
 export interface OrderResult {
@@ -38,6 +39,8 @@ export function orderView(productId: number, order: OrderRow): OrderView {
     created_at: new Date(order.created_at).toISOString(),
     pay_by: new Date(order.pay_by).toISOString(),
     updated_at: new Date(order.updated_at).toISOString(),
+    payment_id: order.payment_id,
+    paid_late: order.paid_late === 1,
   };
   if (order.shopper_id !== null) view.shopper_id = order.shopper_id;
   return view;
@@ -96,6 +99,8 @@ export function createOrder(
     updated_at: tx.now,
     needs_refund: 0,
     shopper_id: hold.shopper_id,
+    payment_id: null,
+    paid_late: 0,
   };
   tx.sql.exec(
     `INSERT INTO orders (order_id, hold_id, qty, amount_cents, currency, status, created_at, pay_by, updated_at, shopper_id)
@@ -115,6 +120,7 @@ export function createOrder(
     order.order_id,
     hold.hold_id,
   );
+  adjust(tx, { holds_active: -1, holds_ordered: 1, orders_pending: 1 });
   tx.deadline(order.pay_by);
   tx.record({ event: "order_created", order });
   return { ok: true, order: orderView(tx.productId, order), created: true };
@@ -161,7 +167,7 @@ export function cancelOrder(
     tx.now,
     orderId,
   );
-  release(tx.sql, order.qty);
+  adjust(tx, { reserved: -order.qty, orders_pending: -1, orders_cancelled: 1 });
   moveShopperUnits(tx, order.shopper_id, -order.qty);
   tx.record({ event: "order_cancelled", order: cancelled, detail: "cancelled by the shopper" });
   tx.log("Order cancelled by shopper, units released.", {

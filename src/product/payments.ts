@@ -1,19 +1,37 @@
 import { failure, type Failure } from "../errors";
-import type { PaymentStatus, WebhookAnswerView } from "../schemas";
-import { moveShopperUnits } from "./shoppers";
-import { release, sell } from "./stock";
+import type { LatePayments, PaymentStatus, WebhookAnswerView } from "../schemas";
+import { adjust } from "./counters";
 import { findOrder } from "./orders";
-import { firstRow, type Tx } from "./tx";
+import { createRefund, knownPayment } from "./refunds";
+import { limitOf, moveShopperUnits, unitsOf } from "./shoppers";
+import { productRow } from "./stock";
+import { firstRow, type OrderRow, type Tx } from "./tx";
 
 export interface PaymentNotice {
   idempotencyKey: string;
   orderId: string;
   status: PaymentStatus;
+  /** What the gateway says it charged; checked against the order when given. */
+  amountCents?: number;
+  /** ISO 4217, any case. */
+  currency?: string;
+  /** The gateway's charge or payment-intent id. */
+  paymentId?: string;
 }
 
 export interface PaymentSettled {
   ok: true;
   answer: WebhookAnswerView;
+  /** Units that went back on sale (a failed payment), for the Worker's sold-out memory. */
+  freed: number;
+}
+
+/** The policies that decide a payment the object cannot simply apply. */
+export interface PaymentPolicy {
+  /** LATE_PAYMENTS, for products without a policy of their own. */
+  latePayments: LatePayments;
+  /** MAX_UNITS_PER_SHOPPER, which a late payment may not take a shopper past either. */
+  defaultLimit: number;
 }
 
 interface WebhookKeyRow {
@@ -22,117 +40,279 @@ interface WebhookKeyRow {
   payment_status: PaymentStatus;
   order_status: WebhookAnswerView["order_status"];
   ignored: number;
+  answer: string | null;
 }
 
 /**
  * Apply a payment gateway's webhook exactly once per idempotency key. The key is stored in the
  * same transaction as the change it caused, so a copy that arrives later, or in parallel, finds
- * it and changes nothing.
+ * it and changes nothing. Money is reconciled as it arrives: a success for the wrong amount, a
+ * second charge, or a late payment that cannot be honoured becomes a refund record.
  */
-export function settlePayment(tx: Tx, notice: PaymentNotice): PaymentSettled | Failure {
+export function settlePayment(
+  tx: Tx,
+  notice: PaymentNotice,
+  policy: PaymentPolicy,
+): PaymentSettled | Failure {
   const fields = {
     product_id: tx.productId,
     order_id: notice.orderId,
     idempotency_key: notice.idempotencyKey,
     payment_status: notice.status,
+    payment_id: notice.paymentId,
   };
 
   const seen = firstRow<WebhookKeyRow>(
     tx.sql.exec("SELECT * FROM webhook_keys WHERE idempotency_key = ?", notice.idempotencyKey),
   );
-  if (seen) {
-    if (seen.order_id !== notice.orderId || seen.payment_status !== notice.status) {
-      return failure(
-        "idempotency_key_reused",
-        `Idempotency key ${notice.idempotencyKey} was already used for order ${seen.order_id} with status ${seen.payment_status}.`,
-      );
-    }
-    tx.sql.exec(
-      "UPDATE webhook_keys SET duplicates = duplicates + 1 WHERE idempotency_key = ?",
-      notice.idempotencyKey,
-    );
-    tx.log("Webhook Duplicate Ignored", fields);
-    const answer: WebhookAnswerView = {
-      order_id: seen.order_id,
-      order_status: seen.order_status,
-      duplicate: true,
-    };
-    if (seen.ignored) answer.ignored = true;
-    return { ok: true, answer };
-  }
+  if (seen) return duplicate(tx, seen, notice, fields);
 
   const order = findOrder(tx, notice.orderId);
   if (!order) return failure("order_not_found", `No order ${notice.orderId}.`);
 
-  let answer: WebhookAnswerView;
-  if (order.status !== "pending") {
-    // Final already: the first word on an order stands. Money taken for an order that will not
-    // ship has to go back, so a late success is flagged for a refund.
-    const refund =
-      notice.status === "success" && (order.status === "cancelled" || order.status === "failed");
-    if (refund && !order.needs_refund) {
-      tx.sql.exec(
-        "UPDATE orders SET needs_refund = 1, updated_at = ? WHERE order_id = ?",
-        tx.now,
-        order.order_id,
-      );
-      tx.record({
-        event: "refund_required",
-        order: { ...order, needs_refund: 1, updated_at: tx.now },
-        detail: `payment success arrived for a ${order.status} order (key ${notice.idempotencyKey})`,
-      });
-    }
-    tx.log("Order already finalized, ignoring webhook.", {
-      ...fields,
-      order_status: order.status,
-      refund_required: refund,
-    });
-    answer = {
-      order_id: order.order_id,
-      order_status: order.status,
-      duplicate: false,
-      ignored: true,
-    };
-  } else if (notice.status === "success") {
-    sell(tx.sql, order.qty);
-    tx.sql.exec(
-      "UPDATE orders SET status = 'paid', updated_at = ? WHERE order_id = ?",
-      tx.now,
-      order.order_id,
-    );
-    tx.record({ event: "order_paid", order: { ...order, status: "paid", updated_at: tx.now } });
-    tx.log("Webhook Payment Success - Stock Deducted", {
-      ...fields,
-      hold_id: order.hold_id,
-      qty: order.qty,
-    });
-    answer = { order_id: order.order_id, order_status: "paid", duplicate: false };
-  } else {
-    release(tx.sql, order.qty);
-    moveShopperUnits(tx, order.shopper_id, -order.qty);
-    tx.sql.exec(
-      "UPDATE orders SET status = 'failed', updated_at = ? WHERE order_id = ?",
-      tx.now,
-      order.order_id,
-    );
-    tx.record({ event: "order_failed", order: { ...order, status: "failed", updated_at: tx.now } });
-    tx.log("Webhook Payment Failure - Units Released", {
-      ...fields,
-      hold_id: order.hold_id,
-      qty: order.qty,
-    });
-    answer = { order_id: order.order_id, order_status: "failed", duplicate: false };
-  }
-
+  const { answer, freed } = decide(tx, order, notice, policy, fields);
   tx.sql.exec(
-    `INSERT INTO webhook_keys (idempotency_key, order_id, payment_status, order_status, ignored, received_at)
-     VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO webhook_keys (idempotency_key, order_id, payment_status, order_status, ignored, received_at, answer)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
     notice.idempotencyKey,
     notice.orderId,
     notice.status,
     answer.order_status,
     answer.ignored ? 1 : 0,
     tx.now,
+    JSON.stringify(answer),
   );
-  return { ok: true, answer };
+  adjust(tx, { webhooks_processed: 1, webhooks_ignored: answer.ignored ? 1 : 0 });
+  return { ok: true, answer, freed };
+}
+
+/** The same key again: the first answer, marked as a duplicate, and nothing else changes. */
+function duplicate(
+  tx: Tx,
+  seen: WebhookKeyRow,
+  notice: PaymentNotice,
+  fields: Record<string, string | number | undefined>,
+): PaymentSettled | Failure {
+  if (seen.order_id !== notice.orderId || seen.payment_status !== notice.status) {
+    return failure(
+      "idempotency_key_reused",
+      `Idempotency key ${notice.idempotencyKey} was already used for order ${seen.order_id} with status ${seen.payment_status}.`,
+    );
+  }
+  tx.sql.exec(
+    "UPDATE webhook_keys SET duplicates = duplicates + 1 WHERE idempotency_key = ?",
+    notice.idempotencyKey,
+  );
+  adjust(tx, { webhooks_duplicates: 1 });
+  tx.log("Webhook Duplicate Ignored", fields);
+  // Keys from before whole answers were kept replay from their columns.
+  const first: WebhookAnswerView = seen.answer
+    ? (JSON.parse(seen.answer) as WebhookAnswerView)
+    : { order_id: seen.order_id, order_status: seen.order_status, duplicate: false };
+  if (!seen.answer && seen.ignored) first.ignored = true;
+  return { ok: true, answer: { ...first, duplicate: true }, freed: 0 };
+}
+
+const sameMoney = (order: OrderRow, notice: PaymentNotice): boolean =>
+  (notice.amountCents === undefined || notice.amountCents === order.amount_cents) &&
+  (notice.currency === undefined || notice.currency.toUpperCase() === order.currency);
+
+/** What a new key does to the order: the table in the README, in code. */
+function decide(
+  tx: Tx,
+  order: OrderRow,
+  notice: PaymentNotice,
+  policy: PaymentPolicy,
+  fields: Record<string, string | number | undefined>,
+): { answer: WebhookAnswerView; freed: number } {
+  const ignored = (reason?: WebhookAnswerView["reason"]): WebhookAnswerView => ({
+    order_id: order.order_id,
+    order_status: order.status,
+    duplicate: false,
+    ignored: true,
+    ...(reason ? { reason } : {}),
+  });
+  const refundFor = (reason: "double_charge" | "amount_mismatch" | "late_payment") =>
+    createRefund(tx, order, reason, notice);
+
+  if (notice.status === "failure") {
+    if (order.status !== "pending") {
+      tx.log("Order already finalized, ignoring webhook.", {
+        ...fields,
+        order_status: order.status,
+        refund_required: false,
+      });
+      return { answer: ignored(), freed: 0 };
+    }
+    failOrder(tx, order, notice.paymentId);
+    tx.log("Webhook Payment Failure - Units Released", {
+      ...fields,
+      hold_id: order.hold_id,
+      qty: order.qty,
+    });
+    return {
+      answer: { order_id: order.order_id, order_status: "failed", duplicate: false },
+      freed: order.qty,
+    };
+  }
+
+  // A success. The same payment id under a new key is the same payment, whatever the order is now.
+  if (knownPayment(tx, order, notice.paymentId)) {
+    tx.log("Webhook Duplicate Ignored", { ...fields, same_payment: true });
+    return {
+      answer: { order_id: order.order_id, order_status: order.status, duplicate: true },
+      freed: 0,
+    };
+  }
+  if (order.status === "paid") {
+    refundFor("double_charge");
+    tx.log("Order already finalized, ignoring webhook.", {
+      ...fields,
+      order_status: order.status,
+      refund_required: true,
+    });
+    return { answer: ignored("double_charge"), freed: 0 };
+  }
+  if (!sameMoney(order, notice)) {
+    // The order stays as it is (pending until its window closes); the money goes back.
+    refundFor("amount_mismatch");
+    return { answer: ignored("amount_mismatch"), freed: 0 };
+  }
+  if (order.status === "pending") {
+    payOrder(tx, order, notice.paymentId);
+    tx.log("Webhook Payment Success - Stock Deducted", {
+      ...fields,
+      hold_id: order.hold_id,
+      qty: order.qty,
+    });
+    return {
+      answer: { order_id: order.order_id, order_status: "paid", duplicate: false },
+      freed: 0,
+    };
+  }
+
+  // A success for an order already closed (window, shopper cancel or failure).
+  const product = productRow(tx.sql);
+  if ((product.late_payments ?? policy.latePayments) === "accept_if_available") {
+    const limit = limitOf(product, policy.defaultLimit);
+    const withinLimit =
+      order.shopper_id === null || unitsOf(tx, order.shopper_id) + order.qty <= limit;
+    if (withinLimit && sellLate(tx, order, notice.paymentId)) {
+      tx.log("Late payment accepted, stock deducted.", {
+        ...fields,
+        hold_id: order.hold_id,
+        qty: order.qty,
+        was: order.status,
+      });
+      const answer: WebhookAnswerView = {
+        order_id: order.order_id,
+        order_status: "paid",
+        duplicate: false,
+        paid_late: true,
+      };
+      return { answer, freed: 0 };
+    }
+  }
+  flagLateRefund(tx, order, notice);
+  refundFor("late_payment");
+  tx.log("Order already finalized, ignoring webhook.", {
+    ...fields,
+    order_status: order.status,
+    refund_required: true,
+  });
+  return { answer: ignored(), freed: 0 };
+}
+
+function payOrder(tx: Tx, order: OrderRow, paymentId: string | undefined): void {
+  adjust(tx, {
+    stock: -order.qty,
+    reserved: -order.qty,
+    sold: order.qty,
+    orders_pending: -1,
+    orders_paid: 1,
+  });
+  const paid: OrderRow = {
+    ...order,
+    status: "paid",
+    updated_at: tx.now,
+    payment_id: paymentId ?? order.payment_id,
+  };
+  tx.sql.exec(
+    "UPDATE orders SET status = 'paid', updated_at = ?, payment_id = ? WHERE order_id = ?",
+    tx.now,
+    paid.payment_id,
+    order.order_id,
+  );
+  tx.record({ event: "order_paid", order: paid });
+}
+
+function failOrder(tx: Tx, order: OrderRow, paymentId: string | undefined): void {
+  adjust(tx, { reserved: -order.qty, orders_pending: -1, orders_failed: 1 });
+  moveShopperUnits(tx, order.shopper_id, -order.qty);
+  const failed: OrderRow = {
+    ...order,
+    status: "failed",
+    updated_at: tx.now,
+    payment_id: paymentId ?? order.payment_id,
+  };
+  tx.sql.exec(
+    "UPDATE orders SET status = 'failed', updated_at = ?, payment_id = ? WHERE order_id = ?",
+    tx.now,
+    failed.payment_id,
+    order.order_id,
+  );
+  tx.record({ event: "order_failed", order: failed });
+}
+
+/**
+ * Sell a closed order's units after all, if that many are on sale right now: checked and taken
+ * in one statement, as a hold does. Returns false (nothing changed) when they are not.
+ */
+function sellLate(tx: Tx, order: OrderRow, paymentId: string | undefined): boolean {
+  const was = order.status === "failed" ? "orders_failed" : "orders_cancelled";
+  const sold = firstRow(
+    tx.sql.exec(
+      `UPDATE product SET stock = stock - ?1, sold = sold + ?1, orders_paid = orders_paid + 1,
+         ${was} = ${was} - 1
+       WHERE stock - reserved >= ?1 RETURNING 1 AS sold`,
+      order.qty,
+    ),
+  );
+  if (!sold) return false;
+  moveShopperUnits(tx, order.shopper_id, order.qty);
+  const paid: OrderRow = {
+    ...order,
+    status: "paid",
+    updated_at: tx.now,
+    payment_id: paymentId ?? order.payment_id,
+    paid_late: 1,
+  };
+  tx.sql.exec(
+    "UPDATE orders SET status = 'paid', paid_late = 1, updated_at = ?, payment_id = ? WHERE order_id = ?",
+    tx.now,
+    paid.payment_id,
+    order.order_id,
+  );
+  tx.record({
+    event: "order_paid",
+    order: paid,
+    detail: `late payment accepted (was ${order.status})`,
+  });
+  return true;
+}
+
+/** The order history has said `needs_refund` since the first release; keep saying it. */
+function flagLateRefund(tx: Tx, order: OrderRow, notice: PaymentNotice): void {
+  if (order.needs_refund) return;
+  const flagged: OrderRow = { ...order, needs_refund: 1, updated_at: tx.now };
+  tx.sql.exec(
+    "UPDATE orders SET needs_refund = 1, updated_at = ? WHERE order_id = ?",
+    tx.now,
+    order.order_id,
+  );
+  tx.record({
+    event: "refund_required",
+    order: flagged,
+    detail: `payment success arrived for a ${order.status} order (key ${notice.idempotencyKey})`,
+  });
 }

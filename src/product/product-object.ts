@@ -3,15 +3,26 @@ import { readCatalogue } from "../catalogue";
 import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Failure } from "../errors";
-import { logEvent, type LogFields } from "../log";
-import type { HoldView, OrderView, ProductMetricsView, ProductView } from "../schemas";
+import { logEvent, type LogFields, type LogLevel } from "../log";
+import type {
+  DeadLetterView,
+  HoldView,
+  OrderView,
+  ProductMetricsView,
+  ProductView,
+  RefundView,
+} from "../schemas";
 import { earliestDeadline, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
-import { appendToOutbox, flushOutbox, outboxBacklog } from "./history";
+import { appendToOutbox, listDeadLetters, requeueDeadLetter, type DeadLetterRow } from "./history";
+import { HistoryFlusher } from "./history-flusher";
 import * as holds from "./holds";
 import { productMetrics } from "./metrics";
 import * as orders from "./orders";
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
+import { resolveRefund } from "./refunds";
+import { restock, type Restocked } from "./restocks";
+import { nextPrunableAt, pruneSlice } from "./retention";
 import { migrate, storedSchemaVersion } from "./schema";
 import { updateProduct, type ProductChanges } from "./settings";
 import {
@@ -20,14 +31,18 @@ import {
   productRow,
   productView,
   readProduct,
-  restock,
+  type ProductCounters,
   type ProductRow,
 } from "./stock";
-import type { Tx } from "./tx";
+import type { HistoryEvent, Tx } from "./tx";
 
-/** How soon an alarm retries writing order history to D1 when nothing else is due earlier. */
-const HISTORY_RETRY_MS = 5_000;
-const HISTORY_RETRY_MAX_MS = 60_000;
+/** A safety net: the alarm comes back this soon after events are recorded, in case the object
+ * is evicted while copying them. */
+const HISTORY_SAFETY_MS = 5_000;
+/** While retention finds more to delete, the next slice runs this soon. */
+const RETENTION_NEXT_SLICE_MS = 1_000;
+/** When what retention may delete is still waiting for D1, look again this much later. */
+const RETENTION_RECHECK_MS = 60_000;
 
 /** What every call names: the product it is about and the request it serves (for the logs). */
 export interface Call {
@@ -45,6 +60,10 @@ export type HoldAnswer = { ok: true; hold: HoldView; freed: number } | Failure;
 export type OrderAnswer = { ok: true; order: OrderView } | Failure;
 export type OrderCancelAnswer = { ok: true; order: OrderView; freed: number } | Failure;
 export type MetricsAnswer = { ok: true; metrics: ProductMetricsView } | Failure;
+export type RefundAnswer = { ok: true; refund: RefundView } | Failure;
+export type DeadLettersAnswer =
+  { ok: true; deadLetters: DeadLetterView[]; nextAfter: number | null } | Failure;
+export type DeadLetterAnswer = { ok: true; deadLetter: DeadLetterView } | Failure;
 /** A product after an operator's change, with what the D1 catalogue should now say of it. */
 export type ProductUpdateAnswer =
   { ok: true; product: ProductView; catalogue: ReturnType<typeof catalogueEntry> } | Failure;
@@ -64,9 +83,9 @@ export class ProductObject extends DurableObject<Env> {
   private nextDeadline = Infinity;
   /** When the storage alarm is set for, as far as this instance knows. */
   private alarmAt: number | null = null;
-  private flushing: Promise<void> | null = null;
-  private flushAgain = false;
-  private historyFailures = 0;
+  /** When retention next has something to delete (may be early, never late). */
+  private retentionAt = Infinity;
+  private history: HistoryFlusher | null = null;
   private rejectedSinceStart = 0;
   private readonly writes: GroupCommit;
 
@@ -78,10 +97,16 @@ export class ProductObject extends DurableObject<Env> {
       // Only an object that already holds a product has a schema to bring up to date.
       if (storedSchemaVersion(this.sql) > 0) {
         ctx.storage.transactionSync(() => migrate(this.sql));
-        this.productId = readProduct(this.sql)?.id ?? null;
+        const product = readProduct(this.sql) as ProductCounters | undefined;
+        if (product) this.opened(product.id);
         this.nextDeadline = earliestDeadline(this.sql);
+        this.retentionAt = nextPrunableAt(this.sql, configFrom(env).retentionMs);
+        this.alarmAt = await ctx.storage.getAlarm();
+        // History an earlier instance left uncopied is picked up by the next alarm.
+        if (product?.outbox_backlog) this.arm(Date.now());
+      } else {
+        this.alarmAt = await ctx.storage.getAlarm();
       }
-      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
@@ -150,21 +175,70 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async settlePayment(call: Call & { notice: PaymentNotice }): Promise<PaymentSettled | Failure> {
+    const config = configFrom(this.env);
     return (
       (await this.openFor(call.productId, "order_not_found", call.notice.orderId)) ??
-      this.write(call, (tx) => settlePayment(tx, call.notice))
+      this.write(call, (tx) =>
+        settlePayment(tx, call.notice, {
+          latePayments: config.latePayments,
+          defaultLimit: config.maxUnitsPerShopper,
+        }),
+      )
     );
   }
 
-  async restock(call: Call & { qty: number }): Promise<ProductAnswer> {
+  async restock(
+    call: Call & { qty: number; idempotencyKey?: string },
+  ): Promise<Restocked | Failure> {
     return (
       (await this.open(call.productId)) ??
+      this.write(call, (tx) =>
+        restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
+      )
+    );
+  }
+
+  async resolveRefund(
+    call: Call & { refundId: string; note: string | null },
+  ): Promise<RefundAnswer> {
+    return (
+      (await this.openFor(call.productId, "refund_not_found", call.refundId)) ??
       this.write(call, (tx) => {
-        restock(tx.sql, call.qty);
-        tx.log("Product restocked.", { product_id: call.productId, qty: call.qty });
-        return { ok: true as const, product: this.view(productRow(tx.sql)) };
+        const refund = resolveRefund(tx, call.refundId, call.note);
+        return "ok" in refund ? refund : { ok: true, refund };
       })
     );
+  }
+
+  async listDeadLetters(call: Call & { after: number; limit: number }): Promise<DeadLettersAnswer> {
+    return (
+      (await this.open(call.productId)) ??
+      this.transact(call, (tx) => {
+        const rows = listDeadLetters(tx.sql, call.after, call.limit + 1);
+        const page = rows.slice(0, call.limit);
+        return {
+          ok: true,
+          deadLetters: page.map(deadLetterView),
+          nextAfter: rows.length > call.limit ? (page.at(-1)?.seq ?? null) : null,
+        };
+      })
+    );
+  }
+
+  async retryDeadLetter(call: Call & { seq: number }): Promise<DeadLetterAnswer> {
+    const answer =
+      (await this.open(call.productId)) ??
+      (await this.write(call, (tx): DeadLetterAnswer => {
+        const row = requeueDeadLetter(tx.sql, call.seq);
+        if (!row) return failure("dead_letter_not_found", `No dead letter ${call.seq}.`);
+        tx.log("Dead letter put back in the order history outbox.", {
+          product_id: call.productId,
+          seq: call.seq,
+        });
+        return { ok: true, deadLetter: deadLetterView(row) };
+      }));
+    if (answer.ok) this.history?.nudge();
+    return answer;
   }
 
   async updateProduct(call: Call & { changes: ProductChanges }): Promise<ProductUpdateAnswer> {
@@ -182,29 +256,61 @@ export class ProductObject extends DurableObject<Env> {
     );
   }
 
-  async readMetrics(call: Call): Promise<MetricsAnswer> {
+  async readMetrics(call: Call & { full: boolean }): Promise<MetricsAnswer> {
     return (
       (await this.open(call.productId)) ??
       this.transact(call, (tx) => ({
         ok: true,
-        metrics: productMetrics(tx.sql, productRow(tx.sql), this.rejectedSinceStart),
+        metrics: productMetrics(tx.sql, productRow(tx.sql) as ProductCounters, {
+          rejectedSinceStart: this.rejectedSinceStart,
+          historyFailures: this.history?.failing ?? 0,
+          storageBytes: this.sql.databaseSize,
+          full: call.full,
+        }),
       }))
     );
   }
 
-  /** The alarm: release what is due, retry order history, and re-arm for the next deadline. */
+  /**
+   * The alarm: release what is due, copy order history when its backoff allows, delete a slice of
+   * what retention allows, and re-arm for whatever comes next.
+   */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     if (this.productId === null) return;
+    const call = { productId: this.productId, requestId: "alarm" };
     this.nextDeadline = 0; // rescan, whatever this instance believed
-    this.transact({ productId: this.productId, requestId: "alarm" }, () => null);
-    await this.flushHistory();
+    const now = Date.now();
+    const retentionMs = configFrom(this.env).retentionMs;
+    if (now >= this.retentionAt) {
+      const slice = await this.write(call, (tx) => pruneSlice(tx, retentionMs));
+      const next = slice.more
+        ? now + RETENTION_NEXT_SLICE_MS
+        : nextPrunableAt(this.sql, retentionMs);
+      // Due but still waiting for D1 (or for the history copy): look again a little later.
+      this.retentionAt = next <= now ? now + RETENTION_RECHECK_MS : next;
+    } else {
+      this.transact(call, () => null);
+    }
+    this.arm(Infinity);
+    await this.history?.onAlarm();
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
   private view(product: ProductRow): ProductView {
-    return productView(product, configFrom(this.env).maxUnitsPerShopper);
+    return productView(product, configFrom(this.env));
+  }
+
+  /** This object now holds its product: the history copier can start. */
+  private opened(productId: number): void {
+    this.productId = productId;
+    this.history = new HistoryFlusher({
+      state: this.ctx,
+      db: () => this.env.DB,
+      productId,
+      arm: (at) => this.arm(at),
+    });
   }
 
   /**
@@ -235,7 +341,7 @@ export class ProductObject extends DurableObject<Env> {
         migrate(this.sql);
         openProduct(this.sql, entry);
       });
-      this.productId = productId;
+      this.opened(productId);
     }
     return null;
   }
@@ -246,12 +352,12 @@ export class ProductObject extends DurableObject<Env> {
    */
   private async openFor(
     productId: number,
-    unknown: "hold_not_found" | "order_not_found",
+    unknown: "hold_not_found" | "order_not_found" | "refund_not_found",
     id: string,
   ): Promise<Failure | null> {
     const missing = await this.open(productId);
     if (missing?.code !== "product_not_found") return missing;
-    return failure(unknown, `No ${unknown === "hold_not_found" ? "hold" : "order"} ${id}.`);
+    return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
   }
 
   /** A request that changes state: one transaction, in its place in the group commit. */
@@ -265,7 +371,7 @@ export class ProductObject extends DurableObject<Env> {
    */
   private transact<T>(call: Call, work: (tx: Tx) => T): T {
     const now = Date.now();
-    const logs: [string, LogFields | undefined][] = [];
+    const logs: [string, LogFields | undefined, LogLevel | undefined][] = [];
     let recorded = false;
     let result: T;
     try {
@@ -274,9 +380,9 @@ export class ProductObject extends DurableObject<Env> {
           sql: this.sql,
           now,
           productId: call.productId,
-          log: (message, fields) => void logs.push([message, fields]),
-          record: (event) => {
-            appendToOutbox(this.sql, event);
+          log: (message, fields, level) => void logs.push([message, fields, level]),
+          record: (event: HistoryEvent) => {
+            appendToOutbox(this.sql, event, now);
             recorded = true;
           },
           deadline: (at) => {
@@ -290,58 +396,35 @@ export class ProductObject extends DurableObject<Env> {
       this.nextDeadline = 0; // what the rolled-back work learnt about deadlines is void
       throw error;
     }
-    for (const [message, fields] of logs) {
-      logEvent(message, { ...fields, request_id: call.requestId });
+    for (const [message, fields, level] of logs) {
+      logEvent(message, { ...fields, request_id: call.requestId }, level);
     }
-    this.arm(recorded ? now + HISTORY_RETRY_MS : Infinity);
-    if (recorded) void this.flushHistory();
+    // Whatever closed now (a hold, an order, a key) may be deleted once retention has passed.
+    this.retentionAt = Math.min(this.retentionAt, now + configFrom(this.env).retentionMs);
+    this.arm(recorded ? now + HISTORY_SAFETY_MS : Infinity);
+    if (recorded) this.history?.nudge();
     return result;
   }
 
   /** Keep one alarm set at the earliest thing that needs doing. Only ever moves it earlier. */
-  private arm(historyRetryAt: number): void {
-    const at = Math.min(this.nextDeadline, historyRetryAt);
+  private arm(otherAt: number): void {
+    const at = Math.min(this.nextDeadline, this.retentionAt, otherAt);
     if (at === Infinity || (this.alarmAt !== null && this.alarmAt <= at)) return;
     this.alarmAt = at;
     this.ctx.storage.setAlarm(at).catch(() => (this.alarmAt = null));
   }
+}
 
-  /** Copy the outbox to D1; one copy runs at a time, and a failure is retried by the alarm. */
-  private flushHistory(): Promise<void> {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return this.flushing;
-    }
-    const productId = this.productId;
-    if (productId === null) return Promise.resolve();
-    this.flushing = (async () => {
-      do {
-        this.flushAgain = false;
-        try {
-          await flushOutbox(this.sql, this.env.DB, productId);
-          this.historyFailures = 0;
-        } catch (error) {
-          this.historyFailures++;
-          const delay = Math.min(
-            HISTORY_RETRY_MAX_MS,
-            HISTORY_RETRY_MS * 2 ** (this.historyFailures - 1),
-          );
-          logEvent(
-            "Order history write to D1 failed, will retry.",
-            {
-              product_id: productId,
-              backlog: outboxBacklog(this.sql),
-              retry_in_ms: delay,
-              error: String(error),
-            },
-            "warn",
-          );
-          this.arm(Date.now() + delay);
-          return;
-        }
-      } while (this.flushAgain);
-    })().finally(() => (this.flushing = null));
-    this.ctx.waitUntil(this.flushing);
-    return this.flushing;
-  }
+function deadLetterView(row: DeadLetterRow): DeadLetterView {
+  const payload = JSON.parse(row.payload) as HistoryEvent;
+  return {
+    seq: row.seq,
+    event: payload.event,
+    order_id: "refund" in payload ? payload.refund.order_id : payload.order.order_id,
+    attempts: row.attempts,
+    error: row.error,
+    queued_at: new Date(row.appended_at).toISOString(),
+    failed_at: new Date(row.failed_at).toISOString(),
+    payload: payload as unknown as Record<string, unknown>,
+  };
 }

@@ -106,6 +106,105 @@ CREATE TABLE shopper_units (
   units      INTEGER NOT NULL CHECK (units >= 0)
 );
 `,
+  // 3: money and bounded storage. Orders keep the gateway's payment id and whether a late payment
+  // was accepted; each refund due is a record of its own; order history that D1 always rejects
+  // waits in dead_letters; restocks remember their idempotency keys. Metrics read counters kept
+  // on the product row in the same statements as the rows they count (filled here from the rows
+  // an existing object has), so they never scan a table. Partial indexes find what retention may
+  // delete without scanning either.
+  `
+ALTER TABLE product ADD COLUMN late_payments TEXT
+  CHECK (late_payments IS NULL OR late_payments IN ('refund', 'accept_if_available'));
+ALTER TABLE product ADD COLUMN holds_active      INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN holds_ordered     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN holds_expired     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN holds_released    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN orders_pending    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN orders_paid       INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN orders_failed     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN orders_cancelled  INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN webhooks_processed  INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN webhooks_ignored    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN webhooks_duplicates INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN refunds_due       INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN refunds_resolved  INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN outbox_backlog    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product ADD COLUMN dead_letters      INTEGER NOT NULL DEFAULT 0;
+-- Units of paid orders that retention has deleted: sold = paid orders still here + these.
+ALTER TABLE product ADD COLUMN pruned_paid_units INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE orders ADD COLUMN payment_id TEXT;
+ALTER TABLE orders ADD COLUMN paid_late INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shopper_units ADD COLUMN pruned_units INTEGER NOT NULL DEFAULT 0;
+-- The whole first answer to a key, replayed to its duplicates (older keys replay from the columns).
+ALTER TABLE webhook_keys ADD COLUMN answer TEXT;
+
+CREATE TABLE refunds (
+  refund_id    TEXT    PRIMARY KEY,
+  order_id     TEXT    NOT NULL,
+  amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+  currency     TEXT    NOT NULL,
+  payment_id   TEXT,
+  reason       TEXT    NOT NULL CHECK (reason IN ('late_payment', 'double_charge', 'amount_mismatch')),
+  status       TEXT    NOT NULL CHECK (status IN ('due', 'resolved')),
+  created_at   INTEGER NOT NULL,
+  resolved_at  INTEGER,
+  note         TEXT
+);
+CREATE INDEX refunds_by_order ON refunds (order_id);
+CREATE INDEX refunds_resolved_by_time ON refunds (resolved_at) WHERE status = 'resolved';
+
+-- When each event was queued: whatever changed before the oldest queued event is in D1.
+ALTER TABLE outbox ADD COLUMN appended_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE dead_letters (
+  seq         INTEGER PRIMARY KEY,
+  payload     TEXT    NOT NULL,
+  appended_at INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL,
+  error       TEXT    NOT NULL,
+  failed_at   INTEGER NOT NULL
+);
+
+CREATE TABLE restock_keys (
+  idempotency_key TEXT    PRIMARY KEY,
+  qty             INTEGER NOT NULL,
+  answer          TEXT    NOT NULL,
+  received_at     INTEGER NOT NULL
+);
+
+CREATE INDEX holds_closed_by_time ON holds (expires_at) WHERE status IN ('expired', 'released');
+CREATE INDEX orders_final_by_time ON orders (updated_at) WHERE status != 'pending';
+CREATE INDEX webhook_keys_by_time ON webhook_keys (received_at);
+CREATE INDEX restock_keys_by_time ON restock_keys (received_at);
+
+-- Refunds flagged before they were records become records, due.
+INSERT INTO refunds (refund_id, order_id, amount_cents, currency, payment_id, reason, status, created_at)
+  SELECT 'rfd_' || (SELECT id FROM product) || '_' || lower(hex(randomblob(16))), order_id,
+         amount_cents, currency, NULL, 'late_payment', 'due', updated_at
+  FROM orders WHERE needs_refund = 1;
+INSERT INTO outbox (payload, appended_at)
+  SELECT json_object('event', 'refund_due', 'refund', json_object(
+           'refund_id', refund_id, 'order_id', order_id, 'amount_cents', amount_cents,
+           'currency', currency, 'payment_id', payment_id, 'reason', reason, 'status', status,
+           'created_at', created_at, 'resolved_at', resolved_at, 'note', note)), created_at
+  FROM refunds;
+
+UPDATE product SET
+  holds_active    = (SELECT COUNT(*) FROM holds WHERE status = 'active'),
+  holds_ordered   = (SELECT COUNT(*) FROM holds WHERE status = 'ordered'),
+  holds_expired   = (SELECT COUNT(*) FROM holds WHERE status = 'expired'),
+  holds_released  = (SELECT COUNT(*) FROM holds WHERE status = 'released'),
+  orders_pending  = (SELECT COUNT(*) FROM orders WHERE status = 'pending'),
+  orders_paid     = (SELECT COUNT(*) FROM orders WHERE status = 'paid'),
+  orders_failed   = (SELECT COUNT(*) FROM orders WHERE status = 'failed'),
+  orders_cancelled = (SELECT COUNT(*) FROM orders WHERE status = 'cancelled'),
+  webhooks_processed  = (SELECT COUNT(*) FROM webhook_keys),
+  webhooks_ignored    = (SELECT COALESCE(SUM(ignored), 0) FROM webhook_keys),
+  webhooks_duplicates = (SELECT COALESCE(SUM(duplicates), 0) FROM webhook_keys),
+  refunds_due     = (SELECT COUNT(*) FROM refunds WHERE status = 'due'),
+  outbox_backlog  = (SELECT COUNT(*) FROM outbox);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */

@@ -1,4 +1,5 @@
 import { failure, type Failure } from "../errors";
+import type { LatePayments } from "../schemas";
 import { productRow, type ProductRow } from "./stock";
 import type { Tx } from "./tx";
 
@@ -10,6 +11,7 @@ export interface ProductChanges {
   sale_starts_at?: number | null;
   sale_ends_at?: number | null;
   max_units_per_shopper?: number | null;
+  late_payments?: LatePayments | null;
 }
 
 const COLUMNS = [
@@ -18,6 +20,7 @@ const COLUMNS = [
   "sale_starts_at",
   "sale_ends_at",
   "max_units_per_shopper",
+  "late_payments",
 ] as const satisfies readonly (keyof ProductChanges & keyof ProductRow)[];
 
 /** The window must still make sense once the change is applied to what the product has now. */
@@ -41,12 +44,14 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
   const invalid = windowFailure(next);
   if (invalid) return invalid;
   tx.sql.exec(
-    `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?, max_units_per_shopper = ?`,
+    `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
+       max_units_per_shopper = ?, late_payments = ?`,
     next.name,
     next.price_cents,
     next.sale_starts_at,
     next.sale_ends_at,
     next.max_units_per_shopper,
+    next.late_payments,
   );
   tx.log("Product settings changed.", {
     product_id: tx.productId,

@@ -1,5 +1,6 @@
 import type { CatalogueEntry } from "../catalogue";
-import type { ProductView } from "../schemas";
+import type { LatePayments, ProductView } from "../schemas";
+import type { Counter } from "./counters";
 import { firstRow } from "./tx";
 
 /** The product row: its catalogue fields, its sale settings and the counters the invariants are written over. */
@@ -19,7 +20,12 @@ export interface ProductRow {
   sale_ends_at: number | null;
   /** Null: the MAX_UNITS_PER_SHOPPER default applies. */
   max_units_per_shopper: number | null;
+  /** Null: the LATE_PAYMENTS default applies. */
+  late_payments: LatePayments | null;
 }
+
+/** The product row with its counters (src/product/counters.ts), as metrics read it. */
+export type ProductCounters = ProductRow & Record<Counter, number>;
 
 export function readProduct(sql: SqlStorage): ProductRow | undefined {
   return firstRow<ProductRow>(sql.exec("SELECT * FROM product LIMIT 1"));
@@ -39,8 +45,9 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
   sql.exec(
     `INSERT OR IGNORE INTO product
-       (id, name, price_cents, currency, initial_stock, stock, sale_starts_at, sale_ends_at, max_units_per_shopper)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       (id, name, price_cents, currency, initial_stock, stock, sale_starts_at, sale_ends_at,
+        max_units_per_shopper, late_payments)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     entry.id,
     entry.name,
     entry.price_cents,
@@ -50,44 +57,12 @@ export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
     epochMs(entry.sale_starts_at),
     epochMs(entry.sale_ends_at),
     entry.max_units_per_shopper,
+    entry.late_payments,
   );
 }
 
 export function available(product: ProductRow): number {
   return product.stock - product.reserved;
-}
-
-/**
- * Take `qty` units into a hold if that many are available, checking and writing in one
- * statement. Returns the units still available afterwards, or null when too few were.
- */
-export function tryReserve(sql: SqlStorage, qty: number): number | null {
-  const row = firstRow<{ available: number }>(
-    sql.exec(
-      "UPDATE product SET reserved = reserved + ?1 WHERE stock - reserved >= ?1 RETURNING stock - reserved AS available",
-      qty,
-    ),
-  );
-  return row ? row.available : null;
-}
-
-/** A hold expired or was released, or an order failed or was cancelled: its units are free again. */
-export function release(sql: SqlStorage, qty: number): void {
-  sql.exec("UPDATE product SET reserved = reserved - ?", qty);
-}
-
-/** A paid order: the units leave stock for good. */
-export function sell(sql: SqlStorage, qty: number): void {
-  sql.exec(
-    "UPDATE product SET stock = stock - ?, reserved = reserved - ?, sold = sold + ?",
-    qty,
-    qty,
-    qty,
-  );
-}
-
-export function restock(sql: SqlStorage, qty: number): void {
-  sql.exec("UPDATE product SET stock = stock + ?, restocked = restocked + ?", qty, qty);
 }
 
 /** What the catalogue in D1 keeps of a product, as the object now has it. */
@@ -101,11 +76,20 @@ export function catalogueEntry(product: ProductRow): CatalogueEntry {
     sale_starts_at: iso(product.sale_starts_at),
     sale_ends_at: iso(product.sale_ends_at),
     max_units_per_shopper: product.max_units_per_shopper,
+    late_payments: product.late_payments,
   };
 }
 
-/** The product as shoppers see it; `defaultLimit` is MAX_UNITS_PER_SHOPPER. */
-export function productView(product: ProductRow, defaultLimit: number): ProductView {
+/** The defaults a product falls back on for the settings it does not set itself. */
+export interface ProductDefaults {
+  /** MAX_UNITS_PER_SHOPPER */
+  maxUnitsPerShopper: number;
+  /** LATE_PAYMENTS */
+  latePayments: LatePayments;
+}
+
+/** The product as shoppers see it, with the settings in effect. */
+export function productView(product: ProductRow, defaults: ProductDefaults): ProductView {
   return {
     id: product.id,
     name: product.name,
@@ -116,6 +100,7 @@ export function productView(product: ProductRow, defaultLimit: number): ProductV
     available: available(product),
     sale_starts_at: iso(product.sale_starts_at),
     sale_ends_at: iso(product.sale_ends_at),
-    max_units_per_shopper: product.max_units_per_shopper ?? defaultLimit,
+    max_units_per_shopper: product.max_units_per_shopper ?? defaults.maxUnitsPerShopper,
+    late_payments: product.late_payments ?? defaults.latePayments,
   };
 }

@@ -1,4 +1,4 @@
-import type { LogFields } from "../log";
+import type { LogFields, LogLevel } from "../log";
 import type { HoldStatus, OrderStatus } from "../schemas";
 
 /** What the product object hands every operation for the length of one synchronous transaction. */
@@ -8,7 +8,7 @@ export interface Tx {
   readonly now: number;
   readonly productId: number;
   /** Queue a log line; it is written only if the transaction commits. */
-  log(message: string, fields?: LogFields): void;
+  log(message: string, fields?: LogFields, level?: LogLevel): void;
   /** Append an order-history event to the outbox, inside this transaction. */
   record(event: HistoryEvent): void;
   /** A hold or an order now has a deadline at this time; the expiry alarm must cover it. */
@@ -16,10 +16,32 @@ export interface Tx {
 }
 
 /** An order-history event, written to D1 through the outbox. */
-export interface HistoryEvent {
+export type HistoryEvent = OrderEvent | RefundEvent;
+
+export interface OrderEvent {
   event: "order_created" | "order_paid" | "order_failed" | "order_cancelled" | "refund_required";
   order: OrderRow;
   detail?: string;
+}
+
+export interface RefundEvent {
+  event: "refund_due" | "refund_resolved";
+  refund: RefundRow;
+}
+
+export type RefundReason = "late_payment" | "double_charge" | "amount_mismatch";
+
+export interface RefundRow {
+  refund_id: string;
+  order_id: string;
+  amount_cents: number;
+  currency: string;
+  payment_id: string | null;
+  reason: RefundReason;
+  status: "due" | "resolved";
+  created_at: number;
+  resolved_at: number | null;
+  note: string | null;
 }
 
 export interface OrderRow {
@@ -34,6 +56,10 @@ export interface OrderRow {
   updated_at: number;
   needs_refund: number;
   shopper_id: string | null;
+  /** The gateway's charge or payment-intent id, once a payment named one. */
+  payment_id: string | null;
+  /** 1 when a success arrived after the order closed and its units were still there. */
+  paid_late: number;
 }
 
 export interface HoldRow {

@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { requireAdmin } from "../admin-auth";
 import { writeCatalogue, type CatalogueEntry } from "../catalogue";
 import { logEvent } from "../log";
 import { windowFailure } from "../product/settings";
@@ -11,7 +10,19 @@ import {
   ProductMetrics,
   ProductUpdateRequest,
   RestockRequest,
+  IdempotencyKeyHeader,
 } from "../schemas";
+import { z } from "@hono/zod-openapi";
+
+const MetricsQuery = z.object({
+  check: z
+    .enum(["full"])
+    .optional()
+    .openapi({
+      param: { name: "check", in: "query" },
+      description: "`full`: re-derive from the rows.",
+    }),
+});
 import { callFor, type App, type RouteDeps } from "./types";
 
 const security = [{ AdminToken: [] }];
@@ -48,19 +59,27 @@ const restockProduct = createRoute({
   path: "/api/admin/products/{id}/restock",
   summary: "Add units to a product's stock",
   security,
-  request: { params: ProductIdParam, body: jsonBody(RestockRequest, "How many units arrived") },
+  description:
+    "Send an `Idempotency-Key` to make retries safe: the same key answers the same product (with `Idempotent-Replayed: true`) and adds the units once.",
+  request: {
+    params: ProductIdParam,
+    headers: IdempotencyKeyHeader,
+    body: jsonBody(RestockRequest, "How many units arrived"),
+  },
   responses: {
     200: jsonResponse(Product, "The product after the restock"),
-    ...errorResponses("product_not_found", ...adminErrors),
+    ...errorResponses("product_not_found", "idempotency_key_reused", ...adminErrors),
   },
 });
 
 const productMetrics = createRoute({
   method: "get",
   path: "/api/admin/products/{id}/metrics",
-  summary: "Counters, refunds due, history backlog and a full invariant check for one product",
+  summary: "Counters, refunds due, history backlog and an invariant check for one product",
+  description:
+    "Reads counters kept in the same transactions as the rows they count; `?check=full` also re-derives every one of them from the rows (a scan: for checks, not for dashboards polling every second).",
   security,
-  request: { params: ProductIdParam },
+  request: { params: ProductIdParam, query: MetricsQuery },
   responses: {
     200: jsonResponse(ProductMetrics, "The product's metrics"),
     ...errorResponses("product_not_found", ...adminErrors),
@@ -78,12 +97,6 @@ function canonicalTime(value: string | null | undefined): string | null {
 }
 
 export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
-  app.use("/api/admin/*", requireAdmin);
-  app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {
-    type: "http",
-    scheme: "bearer",
-  });
-
   app.openapi(createProduct, async (c) => {
     const input = c.req.valid("json");
     const entry: CatalogueEntry = {
@@ -95,6 +108,7 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
       sale_starts_at: canonicalTime(input.sale_starts_at),
       sale_ends_at: canonicalTime(input.sale_ends_at),
       max_units_per_shopper: input.max_units_per_shopper ?? null,
+      late_payments: input.late_payments ?? null,
     };
     const invalid = windowFailure({
       sale_starts_at: epochMs(entry.sale_starts_at) ?? null,
@@ -102,8 +116,8 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
     });
     if (invalid) throw new ApiFailure(invalid.code, invalid.message);
     const inserted = await c.env.DB.prepare(
-      `INSERT INTO products (id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO products (id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper, late_payments)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     )
       .bind(
@@ -115,6 +129,7 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
         entry.sale_starts_at,
         entry.sale_ends_at,
         entry.max_units_per_shopper,
+        entry.late_payments,
       )
       .run();
     if (inserted.meta.changes === 0) {
@@ -138,6 +153,7 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
       sale_starts_at: epochMs(input.sale_starts_at),
       sale_ends_at: epochMs(input.sale_ends_at),
       max_units_per_shopper: input.max_units_per_shopper,
+      late_payments: input.late_payments,
     };
     // The object owns the product and checks the change against what it has; the catalogue in
     // D1 then gets the result. PATCH is idempotent, so after a 503 here a retry completes it.
@@ -164,19 +180,28 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
   app.openapi(restockProduct, async (c) => {
     const { id } = c.req.valid("param");
     const { qty } = c.req.valid("json");
-    // Not retried: a restock that committed but lost its answer must not be applied twice.
-    const { product } = unwrap(
-      await ask(c, id, { fields: { restock_qty: qty }, once: true }, (stub) =>
-        stub.restock({ ...callFor(c, id), qty }),
+    const idempotencyKey = c.req.valid("header")["idempotency-key"];
+    // Retried only with a key: a restock that committed but lost its answer is then recognised;
+    // without one, a retry could add the units twice.
+    const { product, replayed } = unwrap(
+      await ask(
+        c,
+        id,
+        { fields: { restock_qty: qty, idempotency_key: idempotencyKey }, once: !idempotencyKey },
+        (stub) => stub.restock({ ...callFor(c, id), qty, idempotencyKey }),
       ),
     );
+    if (replayed) c.header("Idempotent-Replayed", "true");
     soldOut.forget(id);
     return c.json(product, 200);
   });
 
   app.openapi(productMetrics, async (c) => {
     const { id } = c.req.valid("param");
-    const { metrics } = unwrap(await ask(c, id, {}, (stub) => stub.readMetrics(callFor(c, id))));
+    const full = c.req.valid("query").check === "full";
+    const { metrics } = unwrap(
+      await ask(c, id, {}, (stub) => stub.readMetrics({ ...callFor(c, id), full })),
+    );
     soldOut.saw(id, metrics.available);
     return c.json(metrics, 200);
   });

@@ -21,7 +21,7 @@ export type App = OpenAPIHono<AppEnv>;
 
 export interface AskOptions {
   /** The 404 to answer when the product does not exist (default `product_not_found`). */
-  unknown?: "product_not_found" | "hold_not_found" | "order_not_found";
+  unknown?: "product_not_found" | "hold_not_found" | "order_not_found" | "refund_not_found";
   /** What the call is about, for the retry log line. */
   fields?: LogFields;
   /** Not safe to repeat (a single attempt, no retries). */

@@ -8,7 +8,12 @@ import { callFor, type AppEnv, type App, type RouteDeps } from "./types";
 
 /** Authenticity comes first: an unsigned or forged webhook learns nothing about its body. */
 const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const verdict = authenticateWebhook(c.env, c.req.raw.headers, await c.req.text());
+  const verdict = authenticateWebhook(
+    c.env,
+    c.req.raw.headers,
+    await c.req.text(),
+    c.get("requestId"),
+  );
   if (!verdict.ok) throw new ApiFailure(verdict.code, verdict.message);
   c.set("webhookMessageId", verdict.messageId);
   await next();
@@ -32,6 +37,7 @@ const paymentWebhook = createRoute({
       "order_not_found",
       "idempotency_key_reused",
       "webhook_secret_not_configured",
+      "webhook_secret_invalid",
       ...COMMON_ERRORS,
     ),
   },
@@ -48,8 +54,15 @@ export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
       );
     const productId = productOfOrder(body.order_id);
     if (productId === null) throw new ApiFailure("order_not_found", `No order ${body.order_id}.`);
-    const notice = { idempotencyKey, orderId: body.order_id, status: body.status };
-    const { answer } = unwrap(
+    const notice = {
+      idempotencyKey,
+      orderId: body.order_id,
+      status: body.status,
+      amountCents: body.amount_cents,
+      currency: body.currency,
+      paymentId: body.payment_id,
+    };
+    const { answer, freed } = unwrap(
       await ask(
         c,
         productId,
@@ -61,7 +74,7 @@ export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
       ),
     );
     // A failed payment frees its units: this isolate must not keep calling the product sold out.
-    if (answer.order_status === "failed") soldOut.forget(productId);
+    if (freed > 0) soldOut.forget(productId);
     return c.json(answer, 200);
   });
 }

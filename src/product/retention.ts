@@ -1,0 +1,109 @@
+import { adjust } from "./counters";
+import { rows, type OrderRow, type Tx } from "./tx";
+
+/**
+ * Bounded storage. Holds that are expired or released, orders that are final (with the holds they
+ * came from), webhook and restock keys, and refunds that are resolved are deleted once older than
+ * RETENTION_DAYS, and, for what is copied to D1, once D1 has it. The alarm deletes a small slice
+ * at a time (at most SLICE rows per kind), so no single event holds the object's thread for more
+ * than a few milliseconds, and comes back a second later while there is more.
+ *
+ * A webhook key that comes back after it was deleted is treated as new (as Stripe does with
+ * idempotency keys); the order's own state still stops a payment from being applied twice.
+ */
+export const SLICE = 100;
+
+export interface RetentionSlice {
+  deleted: number;
+  /** Some kind hit the slice size: there is probably more to delete right now. */
+  more: boolean;
+}
+
+/** Everything changed before this time has reached D1: the oldest event still waiting. */
+function copiedBefore(sql: SqlStorage): number {
+  const row = sql
+    .exec(
+      `SELECT MIN(at) AS at FROM (
+         SELECT MIN(appended_at) AS at FROM outbox
+         UNION ALL SELECT MIN(appended_at) FROM dead_letters)`,
+    )
+    .one();
+  return typeof row.at === "number" ? row.at : Infinity;
+}
+
+/** Delete one slice of what retention allows, in the caller's transaction. */
+export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
+  const cutoff = tx.now - retentionMs;
+  const copiedCutoff = Math.min(cutoff, copiedBefore(tx.sql));
+  let deleted = 0;
+  let more = false;
+  const count = (n: number) => {
+    deleted += n;
+    if (n >= SLICE) more = true;
+  };
+
+  const orders = rows<OrderRow>(
+    tx.sql.exec(
+      "SELECT * FROM orders WHERE status != 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+      copiedCutoff,
+      SLICE,
+    ),
+  );
+  for (const order of orders) {
+    if (order.status === "paid") {
+      // Sold stays sold and still counts against the shopper's limit: the units are kept as
+      // counts once their rows are gone, for the full check to add back.
+      adjust(tx, { pruned_paid_units: order.qty });
+      if (order.shopper_id !== null) {
+        tx.sql.exec(
+          "UPDATE shopper_units SET pruned_units = pruned_units + ? WHERE shopper_id = ?",
+          order.qty,
+          order.shopper_id,
+        );
+      }
+    }
+    tx.sql.exec("DELETE FROM orders WHERE order_id = ?", order.order_id);
+    tx.sql.exec("DELETE FROM holds WHERE hold_id = ?", order.hold_id);
+  }
+  count(orders.length);
+
+  const deleteOld = (query: string, before: number) =>
+    count(tx.sql.exec(query, before, SLICE).rowsWritten);
+  deleteOld(
+    `DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM holds
+       WHERE status IN ('expired', 'released') AND expires_at < ? ORDER BY expires_at LIMIT ?)`,
+    cutoff,
+  );
+  deleteOld(
+    `DELETE FROM webhook_keys WHERE idempotency_key IN (SELECT idempotency_key FROM webhook_keys
+       WHERE received_at < ? ORDER BY received_at LIMIT ?)`,
+    cutoff,
+  );
+  deleteOld(
+    `DELETE FROM restock_keys WHERE idempotency_key IN (SELECT idempotency_key FROM restock_keys
+       WHERE received_at < ? ORDER BY received_at LIMIT ?)`,
+    cutoff,
+  );
+  deleteOld(
+    `DELETE FROM refunds WHERE refund_id IN (SELECT refund_id FROM refunds
+       WHERE status = 'resolved' AND resolved_at < ? ORDER BY resolved_at LIMIT ?)`,
+    copiedCutoff,
+  );
+  if (deleted > 0) tx.log("Retention deleted old rows.", { product_id: tx.productId, deleted });
+  return { deleted, more };
+}
+
+/** When the oldest row that retention will delete becomes old enough (Infinity: none). */
+export function nextPrunableAt(sql: SqlStorage, retentionMs: number): number {
+  const row = sql
+    .exec(
+      `SELECT MIN(at) AS at FROM (
+         SELECT MIN(updated_at) AS at FROM orders WHERE status != 'pending'
+         UNION ALL SELECT MIN(expires_at) FROM holds WHERE status IN ('expired', 'released')
+         UNION ALL SELECT MIN(received_at) FROM webhook_keys
+         UNION ALL SELECT MIN(received_at) FROM restock_keys
+         UNION ALL SELECT MIN(resolved_at) FROM refunds WHERE status = 'resolved')`,
+    )
+    .one();
+  return typeof row.at === "number" ? row.at + retentionMs : Infinity;
+}

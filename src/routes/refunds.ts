@@ -1,0 +1,121 @@
+import { createRoute } from "@hono/zod-openapi";
+import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import { productOfRefund } from "../ids";
+import {
+  Refund,
+  RefundIdParam,
+  RefundList,
+  RefundListQuery,
+  RefundResolveRequest,
+  type RefundView,
+} from "../schemas";
+import { callFor, type App, type RouteDeps } from "./types";
+
+/** At most this many refunds per page. */
+const PAGE = 100;
+const security = [{ AdminToken: [] }];
+const adminErrors = ["unauthorized", "admin_disabled", ...COMMON_ERRORS] as const;
+
+const listRefunds = createRoute({
+  method: "get",
+  path: "/api/admin/refunds",
+  summary: "Refunds to act on, newest first, from the order history in D1",
+  description:
+    "Each refund due is a payment to return: a late payment, a second charge, or a charge for the wrong amount. At most 100 per page; follow `next_cursor`. Copied from the products' objects with the order history, so a refund appears (and shows resolved) within moments of the change.",
+  security,
+  request: { query: RefundListQuery },
+  responses: {
+    200: jsonResponse(RefundList, "A page of refunds"),
+    ...errorResponses(...adminErrors),
+  },
+});
+
+const resolveRefund = createRoute({
+  method: "post",
+  path: "/api/admin/refunds/{id}/resolve",
+  summary: "Mark a refund as done, with an optional note",
+  description: "Resolving again answers the same refund, with the first resolution kept.",
+  security,
+  request: {
+    params: RefundIdParam,
+    body: {
+      required: false,
+      description: "An optional note, e.g. the gateway's refund id",
+      content: { "application/json": { schema: RefundResolveRequest } },
+    },
+  },
+  responses: {
+    200: jsonResponse(Refund, "The refund, resolved"),
+    ...errorResponses("refund_not_found", ...adminErrors),
+  },
+});
+
+interface RefundDbRow extends Omit<RefundView, "note"> {
+  note: string | null;
+}
+
+/** The cursor is where the last page ended: its (created_at, refund_id), opaque to clients. */
+function encodeCursor(last: RefundView): string {
+  return btoa(JSON.stringify([last.created_at, last.refund_id]))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const value: unknown = JSON.parse(json);
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === "string" &&
+      typeof value[1] === "string"
+    ) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // falls through to the refusal below
+  }
+  throw new ApiFailure("invalid_request", "cursor: not one this API gave out");
+}
+
+export function refundRoutes(app: App, { ask }: RouteDeps): void {
+  app.openapi(listRefunds, async (c) => {
+    const { status, product_id: productId, cursor } = c.req.valid("query");
+    const [afterAt, afterId] = cursor === undefined ? [null, null] : decodeCursor(cursor);
+    const { results } = await c.env.DB.prepare(
+      `SELECT refund_id, order_id, product_id, amount_cents, currency, payment_id, reason, status,
+              created_at, resolved_at, note
+       FROM refunds
+       WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR product_id = ?2)
+         AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND refund_id < ?4))
+       ORDER BY created_at DESC, refund_id DESC
+       LIMIT ?5`,
+    )
+      .bind(status ?? null, productId ?? null, afterAt, afterId, PAGE + 1)
+      .all<RefundDbRow>();
+    const page = results.slice(0, PAGE);
+    const last = page.at(-1);
+    return c.json(
+      { refunds: page, next_cursor: results.length > PAGE && last ? encodeCursor(last) : null },
+      200,
+    );
+  });
+
+  app.openapi(resolveRefund, async (c) => {
+    const { id: refundId } = c.req.valid("param");
+    const { note } = c.req.valid("json");
+    const productId = productOfRefund(refundId);
+    if (productId === null) throw new ApiFailure("refund_not_found", `No refund ${refundId}.`);
+    const { refund } = unwrap(
+      await ask(
+        c,
+        productId,
+        { unknown: "refund_not_found", fields: { refund_id: refundId } },
+        (stub) => stub.resolveRefund({ ...callFor(c, productId), refundId, note: note ?? null }),
+      ),
+    );
+    return c.json(refund, 200);
+  });
+}

@@ -1,0 +1,210 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ProductObject } from "../src/product/product-object";
+import { SLICE } from "../src/product/retention";
+import {
+  ADMIN,
+  as,
+  call,
+  expectError,
+  hold,
+  metrics,
+  newProduct,
+  newShopper,
+  pendingOrder,
+  productObject,
+  readOrder,
+  release,
+  uniqueKey,
+  webhook,
+} from "./helpers";
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const DAY = 86_400_000;
+
+function travelTo(at: number) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(at);
+}
+
+const rowCounts = (productId: number) =>
+  runInDurableObject(productObject(productId), (_, state) => {
+    const n = (table: string) =>
+      state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+    return {
+      holds: n("holds"),
+      orders: n("orders"),
+      webhook_keys: n("webhook_keys"),
+      refunds: n("refunds"),
+    };
+  });
+
+/** Run alarms until retention has nothing more to delete now. */
+async function drainRetention(productId: number): Promise<number> {
+  let runs = 0;
+  let before = -1;
+  for (;;) {
+    const counts = await rowCounts(productId);
+    const total = Object.values(counts).reduce((a, b) => Number(a) + Number(b), 0) as number;
+    if (total === before) return runs;
+    before = total;
+    vi.setSystemTime(Date.now() + 1_001);
+    await runDurableObjectAlarm(productObject(productId));
+    runs++;
+  }
+}
+
+describe("retention (RETENTION_DAYS, 30 by default)", () => {
+  it("deletes closed holds, final orders, keys and resolved refunds once old and in D1; keeps what is live", async () => {
+    const id = await newProduct(50, 100);
+    const shopper = as(newShopper());
+    const paid = await pendingOrder(id, 1, shopper);
+    await webhook({
+      idempotency_key: "evt-retention-1",
+      order_id: paid.order_id,
+      status: "success",
+      payment_id: "pi_kept",
+    } as never);
+    const failed = await pendingOrder(id, 1);
+    await webhook({ idempotency_key: uniqueKey(), order_id: failed.order_id, status: "failure" });
+    const released = (await hold(id, 1)).body;
+    await release(released.hold_id);
+    // A refund resolved, and one still due.
+    await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: paid.order_id,
+      status: "success",
+      payment_id: "pi_2",
+    } as never);
+    await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: paid.order_id,
+      status: "success",
+      payment_id: "pi_3",
+    } as never);
+    await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
+    const refunds = (await call("GET", `/api/admin/refunds?product_id=${id}`, { headers: ADMIN }))
+      .body.refunds;
+    await call("POST", `/api/admin/refunds/${refunds[0].refund_id}/resolve`, { headers: ADMIN });
+    await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
+
+    // 31 days on, something still live: a new pending order and an active hold.
+    travelTo(Date.now() + 31 * DAY);
+    const live = await pendingOrder(id, 1);
+    const active = (await hold(id, 1)).body;
+    await drainRetention(id);
+
+    expect(await rowCounts(id)).toEqual({ holds: 2, orders: 1, webhook_keys: 0, refunds: 1 });
+    expect((await readOrder(live.order_id)).body.status).toBe("pending");
+    expectError(await readOrder(paid.order_id, shopper), 404, "order_not_found");
+    expect((await release(active.hold_id)).body.status).toBe("released");
+    const m = (await metrics(id)).body;
+    expect(m).toMatchObject({
+      sold: 1,
+      refunds: { due: 1, resolved: 1 },
+      invariants: { ok: true, violations: [] },
+    });
+    // D1 keeps the history.
+    const row = await env.DB.prepare("SELECT status, payment_id FROM orders WHERE order_id = ?")
+      .bind(paid.order_id)
+      .first();
+    expect(row).toEqual({ status: "paid", payment_id: "pi_kept" });
+    // Paid units still count against the shopper's limit (2 by default).
+    expect((await hold(id, 1, shopper)).status).toBe(201);
+    expectError(await hold(id, 1, shopper), 409, "shopper_limit_reached");
+  });
+
+  it("a webhook key that comes back after retention is new; the order's state still stops a second deduction", async () => {
+    const id = await newProduct(10);
+    const o = await pendingOrder(id, 1);
+    const paid = {
+      idempotency_key: "evt-aged-key",
+      order_id: o.order_id,
+      status: "success",
+      payment_id: "pi_once",
+    };
+    expect((await webhook(paid as never)).body.order_status).toBe("paid");
+    // Age only the key (an order and its key normally age together; see the next test).
+    await runInDurableObject(productObject(id), (_, state) => {
+      state.storage.sql.exec(
+        "UPDATE webhook_keys SET received_at = received_at - ? WHERE idempotency_key = ?",
+        31 * DAY,
+        "evt-aged-key",
+      );
+    });
+    await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
+    // A restart, so the object plans retention from its rows again.
+    await evictDurableObject(productObject(id));
+    travelTo(Date.now() + 2 * DAY);
+    await drainRetention(id);
+    expect((await rowCounts(id)).webhook_keys).toBe(0);
+    const redelivered = await webhook(paid);
+    expect(redelivered.body).toMatchObject({ order_status: "paid", duplicate: true });
+    expect((await metrics(id)).body).toMatchObject({
+      sold: 1,
+      refunds_required: 0,
+      invariants: { ok: true },
+    });
+  });
+
+  it("a webhook for an order that retention deleted is 404, as for any unknown order", async () => {
+    const id = await newProduct(10);
+    const o = await pendingOrder(id, 1);
+    await webhook({ idempotency_key: uniqueKey(), order_id: o.order_id, status: "success" });
+    await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
+    travelTo(Date.now() + 31 * DAY);
+    await drainRetention(id);
+    const late = await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: o.order_id,
+      status: "success",
+    });
+    expectError(late, 404, "order_not_found");
+    expect((await metrics(id)).body).toMatchObject({ sold: 1, invariants: { ok: true } });
+  });
+
+  it("waits for D1: nothing that is not in D1 yet is deleted", async () => {
+    const id = await newProduct(10);
+    const o = await pendingOrder(id, 1);
+    await webhook({ idempotency_key: uniqueKey(), order_id: o.order_id, status: "failure" });
+    await runInDurableObject(productObject(id), (instance: ProductObject) => {
+      const down = {
+        prepare: (q: string) => env.DB.prepare(q),
+        batch: async () => {
+          throw new Error("D1_ERROR: Network connection lost.");
+        },
+      };
+      (instance as unknown as { env: object }).env = { ...env, DB: down };
+    });
+    await pendingOrder(id, 1); // an event stuck in the outbox, after the failed order's events
+    travelTo(Date.now() + 31 * DAY);
+    await drainRetention(id);
+    // The failed order changed before the stuck event, so it is in D1: deleted. The order whose
+    // event is stuck (still pending, and then cancelled by its window) stays until D1 has it.
+    expect((await rowCounts(id)).orders).toBe(1);
+  });
+
+  it("deletes a little at a time: a slice per alarm, the next one soon after", async () => {
+    const id = await newProduct(1_000);
+    const holds = await Promise.all(Array.from({ length: SLICE + 20 }, () => hold(id, 1)));
+    await Promise.all(holds.map((h) => release(h.body.hold_id)));
+    travelTo(Date.now() + 31 * DAY);
+    await runDurableObjectAlarm(productObject(id));
+    expect((await rowCounts(id)).holds).toBe(20);
+    const alarm = await runInDurableObject(productObject(id), (_, state) =>
+      state.storage.getAlarm(),
+    );
+    expect(alarm).toBeLessThanOrEqual(Date.now() + 1_000);
+    await drainRetention(id);
+    expect((await rowCounts(id)).holds).toBe(0);
+    expect((await metrics(id)).body).toMatchObject({
+      holds: { released: SLICE + 20 },
+      invariants: { ok: true },
+    });
+  });
+});
