@@ -4,7 +4,7 @@
 // and by origin (our src/, hono, zod, ...), mapped through the bundle's source map, next to the
 // process's total CPU time from /proc (the rest is native: HTTP, RPC to the object, SQLite, GC).
 //
-//   BENCH_PROFILE_SCENARIO=hot|noop|soldout|checkout|spread   (default hot)
+//   BENCH_PROFILE_SCENARIO=hot|noop|soldout|checkout|spread|tokens|bot   (default hot)
 //   BENCH_PROFILE_CONNECTIONS=64   BENCH_PROFILE_SECONDS=5
 // Writes bench/results/profile-<scenario>.md. The inspector adds overhead: use the numbers here for
 // proportions, and `npm run bench` for throughput.
@@ -17,6 +17,7 @@ import autocannon from "autocannon";
 import { cpuDelta, treeCpu } from "./lib/cpu.mjs";
 import { freePort } from "./lib/net.mjs";
 import { runMain } from "./lib/processes.mjs";
+import { SHOPPER_TOKEN_SECRET } from "./lib/shoppers.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { startWorkerd } from "./targets/workerd-direct.mjs";
 
@@ -118,7 +119,9 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), "flash-sale-profile-"));
   process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
   const inspectorPort = await freePort();
-  const target = await startWorkerd({ tmp, via: "direct", inspectorPort });
+  // The shopper rows (tokens, bot) need the Worker to verify tokens, as in the bench's second server.
+  const vars = scenario.shoppers ? { SHOPPER_TOKEN_SECRET } : {};
+  const target = await startWorkerd({ tmp, via: "direct", inspectorPort, vars });
   try {
     let id = 5000;
     const ids = { next: () => id++ };
@@ -147,10 +150,9 @@ async function main() {
     const cpu = cpuDelta(before, treeCpu(target.serverPids()));
     cdp.close();
 
-    const bundle = join(tmp, "workerd-direct", "bundle", "index.js.map");
     let sourceMap = null;
     try {
-      sourceMap = new SourceMap(JSON.parse(readFileSync(bundle, "utf8")));
+      sourceMap = new SourceMap(JSON.parse(readFileSync(`${target.bundle}.map`, "utf8")));
     } catch {
       // no map: bundle locations only
     }

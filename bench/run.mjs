@@ -1,6 +1,9 @@
 // `npm run bench`: start each target in turn, run every scenario at every concurrency against it,
 // check boundary correctness, stop it, then print and save the results (bench/results/latest.* for a full run, partial.* otherwise).
-// Exits non-zero when a boundary check fails or a target that should run could not be started.
+// The shopper rows (tokens, bot) need a Worker that verifies shopper tokens: after the target's
+// own rows they run on a second server of the same bundle with SHOPPER_TOKEN_SECRET set, which
+// only the workerd targets can start. The plain rows keep anonymous shoppers and no secret.
+// Exits non-zero when a boundary or row check fails or a target that should run could not be started.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -9,7 +12,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { boundaryCheck } from "./boundary.mjs";
 import { CONFIG } from "./config.mjs";
-import { createProduct, JSON_HEADERS } from "./lib/http.mjs";
 import { measure, warmUp } from "./lib/load.mjs";
 import { runMain } from "./lib/processes.mjs";
 import { chartSvg } from "./report/chart-svg.mjs";
@@ -63,25 +65,22 @@ function productIds() {
   return { next: () => next++ };
 }
 
-/** JIT, caches and the first object's start-up, before anything is recorded. */
-async function warm(target, ids) {
-  const id = ids.next();
-  await createProduct(target.url, id, 100_000_000);
-  const hold = {
-    method: "POST",
-    path: "/api/holds",
-    headers: JSON_HEADERS,
-    body: JSON.stringify({ product_id: id, qty: 1 }),
-  };
+const scenario = (key) => SCENARIOS.find((s) => s.key === key);
+/** Why the shopper rows are missing for a target that cannot start a server with the secret. */
+const NO_SHOPPER_SERVER =
+  "only the workerd targets start a second server with SHOPPER_TOKEN_SECRET set (the baseline has no shoppers)";
+
+/** JIT, caches and the first object's start-up, before anything is recorded: `holds` storms. */
+async function warm(target, ids, holds) {
+  const { requests } = await holds.prepare(target, ids);
   await warmUp(target, [{ method: "GET", path: "/healthz" }], 16, CONFIG.warmUpSeconds / 2);
-  await warmUp(target, [hold], 16, CONFIG.warmUpSeconds);
+  await warmUp(target, requests, 16, CONFIG.warmUpSeconds);
 }
 
 const progress = (row) =>
-  `  ${row.scenario.padEnd(9)} c=${String(row.connections).padEnd(4)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.latencyMs.p50?.toFixed(2)} ms  p99 ${row.latencyMs.p99?.toFixed(2)} ms  ok ${row.ok}  409 ${row.expected}  errors ${row.errors}  server ${row.cpu.serverUsPerRequest?.toFixed(0)} µs/req`;
+  `  ${row.scenario.padEnd(9)} c=${String(row.connections).padEnd(4)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.latencyMs.p50?.toFixed(2)} ms  p99 ${row.latencyMs.p99?.toFixed(2)} ms  ok ${row.ok}  409 ${row.expected}  errors ${row.errors}  server ${row.cpu.serverUsPerRequest?.toFixed(0)} µs/req${row.failures.length ? `  FAILED: ${row.failures.join("; ")}` : ""}`;
 
-async function benchTarget(target, scenarios, ids, rows, boundaries) {
-  await warm(target, ids);
+async function benchRows(target, scenarios, ids, rows) {
   for (const scenario of scenarios) {
     for (const connections of CONFIG.concurrencies) {
       const prepared = await scenario.prepare(target, ids);
@@ -98,12 +97,18 @@ async function benchTarget(target, scenarios, ids, rows, boundaries) {
         scenario: scenario.key,
         ...row,
         extra: prepared.extra?.(row.elapsedS),
+        failures: (await prepared.check?.(row)) ?? [],
       };
       rows.push(record);
       log(progress(record));
       await sleep(250);
     }
   }
+}
+
+async function benchTarget(target, scenarios, ids, rows, boundaries) {
+  await warm(target, ids, scenario("hot"));
+  await benchRows(target, scenarios, ids, rows);
   const boundary = { target: target.key, ...(await boundaryCheck(target, ids)) };
   boundaries.push(boundary);
   log(
@@ -127,7 +132,9 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), "flash-sale-bench-"));
   chmodSync(tmp, 0o755); // PostgreSQL runs as its own user and must reach its folder in here
   process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
-  const scenarios = SCENARIOS.filter((s) => !CONFIG.scenarios || CONFIG.scenarios.includes(s.key));
+  const selected = SCENARIOS.filter((s) => !CONFIG.scenarios || CONFIG.scenarios.includes(s.key));
+  const scenarios = selected.filter((s) => !s.shoppers);
+  const shopperScenarios = selected.filter((s) => s.shoppers);
   const ids = productIds();
   const rows = [];
   const boundaries = [];
@@ -135,7 +142,7 @@ async function main() {
   const skipped = [];
   const problems = [];
   log(
-    `bench: ${CONFIG.targets.join(", ")} × ${scenarios.map((s) => s.key).join(", ")} at c=${CONFIG.concurrencies.join("/")}, ${CONFIG.rowSeconds} s per row${CONFIG.quick ? " (quick)" : ""}`,
+    `bench: ${CONFIG.targets.join(", ")} × ${selected.map((s) => s.key).join(", ")} at c=${CONFIG.concurrencies.join("/")}, ${CONFIG.rowSeconds} s per row${CONFIG.quick ? " (quick)" : ""}`,
   );
 
   for (const key of CONFIG.targets) {
@@ -158,7 +165,7 @@ async function main() {
       log(`  skipped: ${target.skipped}`);
       continue;
     }
-    const { stop, serverPids, ...info } = target;
+    const { stop, serverPids, bundle, withShopperTokens, ...info } = target;
     targets.push(info);
     log(`  ${target.label} at ${target.url}: ${target.description}`);
     try {
@@ -168,6 +175,28 @@ async function main() {
       log(`  ${problems.at(-1)}`);
     } finally {
       await stop();
+    }
+    if (shopperScenarios.length === 0) continue;
+    const shopperKeys = shopperScenarios.map((s) => s.key).join(", ");
+    if (!withShopperTokens) {
+      skipped.push({ key, rows: shopperKeys, reason: NO_SHOPPER_SERVER });
+      log(`  ${shopperKeys} skipped: ${NO_SHOPPER_SERVER}`);
+      continue;
+    }
+    // One server at a time: the first is stopped, so the two never share the machine.
+    log(`\n▶ ${key} with SHOPPER_TOKEN_SECRET (for ${shopperKeys}): starting…`);
+    let shopperServer;
+    try {
+      shopperServer = await withShopperTokens();
+      info.shopperServer = shopperServer.description;
+      log(`  at ${shopperServer.url}: ${shopperServer.description}`);
+      await warm(shopperServer, ids, scenario("tokens"));
+      await benchRows(shopperServer, shopperScenarios, ids, rows);
+    } catch (error) {
+      problems.push(`${key} with shopper tokens failed: ${error.stack ?? error}`);
+      log(`  ${problems.at(-1)}`);
+    } finally {
+      await shopperServer?.stop();
     }
   }
 
@@ -210,7 +239,8 @@ async function main() {
     console.log(
       `  ${g.met === null ? "NOT MEASURED" : g.met ? "MET   " : "MISSED"}  ${g.goal}: ${g.detail}`,
     );
-  for (const s of skipped) console.log(`\nSkipped ${s.key}: ${s.reason}`);
+  for (const s of skipped)
+    console.log(`\nSkipped ${s.rows ? `${s.rows} on ` : ""}${s.key}: ${s.reason}`);
   if (noisyRows.length) {
     console.log(
       `\nWARNING: ${noisyRows.length} row(s) ran while other processes used more than ${NOISY_CORES} cores; rerun on a quiet machine:`,
@@ -229,8 +259,14 @@ async function main() {
   const failedBoundaries = boundaries.filter((b) => !b.passed);
   for (const b of failedBoundaries)
     console.error(`\nBOUNDARY CHECK FAILED for ${labels[b.target]}: ${b.failures.join("; ")}`);
+  const failedRows = rows.filter((r) => r.failures.length > 0);
+  for (const r of failedRows)
+    console.error(
+      `\nCHECK FAILED for ${labels[r.target]} ${r.scenario} c=${r.connections}: ${r.failures.join("; ")}`,
+    );
   for (const p of problems) console.error(`\nPROBLEM: ${p}`);
-  return failedBoundaries.length === 0 && problems.length === 0 ? 0 : 1;
+  const failed = failedBoundaries.length + failedRows.length + problems.length;
+  return failed === 0 ? 0 : 1;
 }
 
 runMain(main);

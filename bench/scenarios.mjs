@@ -1,15 +1,25 @@
 // What each row sends. Every row gets fresh products (one Durable Object each on our side, one row
-// each in PostgreSQL), created and touched once before the clock starts.
-import { call, createProduct, JSON_HEADERS } from "./lib/http.mjs";
+// each in PostgreSQL), created and touched once before the clock starts. Rows marked `shoppers`
+// need a Worker with SHOPPER_TOKEN_SECRET set and run on a second server (see run.mjs).
+import { call, createProduct, JSON_HEADERS, productMetrics } from "./lib/http.mjs";
+import { shopperHeaders } from "./lib/shoppers.mjs";
 
 /** Enough stock that no row can sell out by accident. */
 const AMPLE = 100_000_000;
 
 const holdBody = (productId) => JSON.stringify({ product_id: productId, qty: 1 });
 
-async function freshProduct(target, ids, stock) {
+/** Virtual shoppers in the tokens row, each with its own `sub`. */
+const SHOPPERS = 1_000;
+/**
+ * The tokens row's per-product limit: the API's largest. A shopper gets a dozen or so units in a
+ * row, so the limit is checked on every hold and never refuses one.
+ */
+const NEVER_REACHED = 1_000_000;
+
+async function freshProduct(target, ids, stock, settings) {
   const id = ids.next();
-  await createProduct(target.url, id, stock);
+  await createProduct(target.url, id, stock, settings);
   const { status } = await call(target.url, "GET", `/api/products/${id}`);
   if (status !== 200)
     throw new Error(`product ${id} is not readable after creation (HTTP ${status})`);
@@ -17,8 +27,11 @@ async function freshProduct(target, ids, stock) {
 }
 
 /**
- * @typedef {{ requests: import("./lib/load.mjs").LoadRequest[], extra?: (elapsedS: number) => Record<string, number> }} Prepared
- * @typedef {{ key: string, title: string, ok: number[], expected: number[],
+ * `check`, when given, runs after the row (off the clock) and returns what went wrong: a failed
+ * check fails the run like a failed boundary check.
+ * @typedef {{ requests: import("./lib/load.mjs").LoadRequest[], extra?: (elapsedS: number) => Record<string, number>,
+ *   check?: (row: any) => Promise<string[]> }} Prepared
+ * @typedef {{ key: string, title: string, ok: number[], expected: number[], shoppers?: boolean,
  *   prepare: (target: { url: string }, ids: { next: () => number }) => Promise<Prepared> }} Scenario
  */
 
@@ -140,6 +153,77 @@ export const SCENARIOS = [
             setupRequest: (request) => ({ ...request, body: bodies[n++ % 8] }),
           },
         ],
+      };
+    },
+  },
+  {
+    key: "tokens",
+    title:
+      "Hot product, 1,000 shoppers with tokens: the hot storm, each hold signed and limit-checked",
+    shoppers: true,
+    ok: [201],
+    expected: [],
+    async prepare(target, ids) {
+      const id = await freshProduct(target, ids, AMPLE, { max_units_per_shopper: NEVER_REACHED });
+      const headers = await shopperHeaders(SHOPPERS, "bench-shopper");
+      let n = 0;
+      return {
+        requests: [
+          {
+            method: "POST",
+            path: "/api/holds",
+            body: holdBody(id),
+            setupRequest: (request) => ({ ...request, headers: headers[n++ % SHOPPERS] }),
+          },
+        ],
+      };
+    },
+  },
+  {
+    key: "bot",
+    title:
+      "Bot: one shopper hammering holds; past the limit every answer is 409 shopper_limit_reached",
+    shoppers: true,
+    ok: [201],
+    expected: [409],
+    async prepare(target, ids) {
+      const id = await freshProduct(target, ids, AMPLE);
+      // The product has no limit of its own: this is MAX_UNITS_PER_SHOPPER as the Worker applies it.
+      const limit = (await call(target.url, "GET", `/api/products/${id}`)).json
+        .max_units_per_shopper;
+      if (!Number.isInteger(limit)) throw new Error(`bot setup: product ${id} shows no limit`);
+      const [headers] = await shopperHeaders(1, "bench-bot");
+      let refusals = 0;
+      let otherRefusals = 0;
+      return {
+        requests: [
+          {
+            method: "POST",
+            path: "/api/holds",
+            headers,
+            body: holdBody(id),
+            onResponse: (status, body) => {
+              if (status !== 409) return;
+              if (body.includes('"shopper_limit_reached"')) refusals++;
+              else otherRefusals++;
+            },
+          },
+        ],
+        extra: (elapsedS) => ({ limit, refusals, refusalsPerS: refusals / elapsedS }),
+        async check(row) {
+          const failures = [];
+          if (row.ok !== limit)
+            failures.push(`${row.ok} holds succeeded (201), expected exactly the limit, ${limit}`);
+          if (otherRefusals)
+            failures.push(`${otherRefusals} × 409 with another code than shopper_limit_reached`);
+          if (row.errors) failures.push(`${row.errors} errors: ${JSON.stringify(row.errorDetail)}`);
+          const metrics = await productMetrics(target.url, id);
+          if (metrics.reserved !== limit)
+            failures.push(`reserved ${metrics.reserved} afterwards, expected ${limit}`);
+          if (!metrics.invariants?.ok)
+            failures.push(`invariants violated: ${JSON.stringify(metrics.invariants)}`);
+          return failures;
+        },
       };
     },
   },

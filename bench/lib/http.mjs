@@ -30,14 +30,18 @@ export async function call(baseUrl, method, path, body, headers = {}) {
 export const admin = (baseUrl, method, path, body) =>
   call(baseUrl, method, path, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
 
-/** Create a product for one row; throws unless the server answers 201. */
-export async function createProduct(baseUrl, id, stock) {
+/**
+ * Create a product for one row; throws unless the server answers 201. `settings`: optional
+ * product settings such as `max_units_per_shopper` (the Worker's only).
+ */
+export async function createProduct(baseUrl, id, stock, settings = {}) {
   const { status, json } = await admin(baseUrl, "POST", "/api/admin/products", {
     id,
     name: `Bench product ${id}`,
     price_cents: 1999,
     currency: "USD",
     stock,
+    ...settings,
   });
   if (status !== 201)
     throw new Error(`creating product ${id}: HTTP ${status} ${JSON.stringify(json)}`);

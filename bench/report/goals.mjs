@@ -60,5 +60,35 @@ export function judgeGoals(rows, c, ours = "workerd") {
       detail: "not measured",
     });
   }
+
+  // Shopper rows (run on the second server, with SHOPPER_TOKEN_SECRET set) against the plain hot row.
+  const tokens = find(ours, "tokens");
+  const tokensGoal = `hot product with 1,000 token shoppers ≥ 90% of plain hot holds/s (c=${c})`;
+  if (hot && tokens) {
+    const ratio = tokens.rps / hot.rps;
+    goals.push({
+      goal: tokensGoal,
+      met: ratio >= 0.9,
+      detail: `${(ratio * 100).toFixed(0)}% (${tokens.rps.toFixed(0)} vs ${hot.rps.toFixed(0)} holds/s); p99 ${tokens.latencyMs.p99.toFixed(1)} vs ${hot.latencyMs.p99.toFixed(1)} ms`,
+    });
+  } else {
+    goals.push({ goal: tokensGoal, met: null, detail: "not measured (hot or tokens row missing)" });
+  }
+
+  // Correctness at every concurrency; the detail quotes the judged one.
+  const bots = rows.filter((r) => r.target === ours && r.scenario === "bot");
+  const bot = find(ours, "bot") ?? bots[0];
+  const botGoal =
+    "one shopper hammering holds gets exactly the limit, every other answer 409 shopper_limit_reached (every c)";
+  if (bot) {
+    const failed = bots.filter((r) => r.failures.length > 0);
+    goals.push({
+      goal: botGoal,
+      met: failed.length === 0,
+      detail: `c=${bot.connections}: ${bot.ok} × 201 (limit ${bot.extra.limit}), ${bot.extra.refusals} refusals, ${bot.extra.refusalsPerS.toFixed(0)} refusals/s, p99 ${bot.latencyMs.p99.toFixed(1)} ms${failed.length ? `; failed at c=${failed.map((r) => r.connections).join(", ")}` : ""}`,
+    });
+  } else {
+    goals.push({ goal: botGoal, met: null, detail: "not measured (bot rows missing)" });
+  }
   return goals;
 }

@@ -25,8 +25,13 @@ export function markdownReport(results, chartFile) {
     "",
     "## Targets",
     "",
-    ...results.targets.map((t) => `- **${t.label}**: ${t.description}`),
-    ...results.skipped.map((s) => `- **${s.key}** skipped: ${s.reason}`),
+    ...results.targets.map(
+      (t) =>
+        `- **${t.label}**: ${t.description}${t.shopperServer ? ` Shopper rows (tokens, bot): a second server, run after this one stopped. ${t.shopperServer}` : ""}`,
+    ),
+    ...results.skipped.map(
+      (s) => `- ${s.rows ? `${s.rows} on ` : ""}**${s.key}** skipped: ${s.reason}`,
+    ),
     "",
     "## Performance targets (judged on workerd direct)",
     "",

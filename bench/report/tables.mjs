@@ -55,7 +55,9 @@ export function resultCells(rows, labels) {
     const rps =
       row.extra?.checkoutsPerS !== undefined
         ? `${fmt(row.rps)} (${fmt(row.extra.checkoutsPerS)} checkouts/s)`
-        : fmt(row.rps);
+        : row.extra?.refusalsPerS !== undefined
+          ? `${fmt(row.rps)} (${fmt(row.extra.refusalsPerS)} refusals/s)`
+          : fmt(row.rps);
     return [
       row.scenario,
       String(row.connections),

@@ -11,7 +11,7 @@
 //       BENCH_DIRECT_PORT  loopback port bound directly to the Worker
 //       BENCH_CONFIG   wrangler.toml, for bindings and vars
 //       BENCH_MIGRATIONS  D1 migrations directory
-//       BENCH_VARS     JSON object of vars to add (ADMIN_TOKEN, ALLOW_UNSIGNED_WEBHOOKS)
+//       BENCH_VARS     JSON object of vars to add (BENCH_VARS; SHOPPER_TOKEN_SECRET on the shopper server)
 //       BENCH_INSPECTOR_PORT  optional: workerd's DevTools inspector (for bench/profile.mjs)
 // Prints "READY <url>" once the Worker answers and migrations are applied.
 import { readdirSync, readFileSync } from "node:fs";
