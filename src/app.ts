@@ -7,6 +7,8 @@ import type { ErrorCode } from "./errors";
 import { ApiFailure, errorResponse } from "./http";
 import { logEvent } from "./log";
 import { CatalogueCache } from "./catalogue";
+import { FrontierCache } from "./queue-cache";
+import { queueRoutes } from "./routes/queue";
 import { callProduct, productStub, type StubFor } from "./product-client";
 import { requestId } from "./request-id";
 import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./retry";
@@ -28,6 +30,7 @@ export interface AppOptions {
   retry?: RetryPolicy;
   soldOut?: SoldOutMemory;
   catalogue?: CatalogueCache;
+  frontiers?: FrontierCache;
 }
 
 function describeIssues(error: ZodError): string {
@@ -111,10 +114,16 @@ export function createApp(options: AppOptions = {}): App {
     }),
   );
 
-  const deps: RouteDeps = { ask, soldOut: options.soldOut ?? new SoldOutMemory(), catalogue };
+  const deps: RouteDeps = {
+    ask,
+    soldOut: options.soldOut ?? new SoldOutMemory(),
+    catalogue,
+    frontiers: options.frontiers ?? new FrontierCache(),
+  };
   healthRoutes(app);
   productRoutes(app, deps);
   holdRoutes(app, deps);
+  queueRoutes(app, deps);
   orderRoutes(app, deps);
   webhookRoutes(app, deps);
   // Every operator route needs the admin token; registered before them so it runs first.

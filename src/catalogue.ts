@@ -18,10 +18,13 @@ export interface CatalogueEntry {
   sale_ends_at: string | null;
   max_units_per_shopper: number | null;
   late_payments: LatePayments | null;
+  queue_enabled: number;
+  queue_admit_per_second: number;
+  queue_admission_ttl_seconds: number;
 }
 
-const COLUMNS =
-  "id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper, late_payments";
+const COLUMNS = `id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
+  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds`;
 
 /** One D1 read; throws when D1 cannot answer. */
 export async function readCatalogue(
@@ -39,7 +42,8 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
   await db
     .prepare(
       `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
-         max_units_per_shopper = ?, late_payments = ?
+         max_units_per_shopper = ?, late_payments = ?, queue_enabled = ?, queue_admit_per_second = ?,
+         queue_admission_ttl_seconds = ?
        WHERE id = ?`,
     )
     .bind(
@@ -49,6 +53,9 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
       entry.sale_ends_at,
       entry.max_units_per_shopper,
       entry.late_payments,
+      entry.queue_enabled,
+      entry.queue_admit_per_second,
+      entry.queue_admission_ttl_seconds,
       entry.id,
     )
     .run();

@@ -13,6 +13,8 @@ declare global {
       ADMIN_TOKEN?: string;
       /** HS256 key of the shopper JWTs a storefront backend mints; see src/shopper-auth.ts. */
       SHOPPER_TOKEN_SECRET?: string;
+      /** HMAC key of queue tickets and admission tokens; the queue cannot be turned on without it. */
+      QUEUE_SECRET?: string;
     }
   }
 }

@@ -8,6 +8,10 @@ export const ERROR_STATUS = {
   admin_disabled: 403,
   not_your_hold: 403,
   not_your_order: 403,
+  invalid_ticket: 403,
+  admission_required: 403,
+  invalid_admission: 403,
+  admission_used: 403,
   not_found: 404,
   product_not_found: 404,
   hold_not_found: 404,
@@ -23,10 +27,12 @@ export const ERROR_STATUS = {
   order_not_pending: 409,
   idempotency_key_reused: 409,
   product_exists: 409,
+  queue_disabled: 409,
   hold_expired: 410,
   hold_released: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  upgrade_required: 426,
   invalid_request: 422,
   rate_limited: 429,
   internal_error: 500,
@@ -34,6 +40,7 @@ export const ERROR_STATUS = {
   webhook_secret_not_configured: 503,
   webhook_secret_invalid: 503,
   shopper_auth_not_configured: 503,
+  queue_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -22,6 +22,8 @@ export type ProductStub = Pick<
   | "resolveRefund"
   | "listDeadLetters"
   | "retryDeadLetter"
+  | "joinQueue"
+  | "readQueue"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
 

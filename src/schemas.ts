@@ -37,6 +37,17 @@ export const LatePayments = z.enum(["refund", "accept_if_available"]).openapi({
 });
 export type LatePayments = z.infer<typeof LatePayments>;
 
+export const QueueSettings = z
+  .object({
+    enabled: z.boolean(),
+    admit_per_second: z.number().int().min(1).max(10_000).openapi({ example: 50 }),
+    admission_ttl_seconds: z.number().int().min(10).max(3_600).openapi({ example: 60 }),
+  })
+  .openapi("QueueSettings", {
+    description:
+      "The product's fair queue: when enabled, holds need an admission token from POST /api/products/:id/queue.",
+  });
+
 export const Product = z
   .object({
     id: ProductId,
@@ -60,6 +71,7 @@ export const Product = z
         "Units one shopper may have in active holds, pending and paid orders: the product's own limit, else MAX_UNITS_PER_SHOPPER.",
     }),
     late_payments: LatePayments,
+    queue: QueueSettings,
   })
   .openapi("Product");
 
@@ -71,6 +83,10 @@ export const HoldRequest = z
       .int()
       .min(1)
       .openapi({ description: "1..MAX_QTY_PER_HOLD (default 5)", example: 1 }),
+    admission_token: z.string().min(1).max(1_000).optional().openapi({
+      description:
+        "Required while the product's queue is on: the token an admitted ticket carries. One admission, one hold.",
+    }),
   })
   .strict()
   .openapi("HoldRequest");
@@ -202,6 +218,18 @@ const ProductSettings = {
   late_payments: LatePayments.nullable()
     .optional()
     .openapi({ description: "null: LATE_PAYMENTS applies" }),
+  queue: z
+    .object({
+      enabled: z.boolean(),
+      admit_per_second: QueueSettings.shape.admit_per_second.optional(),
+      admission_ttl_seconds: QueueSettings.shape.admission_ttl_seconds.optional(),
+    })
+    .strict()
+    .optional()
+    .openapi({
+      description:
+        "Turn the queue on or off; the rates not given keep their current values (defaults 50 and 60). Needs QUEUE_SECRET.",
+    }),
 };
 
 export const ProductCreateRequest = z
@@ -283,6 +311,16 @@ export const ProductMetrics = z
       .number()
       .int()
       .openapi({ description: "Size of the object's SQLite database." }),
+    queue: z.object({
+      enabled: z.boolean(),
+      issued: z.number().int().openapi({ description: "Tickets given out." }),
+      waiting: z.number().int().openapi({ description: "Tickets not admitted yet." }),
+      admitted_unused: z
+        .number()
+        .int()
+        .openapi({ description: "Admissions in their TTL not used for a hold yet." }),
+      frontier: z.number().int().openapi({ description: "Highest place admitted." }),
+    }),
     invariants: z.object({
       ok: z.boolean(),
       checked: z.enum(["counters", "full"]).openapi({
@@ -375,6 +413,33 @@ export const DeadLetterParams = z.object({
     .regex(/^[1-9][0-9]{0,15}$/, "seq must be a positive integer")
     .transform(Number)
     .openapi({ param: { name: "seq", in: "path" }, example: "42" }),
+});
+
+export const QueueTicket = z
+  .object({
+    ticket: z.string().openapi({ description: "Signed: keep it; it carries your place." }),
+    product_id: ProductId,
+    position: z.number().int().nullable().openapi({
+      description:
+        "Live place in line (1 = next); null before the pre-queue is shuffled and once admitted.",
+    }),
+    state: z.enum(["waiting", "admitted", "expired", "sold_out"]),
+    admission_token: z.string().optional().openapi({
+      description: "Once admitted, to the ticket's own shopper: send it with the hold.",
+    }),
+    admission_expires_at: Timestamp.optional(),
+    estimated_wait_seconds: z.number().int().optional(),
+  })
+  .openapi("QueueTicket");
+
+export const QueueJoinRequest = z.object({}).strict().openapi("QueueJoinRequest");
+
+export const TicketParam = z.object({
+  ticket: z
+    .string()
+    .min(1)
+    .max(1_000)
+    .openapi({ param: { name: "ticket", in: "path" }, example: "qt1.eyJw….Xk3…" }),
 });
 
 export const ErrorBody = z

@@ -85,6 +85,9 @@ describe("GET /openapi.json", () => {
         "/api/orders/{id}/cancel",
         "/api/payments/webhook",
         "/api/products/{id}",
+        "/api/products/{id}/live",
+        "/api/products/{id}/queue",
+        "/api/queue/{ticket}",
         "/healthz",
       ].sort(),
     );

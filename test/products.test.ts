@@ -20,6 +20,7 @@ describe("GET /api/products/:id", () => {
       sale_ends_at: null,
       max_units_per_shopper: 2,
       late_payments: "refund",
+      queue: { enabled: false, admit_per_second: 50, admission_ttl_seconds: 60 },
     });
   });
 

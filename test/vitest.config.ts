@@ -16,6 +16,7 @@ export default defineConfig(async () => ({
           TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
           WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
           ADMIN_TOKEN: "test-admin-token",
+          QUEUE_SECRET: "test-queue-secret-0123456789abcdef",
           // Most tests shop anonymously, as under npm start; the shopper tests name shoppers,
           // sign tokens and turn rate limits on per request.
           ALLOW_ANONYMOUS_SHOPPERS: "true",

@@ -15,6 +15,8 @@ const LOCAL_VARS = {
   ALLOW_ANONYMOUS_SHOPPERS: "true",
   RATE_LIMITS: "off",
   ADMIN_TOKEN: "dev-admin-token",
+  // Fixed, so queue tickets survive a restart of the local server.
+  QUEUE_SECRET: "dev-queue-secret-not-for-production",
 };
 
 // No network beyond loopback: no request.cf lookup, no update check, no telemetry.

@@ -34,6 +34,16 @@ export interface HoldRequest {
   ttlMs: number;
   /** MAX_UNITS_PER_SHOPPER, for products without a limit of their own. */
   defaultLimit: number;
+  /** While the product's queue is on: the admission this hold needs, and uses up if made. */
+  admission: Admitted | null;
+}
+
+export interface Admitted {
+  /** A failure when the hold has no usable admission. */
+  check(): Failure | null;
+  /** Units to leave for the other admitted shoppers, who were each let in for one. */
+  heldBack(): number;
+  use(holdId: string): void;
 }
 
 export function holdView(productId: number, hold: HoldRow): HoldView {
@@ -67,12 +77,13 @@ export function holdOwnerFailure(hold: HoldRow, shopperId: string | null): Failu
 function tryReserve(
   tx: Tx,
   request: HoldRequest,
+  heldBack: number,
 ): { available: number; price_cents: number } | null {
   return (
     firstRow<{ available: number; price_cents: number }>(
       tx.sql.exec(
         `UPDATE product SET reserved = reserved + ?1, holds_active = holds_active + 1
-         WHERE stock - reserved >= ?1
+         WHERE stock - reserved >= ?1 + ?5
            AND (sale_starts_at IS NULL OR sale_starts_at <= ?2)
            AND (sale_ends_at IS NULL OR sale_ends_at > ?2)
            AND (?3 IS NULL OR COALESCE((SELECT units FROM shopper_units WHERE shopper_id = ?3), 0) + ?1
@@ -82,13 +93,14 @@ function tryReserve(
         tx.now,
         request.shopperId,
         request.defaultLimit,
+        heldBack,
       ),
     ) ?? null
   );
 }
 
 /** Why a reservation was refused: the window, then the shopper's limit, then the stock. */
-function refusal(tx: Tx, request: HoldRequest): HoldRejected | Failure {
+function refusal(tx: Tx, request: HoldRequest, heldBack: number): HoldRejected | Failure {
   const product = productRow(tx.sql);
   const closed = saleWindowFailure(product, tx.now);
   if (closed) return closed;
@@ -99,7 +111,7 @@ function refusal(tx: Tx, request: HoldRequest): HoldRejected | Failure {
     limitOf(product, request.defaultLimit),
   );
   if (limited) return limited;
-  const free = available(product);
+  const free = Math.max(0, available(product) - heldBack);
   return {
     ok: false,
     code: "insufficient_stock",
@@ -125,8 +137,11 @@ export function createHold(tx: Tx, request: HoldRequest): HoldCreated | HoldReje
     }
   }
 
-  const reserved = tryReserve(tx, request);
-  if (reserved === null) return refusal(tx, request);
+  const refused = request.admission?.check();
+  if (refused) return refused;
+  const heldBack = request.admission?.heldBack() ?? 0;
+  const reserved = tryReserve(tx, request, heldBack);
+  if (reserved === null) return refusal(tx, request, heldBack);
 
   const hold: HoldRow = {
     hold_id: newHoldId(tx.productId),
@@ -151,6 +166,7 @@ export function createHold(tx: Tx, request: HoldRequest): HoldCreated | HoldReje
     hold.price_cents,
   );
   moveShopperUnits(tx, hold.shopper_id, hold.qty);
+  request.admission?.use(hold.hold_id);
   tx.deadline(hold.expires_at);
   return {
     ok: true,

@@ -78,6 +78,7 @@ export interface MetricsContext {
   rejectedSinceStart: number;
   historyFailures: number;
   storageBytes: number;
+  queue: ProductMetricsView["queue"];
   /** Re-derive every counter from the rows (`?check=full`). */
   full: boolean;
 }
@@ -123,6 +124,7 @@ export function productMetrics(
     history_dead_letters: product.dead_letters,
     history_failing_attempts: context.historyFailures,
     storage_bytes: context.storageBytes,
+    queue: context.queue,
     invariants: {
       ok: violations.length === 0,
       checked: context.full ? "full" : "counters",

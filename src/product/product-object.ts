@@ -4,6 +4,7 @@ import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Failure } from "../errors";
 import { logEvent, type LogFields, type LogLevel } from "../log";
+import type { QueueFrontier } from "../queue-frontier";
 import type {
   DeadLetterView,
   HoldView,
@@ -16,6 +17,8 @@ import { earliestDeadline, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
 import { appendToOutbox, listDeadLetters, requeueDeadLetter, type DeadLetterRow } from "./history";
 import { HistoryFlusher } from "./history-flusher";
+import { LiveUpdates, type SocketTicket, type StockFrame } from "./live";
+import { ProductQueue } from "./queue";
 import * as holds from "./holds";
 import { productMetrics } from "./metrics";
 import * as orders from "./orders";
@@ -64,6 +67,9 @@ export type RefundAnswer = { ok: true; refund: RefundView } | Failure;
 export type DeadLettersAnswer =
   { ok: true; deadLetters: DeadLetterView[]; nextAfter: number | null } | Failure;
 export type DeadLetterAnswer = { ok: true; deadLetter: DeadLetterView } | Failure;
+export type QueueAnswer = { ok: true; frontier: QueueFrontier } | Failure;
+export type JoinAnswer =
+  { ok: true; seq: number; created: boolean; frontier: QueueFrontier } | Failure;
 /** A product after an operator's change, with what the D1 catalogue should now say of it. */
 export type ProductUpdateAnswer =
   { ok: true; product: ProductView; catalogue: ReturnType<typeof catalogueEntry> } | Failure;
@@ -86,13 +92,25 @@ export class ProductObject extends DurableObject<Env> {
   /** When retention next has something to delete (may be early, never late). */
   private retentionAt = Infinity;
   private history: HistoryFlusher | null = null;
+  private queue: ProductQueue | null = null;
+  /** Whether the product's queue is on, so holds and writes skip it without a read when not. */
+  private queueEnabled = false;
+  /** When the queue next needs the alarm (admissions expire, the rate budget refills). */
+  private queueTickAt = Infinity;
   private rejectedSinceStart = 0;
   private readonly writes: GroupCommit;
+  private readonly live: LiveUpdates;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.writes = new GroupCommit(ctx.storage);
+    this.live = new LiveUpdates(ctx, {
+      stock: () => this.stockFrame(),
+      frontier: () => this.frontier(),
+      secret: () => this.env.QUEUE_SECRET,
+      queueVersion: () => this.queue?.version ?? 0,
+    });
     void ctx.blockConcurrencyWhile(async () => {
       // Only an object that already holds a product has a schema to bring up to date.
       if (storedSchemaVersion(this.sql) > 0) {
@@ -120,11 +138,19 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async createHold(
-    call: ShopperCall & { qty: number; idempotencyKey: string; freshKey: boolean },
+    call: ShopperCall & {
+      qty: number;
+      idempotencyKey: string;
+      freshKey: boolean;
+      /** The admission (its signature checked by the Worker) the hold was sent with, if any. */
+      admission?: { seq: number; expiresAt: number };
+    },
   ): Promise<holds.HoldCreated | holds.HoldRejected | Failure> {
     const missing = await this.open(call.productId);
     if (missing) return missing;
     const config = configFrom(this.env);
+    const queue = this.queueEnabled ? this.queue : null;
+    const seq = call.admission?.seq;
     const result = await this.write(call, (tx) =>
       holds.createHold(tx, {
         qty: call.qty,
@@ -133,6 +159,24 @@ export class ProductObject extends DurableObject<Env> {
         shopperId: call.shopperId,
         ttlMs: config.holdTtlMs,
         defaultLimit: config.maxUnitsPerShopper,
+        // While the queue is on, a hold takes an unused admission and uses it up.
+        admission: queue && {
+          check: () =>
+            call.admission === undefined
+              ? failure(
+                  "admission_required",
+                  "This product has a queue: join it, and send the admission_token you get.",
+                )
+              : call.admission.expiresAt <= tx.now
+                ? failure(
+                    "invalid_admission",
+                    `This admission expired at ${new Date(call.admission.expiresAt).toISOString()}; join the queue again.`,
+                  )
+                : queue.checkAdmission(tx, call.admission.seq),
+          heldBack: () => queue.heldBackFor(tx, productRow(tx.sql), seq ?? 0),
+          use: (holdId) =>
+            queue.useAdmission(tx, productRow(tx.sql), seq ?? 0, holdId, call.shopperId),
+        },
       }),
     );
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
@@ -247,6 +291,7 @@ export class ProductObject extends DurableObject<Env> {
       this.write(call, (tx) => {
         const product = updateProduct(tx, call.changes);
         if ("ok" in product) return product;
+        this.queueEnabled = product.queue_enabled === 1;
         return {
           ok: true as const,
           product: this.view(product),
@@ -265,10 +310,70 @@ export class ProductObject extends DurableObject<Env> {
           rejectedSinceStart: this.rejectedSinceStart,
           historyFailures: this.history?.failing ?? 0,
           storageBytes: this.sql.databaseSize,
+          queue: {
+            enabled: this.queueEnabled,
+            issued: this.queue?.frontierView(productRow(tx.sql), tx.now).issued ?? 0,
+            waiting: this.queue?.waiting() ?? 0,
+            admitted_unused: this.queue?.unused() ?? 0,
+            frontier: this.queue?.frontierView(productRow(tx.sql), tx.now).frontier ?? 0,
+          },
           full: call.full,
         }),
       }))
     );
+  }
+
+  /** Join the product's queue: the seq to sign into a ticket, and the frontier to read it by. */
+  async joinQueue(call: ShopperCall): Promise<JoinAnswer> {
+    const missing = await this.open(call.productId);
+    if (missing) return missing;
+    return this.write(call, (tx): JoinAnswer => {
+      const product = productRow(tx.sql);
+      const queue = this.queue;
+      if (product.queue_enabled !== 1 || !queue) {
+        return failure("queue_disabled", "This product has no queue right now: hold directly.");
+      }
+      const joined = queue.join(tx, product, call.shopperId);
+      return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
+    });
+  }
+
+  /** The queue as it stands, for the Worker to answer ticket polls from. */
+  async readQueue(call: Call): Promise<QueueAnswer> {
+    return (
+      (await this.open(call.productId)) ??
+      this.transact(call, (tx): QueueAnswer => {
+        const frontier = this.queue?.frontierView(productRow(tx.sql), tx.now);
+        return frontier ? { ok: true, frontier } : failure("queue_disabled", "No queue.");
+      })
+    );
+  }
+
+  /** Live updates: the Worker passes an upgrade here once it has checked the ticket, if any. */
+  override async fetch(request: Request): Promise<Response> {
+    const productId = Number(request.headers.get("x-product-id"));
+    const missing = await this.open(productId);
+    if (missing) return Response.json(missing, { status: 404 });
+    const seq = request.headers.get("x-ticket-seq");
+    const ticket: SocketTicket = {
+      productId,
+      seq: seq === null ? null : Number(seq),
+      shopperId: request.headers.get("x-ticket-shopper"),
+    };
+    return this.live.accept(ticket);
+  }
+
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
+    // Clients only listen; a "ping" gets a "pong" so they can tell the line is alive.
+    if (message === "ping") socket.send("pong");
+  }
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    try {
+      socket.close(code === 1005 ? 1000 : code, "closing");
+    } catch {
+      // already closed
+    }
   }
 
   /**
@@ -293,6 +398,7 @@ export class ProductObject extends DurableObject<Env> {
       this.transact(call, () => null);
     }
     this.arm(Infinity);
+    this.live.changed();
     await this.history?.onAlarm();
   }
 
@@ -302,9 +408,28 @@ export class ProductObject extends DurableObject<Env> {
     return productView(product, configFrom(this.env));
   }
 
-  /** This object now holds its product: the history copier can start. */
+  private stockFrame(): StockFrame | null {
+    if (this.productId === null) return null;
+    const product = productRow(this.sql);
+    return {
+      type: "stock",
+      stock: product.stock,
+      reserved: product.reserved,
+      available: product.stock - product.reserved,
+      sold_out: product.stock === 0 && product.reserved === 0,
+    };
+  }
+
+  private frontier(): QueueFrontier | null {
+    if (this.productId === null || !this.queue) return null;
+    return this.queue.frontierView(productRow(this.sql), Date.now());
+  }
+
+  /** This object now holds its product: the history copier and the queue can start. */
   private opened(productId: number): void {
     this.productId = productId;
+    this.queue = new ProductQueue(this.sql);
+    this.queueEnabled = productRow(this.sql).queue_enabled === 1;
     this.history = new HistoryFlusher({
       state: this.ctx,
       db: () => this.env.DB,
@@ -390,10 +515,21 @@ export class ProductObject extends DurableObject<Env> {
           },
         };
         if (now >= this.nextDeadline) this.nextDeadline = releaseDue(tx);
-        return work(tx);
+        const done = work(tx);
+        if (this.queueEnabled && this.queue) {
+          // A place may have freed (or the rate budget refilled): admit the next in line.
+          const product = productRow(tx.sql);
+          this.queue.admit(tx, product);
+          this.queueTickAt = this.queue.nextTickAt(productRow(tx.sql), now);
+        } else {
+          this.queueTickAt = Infinity;
+        }
+        return done;
       });
     } catch (error) {
       this.nextDeadline = 0; // what the rolled-back work learnt about deadlines is void
+      // ...and so is what the queue changed in memory: read it again from what committed.
+      if (this.productId !== null) this.queue = new ProductQueue(this.sql);
       throw error;
     }
     for (const [message, fields, level] of logs) {
@@ -403,12 +539,13 @@ export class ProductObject extends DurableObject<Env> {
     this.retentionAt = Math.min(this.retentionAt, now + configFrom(this.env).retentionMs);
     this.arm(recorded ? now + HISTORY_SAFETY_MS : Infinity);
     if (recorded) this.history?.nudge();
+    this.live.changed();
     return result;
   }
 
   /** Keep one alarm set at the earliest thing that needs doing. Only ever moves it earlier. */
   private arm(otherAt: number): void {
-    const at = Math.min(this.nextDeadline, this.retentionAt, otherAt);
+    const at = Math.min(this.nextDeadline, this.retentionAt, this.queueTickAt, otherAt);
     if (at === Infinity || (this.alarmAt !== null && this.alarmAt <= at)) return;
     this.alarmAt = at;
     this.ctx.storage.setAlarm(at).catch(() => (this.alarmAt = null));

@@ -205,6 +205,48 @@ UPDATE product SET
   refunds_due     = (SELECT COUNT(*) FROM refunds WHERE status = 'due'),
   outbox_backlog  = (SELECT COUNT(*) FROM outbox);
 `,
+  // 4: the fair queue. Settings live on the product row. Joining writes nothing per shopper: a
+  // ticket's place is the seq it carries (signed), seqs are reserved a block at a time
+  // (next_seq_reserved), and the shopper -> seq map is saved in batches. What is saved per
+  // admission: the frontier and each admission move (bounded by the units on sale, not the crowd),
+  // and each admission used for a hold, in the hold's own transaction.
+  `
+ALTER TABLE product ADD COLUMN queue_enabled INTEGER NOT NULL DEFAULT 0 CHECK (queue_enabled IN (0, 1));
+ALTER TABLE product ADD COLUMN queue_admit_per_second INTEGER NOT NULL DEFAULT 50
+  CHECK (queue_admit_per_second BETWEEN 1 AND 10000);
+ALTER TABLE product ADD COLUMN queue_admission_ttl_seconds INTEGER NOT NULL DEFAULT 60
+  CHECK (queue_admission_ttl_seconds BETWEEN 10 AND 3600);
+
+CREATE TABLE queue_state (
+  id                INTEGER PRIMARY KEY CHECK (id = 1),
+  next_seq_reserved INTEGER NOT NULL,
+  frontier          INTEGER NOT NULL,
+  shuffle_key       INTEGER,
+  shuffle_size      INTEGER
+);
+INSERT INTO queue_state (id, next_seq_reserved, frontier) VALUES (1, 0, 0);
+
+CREATE TABLE queue_moves (
+  at        INTEGER NOT NULL,
+  from_rank INTEGER NOT NULL,
+  to_rank   INTEGER NOT NULL PRIMARY KEY,
+  used      INTEGER NOT NULL DEFAULT 0,
+  CHECK (from_rank <= to_rank AND used >= 0 AND used <= to_rank - from_rank + 1)
+);
+
+CREATE TABLE queue_admissions_used (
+  seq        INTEGER PRIMARY KEY,
+  hold_id    TEXT    NOT NULL,
+  shopper_id TEXT,
+  used_at    INTEGER NOT NULL
+);
+
+CREATE TABLE queue_shoppers (
+  shopper_id TEXT    PRIMARY KEY,
+  seq        INTEGER NOT NULL,
+  joined_at  INTEGER NOT NULL
+);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */

@@ -12,6 +12,8 @@ export interface ProductChanges {
   sale_ends_at?: number | null;
   max_units_per_shopper?: number | null;
   late_payments?: LatePayments | null;
+  /** Turn the queue on or off; the rates not given keep their values. */
+  queue?: { enabled: boolean; admit_per_second?: number; admission_ttl_seconds?: number };
 }
 
 const COLUMNS = [
@@ -41,21 +43,30 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
   for (const column of COLUMNS) {
     if (changes[column] !== undefined) Object.assign(next, { [column]: changes[column] });
   }
+  if (changes.queue) {
+    next.queue_enabled = changes.queue.enabled ? 1 : 0;
+    next.queue_admit_per_second = changes.queue.admit_per_second ?? current.queue_admit_per_second;
+    next.queue_admission_ttl_seconds =
+      changes.queue.admission_ttl_seconds ?? current.queue_admission_ttl_seconds;
+  }
   const invalid = windowFailure(next);
   if (invalid) return invalid;
   tx.sql.exec(
     `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
-       max_units_per_shopper = ?, late_payments = ?`,
+       max_units_per_shopper = ?, late_payments = ?,
+       queue_enabled = ?, queue_admit_per_second = ?, queue_admission_ttl_seconds = ?`,
     next.name,
     next.price_cents,
     next.sale_starts_at,
     next.sale_ends_at,
     next.max_units_per_shopper,
     next.late_payments,
+    next.queue_enabled,
+    next.queue_admit_per_second,
+    next.queue_admission_ttl_seconds,
   );
-  tx.log("Product settings changed.", {
-    product_id: tx.productId,
-    changed: COLUMNS.filter((column) => changes[column] !== undefined).join(","),
-  });
+  const changed: string[] = COLUMNS.filter((column) => changes[column] !== undefined);
+  if (changes.queue) changed.push("queue");
+  tx.log("Product settings changed.", { product_id: tx.productId, changed: changed.join(",") });
   return next;
 }

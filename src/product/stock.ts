@@ -22,6 +22,10 @@ export interface ProductRow {
   max_units_per_shopper: number | null;
   /** Null: the LATE_PAYMENTS default applies. */
   late_payments: LatePayments | null;
+  /** 1: holds need an admission from the product's queue. */
+  queue_enabled: number;
+  queue_admit_per_second: number;
+  queue_admission_ttl_seconds: number;
 }
 
 /** The product row with its counters (src/product/counters.ts), as metrics read it. */
@@ -46,8 +50,9 @@ export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
   sql.exec(
     `INSERT OR IGNORE INTO product
        (id, name, price_cents, currency, initial_stock, stock, sale_starts_at, sale_ends_at,
-        max_units_per_shopper, late_payments)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second,
+        queue_admission_ttl_seconds)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     entry.id,
     entry.name,
     entry.price_cents,
@@ -58,6 +63,9 @@ export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
     epochMs(entry.sale_ends_at),
     entry.max_units_per_shopper,
     entry.late_payments,
+    entry.queue_enabled,
+    entry.queue_admit_per_second,
+    entry.queue_admission_ttl_seconds,
   );
 }
 
@@ -77,6 +85,9 @@ export function catalogueEntry(product: ProductRow): CatalogueEntry {
     sale_ends_at: iso(product.sale_ends_at),
     max_units_per_shopper: product.max_units_per_shopper,
     late_payments: product.late_payments,
+    queue_enabled: product.queue_enabled,
+    queue_admit_per_second: product.queue_admit_per_second,
+    queue_admission_ttl_seconds: product.queue_admission_ttl_seconds,
   };
 }
 
@@ -102,5 +113,10 @@ export function productView(product: ProductRow, defaults: ProductDefaults): Pro
     sale_ends_at: iso(product.sale_ends_at),
     max_units_per_shopper: product.max_units_per_shopper ?? defaults.maxUnitsPerShopper,
     late_payments: product.late_payments ?? defaults.latePayments,
+    queue: {
+      enabled: product.queue_enabled === 1,
+      admit_per_second: product.queue_admit_per_second,
+      admission_ttl_seconds: product.queue_admission_ttl_seconds,
+    },
   };
 }

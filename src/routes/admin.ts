@@ -86,6 +86,14 @@ const productMetrics = createRoute({
   },
 });
 
+/** Tickets and admissions are signed with QUEUE_SECRET: without it the queue cannot run. */
+function queueNotConfigured(): ApiFailure {
+  return new ApiFailure(
+    "queue_not_configured",
+    "The queue cannot be turned on until QUEUE_SECRET is set (wrangler secret put QUEUE_SECRET).",
+  );
+}
+
 /** An ISO time as epoch ms, keeping `undefined` (not given) and `null` (cleared) apart. */
 function epochMs(value: string | null | undefined): number | null | undefined {
   return typeof value === "string" ? Date.parse(value) : value;
@@ -109,15 +117,20 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
       sale_ends_at: canonicalTime(input.sale_ends_at),
       max_units_per_shopper: input.max_units_per_shopper ?? null,
       late_payments: input.late_payments ?? null,
+      queue_enabled: input.queue?.enabled ? 1 : 0,
+      queue_admit_per_second: input.queue?.admit_per_second ?? 50,
+      queue_admission_ttl_seconds: input.queue?.admission_ttl_seconds ?? 60,
     };
+    if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
     const invalid = windowFailure({
       sale_starts_at: epochMs(entry.sale_starts_at) ?? null,
       sale_ends_at: epochMs(entry.sale_ends_at) ?? null,
     });
     if (invalid) throw new ApiFailure(invalid.code, invalid.message);
     const inserted = await c.env.DB.prepare(
-      `INSERT INTO products (id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at, max_units_per_shopper, late_payments)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO products (id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
+         max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     )
       .bind(
@@ -130,6 +143,9 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
         entry.sale_ends_at,
         entry.max_units_per_shopper,
         entry.late_payments,
+        entry.queue_enabled,
+        entry.queue_admit_per_second,
+        entry.queue_admission_ttl_seconds,
       )
       .run();
     if (inserted.meta.changes === 0) {
@@ -154,7 +170,9 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
       sale_ends_at: epochMs(input.sale_ends_at),
       max_units_per_shopper: input.max_units_per_shopper,
       late_payments: input.late_payments,
+      queue: input.queue,
     };
+    if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
     // The object owns the product and checks the change against what it has; the catalogue in
     // D1 then gets the result. PATCH is idempotent, so after a 503 here a retry completes it.
     const answer = unwrap(

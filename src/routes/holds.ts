@@ -6,7 +6,9 @@ import { rateLimited } from "../rate-limit";
 import { saleWindowFailure, windowOf } from "../sale-window";
 import { Hold, HoldIdParam, HoldRequest, IdempotencyKeyHeader } from "../schemas";
 import { requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
-import { callFor, type App, type RouteDeps } from "./types";
+import type { Context } from "hono";
+import { verifyAdmission, type Admission } from "../queue-tokens";
+import { callFor, type App, type AppEnv, type RouteDeps } from "./types";
 
 const createHold = createRoute({
   method: "post",
@@ -25,12 +27,37 @@ const createHold = createRoute({
       "sale_not_started",
       "sale_ended",
       "idempotency_key_reused",
+      "admission_required",
+      "invalid_admission",
+      "admission_used",
       ...SHOPPER_ERRORS,
       "rate_limited",
       ...COMMON_ERRORS,
     ),
   },
 });
+
+/**
+ * The admission a hold was sent with, checked here without asking the object: issued by this
+ * service, for this product and this shopper. Whether it expired or was used already is the
+ * object's to say, after it has looked for a hold this request's Idempotency-Key already made
+ * (a retry of that hold still gets it back).
+ */
+async function admitted(c: Context<AppEnv>, productId: number, token: string): Promise<Admission> {
+  const secret = c.env.QUEUE_SECRET;
+  const admission = secret ? await verifyAdmission(token, secret) : null;
+  const reason = !admission
+    ? "it was not issued by this service"
+    : admission.productId !== productId
+      ? `it is for product ${admission.productId}`
+      : admission.shopperId !== c.get("shopperId")
+        ? "it is another shopper's"
+        : null;
+  if (reason || !admission) {
+    throw new ApiFailure("invalid_admission", `This admission token is not valid: ${reason}.`);
+  }
+  return admission;
+}
 
 const releaseHold = createRoute({
   method: "delete",
@@ -55,7 +82,7 @@ const releaseHold = createRoute({
 
 export function holdRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
   app.openapi(createHold, async (c) => {
-    const { product_id: productId, qty } = c.req.valid("json");
+    const { product_id: productId, qty, admission_token: admissionToken } = c.req.valid("json");
     const max = configFrom(c.env).maxQtyPerHold;
     if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
     const clientKey = c.req.valid("header")["idempotency-key"];
@@ -69,6 +96,8 @@ export function holdRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): vo
       const closed = entry && saleWindowFailure(windowOf(entry), Date.now());
       if (closed) throw new ApiFailure(closed.code, closed.message);
     }
+    const admission =
+      admissionToken === undefined ? undefined : await admitted(c, productId, admissionToken);
     // Without a client key, one is made here so that our own retries can never double a hold;
     // on its first attempt no hold can carry it yet, and the object can skip looking.
     const key = clientKey ?? `auto:${crypto.randomUUID()}`;
@@ -79,6 +108,7 @@ export function holdRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): vo
         qty,
         idempotencyKey: key,
         freshKey: clientKey === undefined && attempt === 1,
+        admission: admission && { seq: admission.seq, expiresAt: admission.expiresAt },
       }),
     );
     if ("available" in answer && answer.available !== undefined) {

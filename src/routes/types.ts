@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { CatalogueCache } from "../catalogue";
+import type { FrontierCache } from "../queue-cache";
 import type { Env } from "../env";
 import type { LogFields } from "../log";
 import type { ProductStub } from "../product-client";
@@ -45,6 +46,7 @@ export interface RouteDeps {
   ask: AskProduct;
   soldOut: SoldOutMemory;
   catalogue: CatalogueCache;
+  frontiers: FrontierCache;
 }
 
 /** The part of every object call that names the product and the request. */

@@ -1,0 +1,269 @@
+import { failure, type Failure } from "../errors";
+import { rankOf, ticketStatus, type QueueFrontier, type QueueMove } from "../queue-frontier";
+import { available, type ProductRow } from "./stock";
+import { rows, type Tx } from "./tx";
+
+/**
+ * The product's fair queue: inventory-aware admission in arrival order.
+ *
+ * Joining hands out the next seq; nothing is written per shopper. Seqs are reserved a block at a
+ * time (one write per BLOCK joins), and the shopper -> seq map (so a shopper joining again keeps
+ * the same ticket) is saved in batches with the next write that happens anyway. The admission
+ * frontier moves in rank order, at most `admit_per_second` a second, and only as far as the
+ * units allow:
+ *
+ *   unused admissions (one unit each) + reserved (active holds, pending orders) <= stock
+ *
+ * where stock is what can still be sold. Each move is saved (there are at most as many admissions
+ * in flight as units), and so is each admission used for a hold, in the hold's transaction.
+ *
+ * What a restart of the object loses: the in-memory rate budget (refilled), shoppers who joined
+ * since the last save (their tickets still hold their place; only a second join by them gets a new
+ * one), and the unissued rest of the current seq block: up to BLOCK seqs that nobody holds are
+ * admitted in their turn like anyone and expire unused after the admission TTL, delaying the line
+ * behind them by at most that, once. No ticket loses its place: the ticket carries it.
+ */
+export const BLOCK = 64;
+
+interface Move extends QueueMove {
+  used: number;
+}
+
+interface QueueStateRow {
+  next_seq_reserved: number;
+  frontier: number;
+  shuffle_key: number | null;
+  shuffle_size: number | null;
+}
+
+export interface Joined {
+  seq: number;
+  /** False when this shopper already had a ticket that is waiting or admitted. */
+  created: boolean;
+}
+
+export class ProductQueue {
+  private nextSeq: number;
+  private reservedUntil: number;
+  private frontier: number;
+  private shuffle: { key: number; size: number } | null;
+  private moves: Move[];
+  private readonly shoppers = new Map<string, number>();
+  private unsaved: [string, number, number][] = [];
+  /** Admissions the rate allows right now (a one-second bucket). */
+  private budget = Infinity;
+  private budgetAt = 0;
+  /** Bumped whenever something a ticket holder sees may have changed. */
+  version = 0;
+
+  constructor(sql: SqlStorage) {
+    const state = sql.exec("SELECT * FROM queue_state").one() as unknown as QueueStateRow;
+    this.reservedUntil = state.next_seq_reserved;
+    this.nextSeq = state.next_seq_reserved + 1;
+    this.frontier = state.frontier;
+    this.shuffle =
+      state.shuffle_key === null ? null : { key: state.shuffle_key, size: state.shuffle_size ?? 0 };
+    this.moves = rows<{ at: number; from_rank: number; to_rank: number; used: number }>(
+      sql.exec("SELECT at, from_rank, to_rank, used FROM queue_moves ORDER BY to_rank"),
+    ).map((m) => ({ at: m.at, from: m.from_rank, to: m.to_rank, used: m.used }));
+    for (const row of rows<{ shopper_id: string; seq: number }>(
+      sql.exec("SELECT shopper_id, seq FROM queue_shoppers"),
+    )) {
+      this.shoppers.set(row.shopper_id, row.seq);
+    }
+  }
+
+  /** Tickets given out and not yet admitted (seqs reserved but lost in a restart included). */
+  waiting(): number {
+    return Math.max(0, this.nextSeq - 1 - this.frontier);
+  }
+
+  /** Admissions still in their TTL and not used for a hold. */
+  unused(): number {
+    return this.moves.reduce((sum, move) => sum + move.to - move.from + 1 - move.used, 0);
+  }
+
+  frontierView(product: ProductRow, now: number): QueueFrontier {
+    return {
+      enabled: product.queue_enabled === 1,
+      admitPerSecond: product.queue_admit_per_second,
+      admissionTtlMs: product.queue_admission_ttl_seconds * 1000,
+      startsAt: product.sale_starts_at,
+      // Before the start (and until the start has been processed) pre-queue places are unknown.
+      shuffle: this.shuffle ?? (product.sale_starts_at === null ? { key: 0, size: 0 } : null),
+      issued: this.nextSeq - 1,
+      frontier: this.frontier,
+      moves: this.moves.map(({ at, from, to }) => ({ at, from, to })),
+      soldOut: product.stock === 0 && product.reserved === 0,
+      publishedAt: now,
+    };
+  }
+
+  /** Join the line: the shopper's ticket if it still waits or is admitted, else a new one at the back. */
+  join(tx: Tx, product: ProductRow, shopperId: string | null): Joined {
+    this.start(tx, product);
+    if (shopperId !== null) {
+      const seq = this.shoppers.get(shopperId);
+      if (seq !== undefined) {
+        const { state } = ticketStatus(this.frontierView(product, tx.now), seq, tx.now);
+        if (state === "waiting" || state === "admitted") return { seq, created: false };
+      }
+    }
+    if (this.nextSeq > this.reservedUntil) {
+      this.reservedUntil += BLOCK;
+      tx.sql.exec("UPDATE queue_state SET next_seq_reserved = ?", this.reservedUntil);
+      this.save(tx);
+    }
+    const seq = this.nextSeq++;
+    if (shopperId !== null) {
+      this.shoppers.set(shopperId, seq);
+      this.unsaved.push([shopperId, seq, tx.now]);
+    }
+    this.version++;
+    this.admit(tx, product);
+    return { seq, created: true };
+  }
+
+  /**
+   * Move the frontier as far as the units, the rate and the line allow. Runs at the end of every
+   * writing transaction while people wait (a hold released, an order failed: a place frees at
+   * once) and from the alarm (the rate budget refills, admissions expire).
+   */
+  admit(tx: Tx, product: ProductRow): void {
+    if (product.queue_enabled !== 1) return;
+    this.expire(tx, product);
+    if (!this.start(tx, product) || this.waiting() === 0) return;
+    const rate = product.queue_admit_per_second;
+    this.budget = Math.min(rate, this.budget + ((tx.now - this.budgetAt) / 1000) * rate);
+    this.budgetAt = tx.now;
+    const room = available(product) - this.unused();
+    const count = Math.min(Math.floor(this.budget), room, this.waiting());
+    if (count <= 0) return;
+    const move: Move = { at: tx.now, from: this.frontier + 1, to: this.frontier + count, used: 0 };
+    this.moves.push(move);
+    this.frontier = move.to;
+    this.budget -= count;
+    tx.sql.exec(
+      "INSERT INTO queue_moves (at, from_rank, to_rank) VALUES (?, ?, ?)",
+      move.at,
+      move.from,
+      move.to,
+    );
+    tx.sql.exec("UPDATE queue_state SET frontier = ?", this.frontier);
+    this.save(tx);
+    this.version++;
+    tx.log("Queue admitted shoppers.", {
+      product_id: tx.productId,
+      from: move.from,
+      to: move.to,
+      waiting: this.waiting(),
+    });
+  }
+
+  /**
+   * A hold made with an admission: refuse a second use, and count it used (the hold's units now
+   * stand in for the admission's place). Call in the hold's transaction, before it reserves.
+   */
+  checkAdmission(tx: Tx, seq: number): Failure | null {
+    const used = rows(
+      tx.sql.exec("SELECT 1 AS used FROM queue_admissions_used WHERE seq = ?", seq),
+    );
+    return used.length > 0
+      ? failure("admission_used", "This admission was already used for a hold.")
+      : null;
+  }
+
+  /**
+   * Units this hold must leave for the other admitted shoppers: each unused admission but this
+   * one is worth a unit, so one shopper's large hold cannot take the unit another was let in for.
+   */
+  heldBackFor(tx: Tx, product: ProductRow, seq: number): number {
+    const rank = rankOf(this.frontierView(product, tx.now), seq);
+    const mine = this.moves.find((m) => rank !== null && m.from <= rank && rank <= m.to);
+    return Math.max(0, this.unused() - (mine && mine.used < mine.to - mine.from + 1 ? 1 : 0));
+  }
+
+  useAdmission(
+    tx: Tx,
+    product: ProductRow,
+    seq: number,
+    holdId: string,
+    shopperId: string | null,
+  ): void {
+    tx.sql.exec(
+      "INSERT INTO queue_admissions_used (seq, hold_id, shopper_id, used_at) VALUES (?, ?, ?, ?)",
+      seq,
+      holdId,
+      shopperId,
+      tx.now,
+    );
+    const rank = rankOf(this.frontierView(product, tx.now), seq);
+    const move = this.moves.find((m) => rank !== null && m.from <= rank && rank <= m.to);
+    if (move) {
+      move.used++;
+      tx.sql.exec("UPDATE queue_moves SET used = used + 1 WHERE to_rank = ?", move.to);
+    }
+    this.version++;
+  }
+
+  /** When the alarm must come back for the queue (Infinity: it need not). */
+  nextTickAt(product: ProductRow, now: number): number {
+    if (product.queue_enabled !== 1) return Infinity;
+    const ttl = product.queue_admission_ttl_seconds * 1000;
+    const expiry = this.moves.length > 0 ? this.moves[0]!.at + ttl : Infinity;
+    if (!this.started(product, now)) return product.sale_starts_at ?? Infinity;
+    return this.waiting() > 0 ? Math.min(now + 1_000, expiry) : expiry;
+  }
+
+  private started(product: ProductRow, now: number): boolean {
+    return (
+      this.shuffle !== null || product.sale_starts_at === null || now >= product.sale_starts_at
+    );
+  }
+
+  /**
+   * At the sale's start, shuffle the pre-queue (everyone who joined before it), so arriving early
+   * gives no edge. Returns whether the line is open.
+   */
+  private start(tx: Tx, product: ProductRow): boolean {
+    if (this.shuffle !== null) return true;
+    if (product.sale_starts_at === null) return true;
+    if (tx.now < product.sale_starts_at) return false;
+    const key = crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1;
+    this.shuffle = { key, size: this.nextSeq - 1 };
+    tx.sql.exec(
+      "UPDATE queue_state SET shuffle_key = ?, shuffle_size = ?",
+      this.shuffle.key,
+      this.shuffle.size,
+    );
+    this.version++;
+    tx.log("Queue pre-queue shuffled at the sale's start.", {
+      product_id: tx.productId,
+      size: this.shuffle.size,
+    });
+    return true;
+  }
+
+  /** Admissions past their TTL are over: their places pass on. */
+  private expire(tx: Tx, product: ProductRow): void {
+    const ttl = product.queue_admission_ttl_seconds * 1000;
+    const live = this.moves.filter((move) => move.at + ttl > tx.now);
+    if (live.length === this.moves.length) return;
+    this.moves = live;
+    tx.sql.exec("DELETE FROM queue_moves WHERE at <= ?", tx.now - ttl);
+    this.version++;
+  }
+
+  /** Save the shoppers who joined since the last save, riding on a write that happens anyway. */
+  private save(tx: Tx): void {
+    for (const [shopperId, seq, at] of this.unsaved) {
+      tx.sql.exec(
+        "INSERT OR REPLACE INTO queue_shoppers (shopper_id, seq, joined_at) VALUES (?, ?, ?)",
+        shopperId,
+        seq,
+        at,
+      );
+    }
+    this.unsaved = [];
+  }
+}

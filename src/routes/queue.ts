@@ -1,0 +1,189 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import { ticketStatus, type QueueFrontier } from "../queue-frontier";
+import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue-tokens";
+import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../schemas";
+import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
+import { z } from "@hono/zod-openapi";
+import { callFor, type App, type AppEnv, type RouteDeps } from "./types";
+
+const joinQueue = createRoute({
+  method: "post",
+  path: "/api/products/{id}/queue",
+  summary: "Join the product's queue: a signed ticket that carries your place",
+  description:
+    "201 with a new ticket; 200 with the same ticket when this shopper already has one that is waiting or admitted. Poll GET /api/queue/{ticket} or listen on /api/products/{id}/live; once admitted, send `admission_token` with the hold.",
+  middleware: [requireShopper] as const,
+  request: {
+    params: ProductIdParam,
+    body: {
+      required: false,
+      description: "Nothing, or `{}`",
+      content: { "application/json": { schema: QueueJoinRequest } },
+    },
+  },
+  responses: {
+    201: jsonResponse(QueueTicket, "A new ticket"),
+    200: jsonResponse(QueueTicket, "The ticket this shopper already has"),
+    ...errorResponses(
+      "product_not_found",
+      "queue_disabled",
+      "queue_not_configured",
+      ...SHOPPER_ERRORS,
+      ...COMMON_ERRORS,
+    ),
+  },
+});
+
+const readTicket = createRoute({
+  method: "get",
+  path: "/api/queue/{ticket}",
+  summary: "A ticket's place, state and (for its own shopper, once admitted) admission token",
+  description:
+    "Answered from the Worker's copy of the queue's frontier, at most a second old. The admission token is shown only to the ticket's own shopper (the same token or X-Shopper-Id as for the join).",
+  request: { params: TicketParam },
+  responses: {
+    200: jsonResponse(QueueTicket, "The ticket"),
+    ...errorResponses(
+      "invalid_ticket",
+      "invalid_shopper_token",
+      "product_not_found",
+      "queue_not_configured",
+      ...COMMON_ERRORS,
+    ),
+  },
+});
+
+const LiveQuery = z.object({
+  ticket: z
+    .string()
+    .max(1_000)
+    .optional()
+    .openapi({ param: { name: "ticket", in: "query" }, description: "Also follow this ticket." }),
+});
+
+const liveUpdates = createRoute({
+  method: "get",
+  path: "/api/products/{id}/live",
+  summary: "Live stock (and a ticket's place) over a WebSocket",
+  description:
+    'A WebSocket upgrade. Frames are JSON: `{"type":"stock","stock","reserved","available","sold_out"}` on connect and on every change, and with `?ticket=` `{"type":"queue","position","state","admission_token"?}`; a frame may be an array of both. At most about 10 frames a second; the last one always carries the current state.',
+  request: { params: ProductIdParam, query: LiveQuery },
+  responses: {
+    101: { description: "Switching to the WebSocket protocol" },
+    ...errorResponses(
+      "upgrade_required",
+      "invalid_ticket",
+      "product_not_found",
+      "queue_not_configured",
+      ...COMMON_ERRORS,
+    ),
+  },
+});
+
+function queueSecret(c: Context<AppEnv>): string {
+  const secret = c.env.QUEUE_SECRET;
+  if (!secret) {
+    throw new ApiFailure(
+      "queue_not_configured",
+      "The queue is not available: this deployment has no QUEUE_SECRET.",
+    );
+  }
+  return secret;
+}
+
+async function openTicket(token: string, secret: string): Promise<Ticket> {
+  const ticket = await verifyTicket(token, secret);
+  if (!ticket)
+    throw new ApiFailure("invalid_ticket", "This ticket was not issued by this service.");
+  return ticket;
+}
+
+/** The ticket answer: its state from the frontier, and the admission token for its own shopper. */
+async function ticketAnswer(
+  token: string,
+  ticket: Ticket,
+  frontier: QueueFrontier,
+  secret: string,
+  ownShopper: boolean,
+) {
+  const now = Date.now();
+  const status = ticketStatus(frontier, ticket.seq, now);
+  const answer: z.infer<typeof QueueTicket> = {
+    ticket: token,
+    product_id: ticket.productId,
+    position: status.position,
+    state: status.state,
+  };
+  if (status.state === "admitted" && status.admissionExpiresAt && ownShopper) {
+    answer.admission_token = await signAdmission(
+      { ...ticket, expiresAt: status.admissionExpiresAt },
+      secret,
+    );
+    answer.admission_expires_at = new Date(status.admissionExpiresAt).toISOString();
+  }
+  if (status.estimatedWaitSeconds !== undefined) {
+    answer.estimated_wait_seconds = status.estimatedWaitSeconds;
+  }
+  return answer;
+}
+
+export function queueRoutes(app: App, { ask, frontiers }: RouteDeps): void {
+  app.openapi(joinQueue, async (c) => {
+    const { id } = c.req.valid("param");
+    const secret = queueSecret(c);
+    const shopperId = c.get("shopperId");
+    const joined = unwrap(
+      await ask(c, id, {}, (stub) => stub.joinQueue({ ...callFor(c, id), shopperId })),
+    );
+    frontiers.keep(id, joined.frontier);
+    const ticket = { productId: id, seq: joined.seq, shopperId };
+    const token = await signTicket(ticket, secret);
+    const answer = await ticketAnswer(token, ticket, joined.frontier, secret, true);
+    return joined.created ? c.json(answer, 201) : c.json(answer, 200);
+  });
+
+  app.openapi(readTicket, async (c) => {
+    const secret = queueSecret(c);
+    const { ticket: token } = c.req.valid("param");
+    const ticket = await openTicket(token, secret);
+    const reader = await identifyReader(c);
+    let frontier = frontiers.fresh(ticket.productId);
+    if (!frontier) {
+      frontier = unwrap(
+        await ask(c, ticket.productId, {}, (stub) => stub.readQueue(callFor(c, ticket.productId))),
+      ).frontier;
+      frontiers.keep(ticket.productId, frontier);
+    }
+    const own = reader.shopperId === ticket.shopperId;
+    return c.json(await ticketAnswer(token, ticket, frontier, secret, own), 200);
+  });
+
+  app.openapi(liveUpdates, async (c) => {
+    const { id } = c.req.valid("param");
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiFailure(
+        "upgrade_required",
+        "Open this URL as a WebSocket (Upgrade: websocket).",
+        {
+          Upgrade: "websocket",
+        },
+      );
+    }
+    const { ticket: token } = c.req.valid("query");
+    const ticket = token === undefined ? null : await openTicket(token, queueSecret(c));
+    if (ticket && ticket.productId !== id) {
+      throw new ApiFailure("invalid_ticket", `This ticket is for product ${ticket.productId}.`);
+    }
+    // The product must exist before an object is woken for it; the socket is the object's.
+    await ask(c, id, {}, () => Promise.resolve(null));
+    const headers = new Headers({ upgrade: "websocket", "x-product-id": String(id) });
+    if (ticket) {
+      headers.set("x-ticket-seq", String(ticket.seq));
+      if (ticket.shopperId !== null) headers.set("x-ticket-shopper", ticket.shopperId);
+    }
+    const stub = c.env.PRODUCTS.getByName(String(id));
+    return stub.fetch(new Request(c.req.url, { headers }));
+  });
+}
