@@ -46,11 +46,35 @@ function invalid(reason: string): ApiFailure {
 const isTime = (value: unknown): value is number =>
   typeof value === "number" && Number.isFinite(value);
 
+/**
+ * Tokens this isolate has verified, with the times they are good between: a shopper sends the same
+ * token with every request, and its signature need only be checked once. Keyed by the whole token
+ * (signature included) and the secret, so only what verified is ever found here; bounded, oldest
+ * first out.
+ */
+const VERIFIED_MAX = 10_000;
+const verified = new Map<string, { sub: string; fromMs: number; untilMs: number }>();
+
 /** The shopper id a token names, once its signature, algorithm, times and subject check out. */
 export async function verifyShopperToken(
   token: string,
   secret: string,
   nowMs = Date.now(),
+): Promise<string> {
+  const cacheKey = `${secret.length}:${secret}:${token}`;
+  const known = verified.get(cacheKey);
+  if (known) {
+    if (nowMs < known.untilMs && nowMs >= known.fromMs) return known.sub;
+    verified.delete(cacheKey);
+  }
+  return checkShopperToken(token, secret, cacheKey, nowMs);
+}
+
+async function checkShopperToken(
+  token: string,
+  secret: string,
+  cacheKey: string,
+  nowMs: number,
 ): Promise<string> {
   let payload: Record<string, unknown>;
   try {
@@ -77,7 +101,23 @@ export async function verifyShopperToken(
   if (typeof payload.sub !== "string" || !isShopperId(payload.sub)) {
     throw invalid("sub must be the shopper id, 1 to 128 printable ASCII characters");
   }
+  remember(cacheKey, {
+    sub: payload.sub,
+    fromMs: Math.max(
+      isTime(payload.nbf) ? (payload.nbf - LEEWAY_S) * 1000 : -Infinity,
+      isTime(payload.iat) ? (payload.iat - LEEWAY_S) * 1000 : -Infinity,
+    ),
+    untilMs: (payload.exp + LEEWAY_S) * 1000,
+  });
   return payload.sub;
+}
+
+function remember(key: string, entry: { sub: string; fromMs: number; untilMs: number }): void {
+  if (verified.size >= VERIFIED_MAX) {
+    const oldest = verified.keys().next();
+    if (!oldest.done) verified.delete(oldest.value);
+  }
+  verified.set(key, entry);
 }
 
 function bearer(c: Context): string | undefined {
