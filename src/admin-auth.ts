@@ -1,5 +1,7 @@
+import type { Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
-import { ApiFailure } from "./http";
+import { ApiFailure, errorResponse } from "./http";
 import type { AppEnv } from "./routes/types";
 
 const encoder = new TextEncoder();
@@ -14,18 +16,28 @@ export async function isAdminToken(given: string, expected: string | undefined):
   return crypto.subtle.timingSafeEqual(a!, b!);
 }
 
-/** Operator routes need `Authorization: Bearer $ADMIN_TOKEN`, and are off while it is unset. */
+/** Hono's bearer-auth refusals, in this API's JSON (it adds the WWW-Authenticate challenge). */
+const refusal = (c: Context<AppEnv>) =>
+  errorResponse(c, "unauthorized", "A valid admin bearer token is required.");
+
+const checkToken = bearerAuth({
+  realm: "flash-sale-admin",
+  verifyToken: (token, c: Context<AppEnv>) => isAdminToken(token, c.env.ADMIN_TOKEN),
+  noAuthenticationHeader: { message: refusal },
+  invalidAuthenticationHeader: { message: refusal },
+  invalidToken: { message: refusal },
+});
+
+/**
+ * Operator routes need `Authorization: Bearer $ADMIN_TOKEN` (Hono's bearer-auth, answering 401
+ * with `WWW-Authenticate`), and are off, 403, while ADMIN_TOKEN is unset.
+ */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const expected = c.env.ADMIN_TOKEN;
-  if (!expected) {
+  if (!c.env.ADMIN_TOKEN) {
     throw new ApiFailure(
       "admin_disabled",
       "Admin routes are disabled: set ADMIN_TOKEN to enable them.",
     );
   }
-  const given = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-  if (!given || !(await isAdminToken(given, expected))) {
-    throw new ApiFailure("unauthorized", "A valid admin bearer token is required.");
-  }
-  await next();
+  return checkToken(c, next);
 });

@@ -10,10 +10,12 @@ import { CatalogueCache } from "./catalogue";
 import { FrontierCache } from "./queue-cache";
 import { queueRoutes } from "./routes/queue";
 import { callProduct, productStub, type StubFor } from "./product-client";
+import { corsForStorefronts } from "./cors";
 import { requestId } from "./request-id";
 import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./retry";
 import { requireAdmin } from "./admin-auth";
 import { adminRoutes } from "./routes/admin";
+import { configRoutes } from "./routes/config";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { refundRoutes } from "./routes/refunds";
 import { holdRoutes } from "./routes/holds";
@@ -106,6 +108,7 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   app.use("*", requestId);
+  app.use("*", corsForStorefronts);
   app.use(
     "*",
     bodyLimit({
@@ -121,6 +124,7 @@ export function createApp(options: AppOptions = {}): App {
     frontiers: options.frontiers ?? new FrontierCache(),
   };
   healthRoutes(app);
+  configRoutes(app);
   productRoutes(app, deps);
   holdRoutes(app, deps);
   queueRoutes(app, deps);
@@ -181,6 +185,8 @@ export function createApp(options: AppOptions = {}): App {
         "The product is busy or briefly unavailable; retry shortly.",
       );
     }
+    // A middleware that built its own answer (bearer-auth's 401 with WWW-Authenticate).
+    if (error instanceof HTTPException && error.res) return error.getResponse();
     const known = error instanceof HTTPException ? HTTP_ERRORS[error.status] : undefined;
     if (known) return errorResponse(c, ...known);
     logEvent(

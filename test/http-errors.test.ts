@@ -78,6 +78,7 @@ describe("GET /openapi.json", () => {
         "/api/admin/products/{id}/restock",
         "/api/admin/refunds",
         "/api/admin/refunds/{id}/resolve",
+        "/api/config",
         "/api/holds",
         "/api/holds/{id}",
         "/api/orders",

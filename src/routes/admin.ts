@@ -8,11 +8,35 @@ import {
   ProductCreateRequest,
   ProductIdParam,
   ProductMetrics,
+  ProductId,
   ProductUpdateRequest,
   RestockRequest,
   IdempotencyKeyHeader,
 } from "../schemas";
 import { z } from "@hono/zod-openapi";
+
+/** Products per page of the catalogue list. */
+const PAGE = 100;
+
+const CatalogueItem = z
+  .object({
+    id: ProductId,
+    name: z.string(),
+    price_cents: z.number().int(),
+    currency: z.string(),
+    initial_stock: z.number().int(),
+    sale_starts_at: z.string().nullable(),
+    sale_ends_at: z.string().nullable(),
+    max_units_per_shopper: z.number().int().nullable(),
+    late_payments: z.enum(["refund", "accept_if_available"]).nullable(),
+    queue_enabled: z.boolean(),
+    created_at: z.string(),
+  })
+  .openapi("CatalogueItem");
+
+const CatalogueList = z
+  .object({ products: z.array(CatalogueItem), next_cursor: z.string().nullable() })
+  .openapi("CatalogueList");
 
 const MetricsQuery = z.object({
   check: z
@@ -37,6 +61,28 @@ const createProduct = createRoute({
   responses: {
     201: jsonResponse(Product, "The product, ready to sell"),
     ...errorResponses("product_exists", ...adminErrors),
+  },
+});
+
+const ListQuery = z.object({
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,10}$/, "cursor: from next_cursor")
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" } }),
+});
+
+const listProducts = createRoute({
+  method: "get",
+  path: "/api/admin/products",
+  summary: "Every product in the catalogue, by id, 100 a page",
+  description:
+    "The catalogue in D1 (what products exist and the settings they started from). Live stock and counters are in each product's metrics.",
+  security,
+  request: { query: ListQuery },
+  responses: {
+    200: jsonResponse(CatalogueList, "A page of products"),
+    ...errorResponses(...adminErrors),
   },
 });
 
@@ -105,6 +151,26 @@ function canonicalTime(value: string | null | undefined): string | null {
 }
 
 export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
+  app.openapi(listProducts, async (c) => {
+    const { cursor } = c.req.valid("query");
+    const { results } = await c.env.DB.prepare(
+      `SELECT id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
+              max_units_per_shopper, late_payments, queue_enabled, created_at
+       FROM products WHERE id > ? ORDER BY id LIMIT ?`,
+    )
+      .bind(cursor === undefined ? 0 : Number(cursor), PAGE + 1)
+      .all<Omit<z.infer<typeof CatalogueItem>, "queue_enabled"> & { queue_enabled: number }>();
+    const page = results.slice(0, PAGE).map(({ queue_enabled, ...item }) => ({
+      ...item,
+      queue_enabled: queue_enabled === 1,
+    }));
+    const last = page.at(-1);
+    return c.json(
+      { products: page, next_cursor: results.length > PAGE && last ? String(last.id) : null },
+      200,
+    );
+  });
+
   app.openapi(createProduct, async (c) => {
     const input = c.req.valid("json");
     const entry: CatalogueEntry = {

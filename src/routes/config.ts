@@ -1,0 +1,46 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { jsonResponse } from "../http";
+import type { App } from "./types";
+
+const StorefrontConfig = z
+  .object({
+    shopper_identity: z.enum(["token", "header"]).openapi({
+      description:
+        "`token`: send the shopper's JWT as Authorization: Bearer; `header`: a trusted backend names the shopper in X-Shopper-Id.",
+    }),
+    anonymous_shoppers: z
+      .boolean()
+      .openapi({ description: "Shopping without a name is allowed (local use)." }),
+    simulated_payments: z.boolean().openapi({
+      description:
+        "Unsigned payment webhooks are accepted (local use): a demo may simulate payments.",
+    }),
+    queue_available: z
+      .boolean()
+      .openapi({ description: "QUEUE_SECRET is set: products may have a queue." }),
+  })
+  .openapi("StorefrontConfig");
+
+const readConfig = createRoute({
+  method: "get",
+  path: "/api/config",
+  summary: "What a storefront page needs to know about this deployment",
+  description:
+    "Public, and touches no product: how shoppers identify themselves, and what the local demo may do.",
+  responses: { 200: jsonResponse(StorefrontConfig, "This deployment's settings for storefronts") },
+});
+
+export function configRoutes(app: App): void {
+  app.openapi(readConfig, (c) =>
+    c.json(
+      {
+        shopper_identity: c.env.SHOPPER_TOKEN_SECRET ? ("token" as const) : ("header" as const),
+        anonymous_shoppers:
+          !c.env.SHOPPER_TOKEN_SECRET && c.env.ALLOW_ANONYMOUS_SHOPPERS === "true",
+        simulated_payments: !c.env.WEBHOOK_SECRET && c.env.ALLOW_UNSIGNED_WEBHOOKS === "true",
+        queue_available: Boolean(c.env.QUEUE_SECRET),
+      },
+      200,
+    ),
+  );
+}
