@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { ErrorCode } from "./errors";
@@ -18,6 +19,7 @@ import { adminRoutes } from "./routes/admin";
 import { configRoutes } from "./routes/config";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { refundRoutes } from "./routes/refunds";
+import { stripeRoutes } from "./routes/stripe";
 import { holdRoutes } from "./routes/holds";
 import { orderRoutes } from "./routes/orders";
 import { productRoutes } from "./routes/products";
@@ -42,6 +44,7 @@ function describeIssues(error: ZodError): string {
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_STRIPE_BODY_BYTES = 512 * 1024;
 
 /** Hono's own request errors (body parsing, media type), in this API's words. */
 const HTTP_ERRORS: Record<number, [ErrorCode, string]> = {
@@ -109,12 +112,20 @@ export function createApp(options: AppOptions = {}): App {
 
   app.use("*", requestId);
   app.use("*", corsForStorefronts);
+  const limitBody = (maxSize: number): MiddlewareHandler<AppEnv> =>
+    bodyLimit({
+      maxSize,
+      onError: (c: Context<AppEnv>) =>
+        errorResponse(c, "payload_too_large", `Request bodies are limited to ${maxSize} bytes.`),
+    });
+  // Stripe's events are bigger than anything a shopper sends, and must be read whole to be verified.
+  app.use("/api/payments/stripe", limitBody(MAX_STRIPE_BODY_BYTES));
+  const limitShopperBody = limitBody(MAX_BODY_BYTES);
   app.use(
     "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c: Context<AppEnv>) => errorResponse(c, ...HTTP_ERRORS[413]!),
-    }),
+    createMiddleware<AppEnv>(async (c, next) =>
+      c.req.path === "/api/payments/stripe" ? next() : limitShopperBody(c, next),
+    ),
   );
 
   const deps: RouteDeps = {
@@ -130,6 +141,7 @@ export function createApp(options: AppOptions = {}): App {
   queueRoutes(app, deps);
   orderRoutes(app, deps);
   webhookRoutes(app, deps);
+  stripeRoutes(app, deps);
   // Every operator route needs the admin token; registered before them so it runs first.
   app.use("/api/admin/*", requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {

@@ -15,6 +15,8 @@ declare global {
       SHOPPER_TOKEN_SECRET?: string;
       /** HMAC key of queue tickets and admission tokens; the queue cannot be turned on without it. */
       QUEUE_SECRET?: string;
+      /** The signing secret of a Stripe webhook endpoint (`whsec_…`), for POST /api/payments/stripe. */
+      STRIPE_WEBHOOK_SECRET?: string;
     }
   }
 }

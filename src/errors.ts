@@ -1,6 +1,7 @@
 /** Every error the API answers with, and the HTTP status it travels with. */
 export const ERROR_STATUS = {
   invalid_json: 400,
+  invalid_stripe_signature: 400,
   unauthorized: 401,
   invalid_signature: 401,
   shopper_token_required: 401,
@@ -39,6 +40,7 @@ export const ERROR_STATUS = {
   service_unavailable: 503,
   webhook_secret_not_configured: 503,
   webhook_secret_invalid: 503,
+  stripe_not_configured: 503,
   shopper_auth_not_configured: 503,
   queue_not_configured: 503,
 } as const;

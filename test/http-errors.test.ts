@@ -84,6 +84,7 @@ describe("GET /openapi.json", () => {
         "/api/orders",
         "/api/orders/{id}",
         "/api/orders/{id}/cancel",
+        "/api/payments/stripe",
         "/api/payments/webhook",
         "/api/products/{id}",
         "/api/products/{id}/live",

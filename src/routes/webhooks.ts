@@ -1,8 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
 import { productOfOrder } from "../ids";
-import { WebhookAnswer, WebhookRequest } from "../schemas";
+import type { PaymentNotice } from "../product/payments";
+import { WebhookAnswer, WebhookRequest, type WebhookAnswerView } from "../schemas";
 import { authenticateWebhook } from "../webhook-auth";
 import { callFor, type AppEnv, type App, type RouteDeps } from "./types";
 
@@ -43,7 +45,34 @@ const paymentWebhook = createRoute({
   },
 });
 
-export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
+/**
+ * Apply a payment notice, from whichever gateway, through the one exactly-once path: the order's
+ * product object settles it against the notice's idempotency key.
+ */
+export async function settle(
+  c: Context<AppEnv>,
+  { ask, soldOut }: RouteDeps,
+  notice: PaymentNotice,
+): Promise<WebhookAnswerView> {
+  const productId = productOfOrder(notice.orderId);
+  if (productId === null) throw new ApiFailure("order_not_found", `No order ${notice.orderId}.`);
+  const { answer, freed } = unwrap(
+    await ask(
+      c,
+      productId,
+      {
+        unknown: "order_not_found",
+        fields: { order_id: notice.orderId, idempotency_key: notice.idempotencyKey },
+      },
+      (stub) => stub.settlePayment({ ...callFor(c, productId), notice }),
+    ),
+  );
+  // A failed payment frees its units: this isolate must not keep calling the product sold out.
+  if (freed > 0) soldOut.forget(productId);
+  return answer;
+}
+
+export function webhookRoutes(app: App, deps: RouteDeps): void {
   app.openapi(paymentWebhook, async (c) => {
     const body = c.req.valid("json");
     const idempotencyKey = body.idempotency_key ?? c.get("webhookMessageId");
@@ -52,29 +81,14 @@ export function webhookRoutes(app: App, { ask, soldOut }: RouteDeps): void {
         "invalid_request",
         "idempotency_key: required (or send a webhook-id header)",
       );
-    const productId = productOfOrder(body.order_id);
-    if (productId === null) throw new ApiFailure("order_not_found", `No order ${body.order_id}.`);
-    const notice = {
+    const answer = await settle(c, deps, {
       idempotencyKey,
       orderId: body.order_id,
       status: body.status,
       amountCents: body.amount_cents,
       currency: body.currency,
       paymentId: body.payment_id,
-    };
-    const { answer, freed } = unwrap(
-      await ask(
-        c,
-        productId,
-        {
-          unknown: "order_not_found",
-          fields: { order_id: body.order_id, idempotency_key: idempotencyKey },
-        },
-        (stub) => stub.settlePayment({ ...callFor(c, productId), notice }),
-      ),
-    );
-    // A failed payment frees its units: this isolate must not keep calling the product sold out.
-    if (freed > 0) soldOut.forget(productId);
+    });
     return c.json(answer, 200);
   });
 }

@@ -1,0 +1,88 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse } from "../http";
+import { logEvent } from "../log";
+import { WebhookAnswer } from "../schemas";
+import { readStripeEvent } from "../stripe-events";
+import type { App, RouteDeps } from "./types";
+import { settle } from "./webhooks";
+
+const StripeAnswer = z
+  .object({
+    received: z.literal(true),
+    event_id: z.string(),
+    type: z.string(),
+    ignored: z.boolean().openapi({
+      description:
+        "True for event types this service does not act on, or intents without metadata.order_id.",
+    }),
+    payment: WebhookAnswer.optional(),
+  })
+  .openapi("StripeWebhookAnswer");
+
+const stripeWebhook = createRoute({
+  method: "post",
+  path: "/api/payments/stripe",
+  summary: "Stripe's own webhook: payment intents settled exactly once",
+  description:
+    "Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET. `payment_intent.succeeded` and `payment_intent.payment_failed` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects.",
+  request: {
+    headers: z.object({
+      "stripe-signature": z
+        .string()
+        .optional()
+        .openapi({
+          param: { name: "stripe-signature", in: "header" },
+          example: "t=1700000000,v1=5257a8…",
+        }),
+    }),
+    body: {
+      required: true,
+      description: "A Stripe event, as Stripe sends it",
+      // A plain schema, not a zod one: nothing parses the body before its signature is checked.
+      content: { "application/json": { schema: { type: "object" as const } } },
+    },
+  },
+  responses: {
+    200: jsonResponse(StripeAnswer, "Acknowledged: applied, a duplicate, or ignored"),
+    ...errorResponses(
+      "invalid_stripe_signature",
+      "order_not_found",
+      "idempotency_key_reused",
+      "stripe_not_configured",
+      ...COMMON_ERRORS,
+    ),
+  },
+});
+
+export function stripeRoutes(app: App, deps: RouteDeps): void {
+  app.openapi(stripeWebhook, async (c) => {
+    const secret = c.env.STRIPE_WEBHOOK_SECRET;
+    if (!secret) {
+      logEvent(
+        "Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set.",
+        { request_id: c.get("requestId") },
+        "error",
+      );
+      throw new ApiFailure(
+        "stripe_not_configured",
+        "Stripe webhooks are not accepted until STRIPE_WEBHOOK_SECRET is configured.",
+      );
+    }
+    let event;
+    try {
+      event = await readStripeEvent(
+        await c.req.text(),
+        c.req.header("stripe-signature") ?? "",
+        secret,
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      logEvent("Stripe signature rejected.", { reason, request_id: c.get("requestId") }, "warn");
+      throw new ApiFailure("invalid_stripe_signature", `Stripe signature rejected: ${reason}`);
+    }
+    const received = { received: true as const, event_id: event.eventId, type: event.type };
+    if (!event.notice) return c.json({ ...received, ignored: true }, 200);
+    const payment = await settle(c, deps, { idempotencyKey: event.eventId, ...event.notice });
+    return c.json({ ...received, ignored: false, payment }, 200);
+  });
+}
