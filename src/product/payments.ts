@@ -144,7 +144,7 @@ function decide(
       });
       return { answer: ignored(), freed: 0 };
     }
-    failOrder(tx, order, notice.paymentId);
+    closeOrder(tx, order, "failed", notice.paymentId);
     tx.log("Webhook Payment Failure - Units Released", {
       ...fields,
       hold_id: order.hold_id,
@@ -179,7 +179,7 @@ function decide(
     return { answer: ignored("amount_mismatch"), freed: 0 };
   }
   if (order.status === "pending") {
-    payOrder(tx, order, notice.paymentId);
+    closeOrder(tx, order, "paid", notice.paymentId);
     tx.log("Webhook Payment Success - Stock Deducted", {
       ...fields,
       hold_id: order.hold_id,
@@ -223,45 +223,39 @@ function decide(
   return { answer: ignored(), freed: 0 };
 }
 
-function payOrder(tx: Tx, order: OrderRow, paymentId: string | undefined): void {
-  adjust(tx, {
-    stock: -order.qty,
-    reserved: -order.qty,
-    sold: order.qty,
-    orders_pending: -1,
-    orders_paid: 1,
-  });
-  const paid: OrderRow = {
+/** A pending order's first word: its units are sold (paid) or go back on sale (failed). */
+function closeOrder(
+  tx: Tx,
+  order: OrderRow,
+  status: "paid" | "failed",
+  paymentId: string | undefined,
+): void {
+  if (status === "paid") {
+    adjust(tx, {
+      stock: -order.qty,
+      reserved: -order.qty,
+      sold: order.qty,
+      orders_pending: -1,
+      orders_paid: 1,
+    });
+  } else {
+    adjust(tx, { reserved: -order.qty, orders_pending: -1, orders_failed: 1 });
+    moveShopperUnits(tx, order.shopper_id, -order.qty);
+  }
+  const closed: OrderRow = {
     ...order,
-    status: "paid",
+    status,
     updated_at: tx.now,
     payment_id: paymentId ?? order.payment_id,
   };
   tx.sql.exec(
-    "UPDATE orders SET status = 'paid', updated_at = ?, payment_id = ? WHERE order_id = ?",
+    "UPDATE orders SET status = ?, updated_at = ?, payment_id = ? WHERE order_id = ?",
+    status,
     tx.now,
-    paid.payment_id,
+    closed.payment_id,
     order.order_id,
   );
-  tx.record({ event: "order_paid", order: paid });
-}
-
-function failOrder(tx: Tx, order: OrderRow, paymentId: string | undefined): void {
-  adjust(tx, { reserved: -order.qty, orders_pending: -1, orders_failed: 1 });
-  moveShopperUnits(tx, order.shopper_id, -order.qty);
-  const failed: OrderRow = {
-    ...order,
-    status: "failed",
-    updated_at: tx.now,
-    payment_id: paymentId ?? order.payment_id,
-  };
-  tx.sql.exec(
-    "UPDATE orders SET status = 'failed', updated_at = ?, payment_id = ? WHERE order_id = ?",
-    tx.now,
-    failed.payment_id,
-    order.order_id,
-  );
-  tx.record({ event: "order_failed", order: failed });
+  tx.record({ event: status === "paid" ? "order_paid" : "order_failed", order: closed });
 }
 
 /**
