@@ -37,6 +37,31 @@ export async function readCatalogue(
     .first<CatalogueEntry>();
 }
 
+/** Put a new product in the catalogue; false when one with its id is there already. */
+export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
+  const inserted = await db
+    .prepare(
+      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(
+      entry.id,
+      entry.name,
+      entry.price_cents,
+      entry.currency,
+      entry.initial_stock,
+      entry.sale_starts_at,
+      entry.sale_ends_at,
+      entry.max_units_per_shopper,
+      entry.late_payments,
+      entry.queue_enabled,
+      entry.queue_admit_per_second,
+      entry.queue_admission_ttl_seconds,
+    )
+    .run();
+  return inserted.meta.changes > 0;
+}
+
 /** Write an entry's settings back, after the product's object changed them. */
 export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Promise<void> {
   await db

@@ -20,26 +20,11 @@ export interface Admission extends Ticket {
   expiresAt: number;
 }
 
+import { hmacKey } from "./hmac-key";
+
 type Kind = "qt1" | "qa1";
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      encoder.encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign", "verify"],
-    );
-    keys.set(secret, key);
-  }
-  return key;
-}
-
 function toBase64Url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
@@ -59,7 +44,7 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
 async function sign(kind: Kind, payload: unknown, secret: string): Promise<string> {
   const body = toBase64Url(encoder.encode(JSON.stringify(payload)));
   const signed = `${kind}.${body}`;
-  const signature = await crypto.subtle.sign("HMAC", await keyFor(secret), encoder.encode(signed));
+  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(signed));
   return `${signed}.${toBase64Url(new Uint8Array(signature))}`;
 }
 
@@ -76,7 +61,7 @@ async function open(
   if (!signature || !bytes) return null;
   const valid = await crypto.subtle.verify(
     "HMAC",
-    await keyFor(secret),
+    await hmacKey(secret),
     signature,
     encoder.encode(`${kind}.${body}`),
   );

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { isAdminToken } from "./admin-auth";
+import { hmacKey } from "./hmac-key";
 import { verify } from "hono/jwt";
 import type { Env } from "./env";
 import type { ErrorCode } from "./errors";
@@ -21,23 +22,6 @@ const SHOPPER_ID = /^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/;
 const LEEWAY_S = 60;
 
 export const isShopperId = (value: string): boolean => SHOPPER_ID.test(value);
-
-/** The HMAC key, imported once per secret rather than on every request. */
-const keys = new Map<string, Promise<CryptoKey>>();
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["verify"],
-    );
-    keys.set(secret, key);
-  }
-  return key;
-}
 
 function invalid(reason: string): ApiFailure {
   return new ApiFailure("invalid_shopper_token", `The shopper token is not valid: ${reason}.`);
@@ -80,7 +64,7 @@ async function checkShopperToken(
   try {
     // Hono checks the header (alg must be HS256: `none` and others are refused) and the signature;
     // times are checked below, with leeway and `exp` required, which Hono does not do.
-    payload = await verify(token, await keyFor(secret), {
+    payload = await verify(token, await hmacKey(secret), {
       alg: "HS256",
       exp: false,
       nbf: false,

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { writeCatalogue, type CatalogueEntry } from "../catalogue";
+import { insertCatalogue, writeCatalogue, type CatalogueEntry } from "../catalogue";
 import { logEvent } from "../log";
 import { windowFailure } from "../product/settings";
 import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
@@ -193,28 +193,7 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
       sale_ends_at: epochMs(entry.sale_ends_at) ?? null,
     });
     if (invalid) throw new ApiFailure(invalid.code, invalid.message);
-    const inserted = await c.env.DB.prepare(
-      `INSERT INTO products (id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-         max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
-    )
-      .bind(
-        entry.id,
-        entry.name,
-        entry.price_cents,
-        entry.currency,
-        entry.initial_stock,
-        entry.sale_starts_at,
-        entry.sale_ends_at,
-        entry.max_units_per_shopper,
-        entry.late_payments,
-        entry.queue_enabled,
-        entry.queue_admit_per_second,
-        entry.queue_admission_ttl_seconds,
-      )
-      .run();
-    if (inserted.meta.changes === 0) {
+    if (!(await insertCatalogue(c.env.DB, entry))) {
       throw new ApiFailure("product_exists", `Product ${input.id} already exists.`);
     }
     // On sale at once through this isolate, even if it had just been told the id was unknown.
