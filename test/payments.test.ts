@@ -369,3 +369,23 @@ describe("refunds an operator can act on", () => {
     expect((await call("GET", "/api/admin/refunds")).status).toBe(401);
   });
 });
+
+describe("payment ids", () => {
+  it("a success for a payment id that had failed is new money, not a duplicate", async () => {
+    const id = await newProduct(5, 1_000);
+    const o = await pendingOrder(id, 1);
+    await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: o.order_id,
+      status: "failure",
+      payment_id: "pi_retry",
+    } as never);
+    // The same intent succeeds later with another card: money was taken for a failed order.
+    const res = await pay(o.order_id, { payment_id: "pi_retry" });
+    expect(res.body).toMatchObject({ order_status: "failed", ignored: true, duplicate: false });
+    expect((await refundsOf(id))[0]).toMatchObject({
+      reason: "late_payment",
+      payment_id: "pi_retry",
+    });
+  });
+});

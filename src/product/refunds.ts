@@ -82,10 +82,15 @@ export function createRefund(
   return refund;
 }
 
-/** Whether this payment id was already seen on the order: then it is the same payment again. */
+/**
+ * Whether this payment id's money is already accounted for: it paid the order, or a refund is
+ * recorded for it. Then a success naming it is the same payment again. (A payment id that only
+ * failed, say a payment intent whose first card was declined, may still succeed: that success is
+ * new money.)
+ */
 export function knownPayment(tx: Tx, order: OrderRow, paymentId: string | undefined): boolean {
   if (paymentId === undefined) return false;
-  if (order.payment_id === paymentId) return true;
+  if (order.status === "paid" && order.payment_id === paymentId) return true;
   return (
     firstRow(
       tx.sql.exec(
