@@ -18,6 +18,7 @@ import { requireAdmin } from "./admin-auth";
 import { adminRoutes } from "./routes/admin";
 import { configRoutes } from "./routes/config";
 import { deadLetterRoutes } from "./routes/dead-letters";
+import { docsRoutes } from "./routes/docs";
 import { refundRoutes } from "./routes/refunds";
 import { stripeRoutes } from "./routes/stripe";
 import { holdRoutes } from "./routes/holds";
@@ -144,23 +145,11 @@ export function createApp(options: AppOptions = {}): App {
   stripeRoutes(app, deps);
   // Every operator route needs the admin token; registered before them so it runs first.
   app.use("/api/admin/*", requireAdmin);
-  app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {
-    type: "http",
-    scheme: "bearer",
-  });
   adminRoutes(app, deps);
   refundRoutes(app, deps);
   deadLetterRoutes(app, deps);
-
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Flash-sale checkout",
-      version: "1.0.0",
-      description:
-        "Holds, orders and an exactly-once payment webhook, with one Durable Object per product.",
-    },
-  });
+  // GET /openapi.json (the document, with its shared components) and GET /docs (Scalar's reference).
+  docsRoutes(app);
 
   app.notFound((c) => {
     const allowed = methodsFor(app, c.req.path);

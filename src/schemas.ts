@@ -100,7 +100,8 @@ export const IdempotencyKeyHeader = z.object({
     .optional()
     .openapi({
       param: { name: "idempotency-key", in: "header" },
-      description: "Retrying with the same key returns the same hold.",
+      description:
+        "Makes retries safe: a retry with the same key gets the first request's answer (marked `Idempotent-Replayed: true`) and changes nothing again.",
     }),
 });
 

@@ -2,7 +2,17 @@ import { createRoute } from "@hono/zod-openapi";
 import { insertCatalogue, writeCatalogue, type CatalogueEntry } from "../catalogue";
 import { logEvent } from "../log";
 import { windowFailure } from "../product/settings";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
+import {
+  ADMIN_ERRORS,
+  ApiFailure,
+  BODY_ERRORS,
+  errorResponses,
+  IDEMPOTENT_REPLAYED,
+  jsonBody,
+  jsonResponse,
+  SECURITY,
+  unwrap,
+} from "../http";
 import {
   Product,
   ProductCreateRequest,
@@ -49,18 +59,27 @@ const MetricsQuery = z.object({
 });
 import { callFor, type App, type RouteDeps } from "./types";
 
-const security = [{ AdminToken: [] }];
-const adminErrors = ["unauthorized", "admin_disabled", ...COMMON_ERRORS] as const;
+const security = SECURITY.admin;
 
 const createProduct = createRoute({
   method: "post",
   path: "/api/admin/products",
+  operationId: "createProduct",
+  tags: ["Admin"],
   summary: "Put a product on sale with its initial stock",
+  description:
+    "A sale window whose end is not after its start is 422; a queue needs QUEUE_SECRET (503 `queue_not_configured`).",
   security,
   request: { body: jsonBody(ProductCreateRequest, "The product") },
   responses: {
     201: jsonResponse(Product, "The product, ready to sell"),
-    ...errorResponses("product_exists", ...adminErrors),
+    ...errorResponses(
+      "product_exists",
+      ...ADMIN_ERRORS,
+      ...BODY_ERRORS,
+      "queue_not_configured",
+      "service_unavailable",
+    ),
   },
 });
 
@@ -75,6 +94,8 @@ const ListQuery = z.object({
 const listProducts = createRoute({
   method: "get",
   path: "/api/admin/products",
+  operationId: "listProducts",
+  tags: ["Admin"],
   summary: "Every product in the catalogue, by id, 100 a page",
   description:
     "The catalogue in D1 (what products exist and the settings they started from). Live stock and counters are in each product's metrics.",
@@ -82,27 +103,37 @@ const listProducts = createRoute({
   request: { query: ListQuery },
   responses: {
     200: jsonResponse(CatalogueList, "A page of products"),
-    ...errorResponses(...adminErrors),
+    ...errorResponses(...ADMIN_ERRORS, "invalid_request"),
   },
 });
 
 const updateProduct = createRoute({
   method: "patch",
   path: "/api/admin/products/{id}",
+  operationId: "updateProduct",
+  tags: ["Admin"],
   summary: "Change a product's name, price, sale window or per-shopper limit",
   description:
-    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on.",
+    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). After a 503 `service_unavailable`, send the same change again.",
   security,
   request: { params: ProductIdParam, body: jsonBody(ProductUpdateRequest, "What to change") },
   responses: {
     200: jsonResponse(Product, "The product after the change"),
-    ...errorResponses("product_not_found", ...adminErrors),
+    ...errorResponses(
+      "product_not_found",
+      ...ADMIN_ERRORS,
+      ...BODY_ERRORS,
+      "queue_not_configured",
+      "service_unavailable",
+    ),
   },
 });
 
 const restockProduct = createRoute({
   method: "post",
   path: "/api/admin/products/{id}/restock",
+  operationId: "restockProduct",
+  tags: ["Admin"],
   summary: "Add units to a product's stock",
   security,
   description:
@@ -113,14 +144,26 @@ const restockProduct = createRoute({
     body: jsonBody(RestockRequest, "How many units arrived"),
   },
   responses: {
-    200: jsonResponse(Product, "The product after the restock"),
-    ...errorResponses("product_not_found", "idempotency_key_reused", ...adminErrors),
+    200: jsonResponse(
+      Product,
+      "The product after the restock (or, with `Idempotent-Replayed`, after the one this key made)",
+      IDEMPOTENT_REPLAYED,
+    ),
+    ...errorResponses(
+      "product_not_found",
+      "idempotency_key_reused",
+      ...ADMIN_ERRORS,
+      ...BODY_ERRORS,
+      "service_unavailable",
+    ),
   },
 });
 
 const productMetrics = createRoute({
   method: "get",
   path: "/api/admin/products/{id}/metrics",
+  operationId: "getProductMetrics",
+  tags: ["Admin"],
   summary: "Counters, refunds due, history backlog and an invariant check for one product",
   description:
     "Reads counters kept in the same transactions as the rows they count; `?check=full` also re-derives every one of them from the rows (a scan: for checks, not for dashboards polling every second).",
@@ -128,7 +171,12 @@ const productMetrics = createRoute({
   request: { params: ProductIdParam, query: MetricsQuery },
   responses: {
     200: jsonResponse(ProductMetrics, "The product's metrics"),
-    ...errorResponses("product_not_found", ...adminErrors),
+    ...errorResponses(
+      "product_not_found",
+      ...ADMIN_ERRORS,
+      "invalid_request",
+      "service_unavailable",
+    ),
   },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonResponse } from "../http";
+import { errorResponses, jsonResponse, SECURITY } from "../http";
 import type { App } from "./types";
 
 const StorefrontConfig = z
@@ -24,10 +24,16 @@ const StorefrontConfig = z
 const readConfig = createRoute({
   method: "get",
   path: "/api/config",
+  operationId: "getConfig",
+  tags: ["Service"],
   summary: "What a storefront page needs to know about this deployment",
   description:
     "Public, and touches no product: how shoppers identify themselves, and what the local demo may do.",
-  responses: { 200: jsonResponse(StorefrontConfig, "This deployment's settings for storefronts") },
+  security: SECURITY.public,
+  responses: {
+    200: jsonResponse(StorefrontConfig, "This deployment's settings for storefronts"),
+    ...errorResponses(),
+  },
 });
 
 export function configRoutes(app: App): void {

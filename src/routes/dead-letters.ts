@@ -1,11 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import { ADMIN_ERRORS, ApiFailure, errorResponses, jsonResponse, SECURITY, unwrap } from "../http";
 import { DeadLetter, DeadLetterList, DeadLetterParams, ProductIdParam } from "../schemas";
 import { callFor, type App, type RouteDeps } from "./types";
 
 const PAGE = 100;
-const security = [{ AdminToken: [] }];
-const adminErrors = ["unauthorized", "admin_disabled", ...COMMON_ERRORS] as const;
+const security = SECURITY.admin;
 
 const ListQuery = z.object({
   cursor: z
@@ -18,6 +17,8 @@ const ListQuery = z.object({
 const listDeadLetters = createRoute({
   method: "get",
   path: "/api/admin/products/{id}/dead-letters",
+  operationId: "listDeadLetters",
+  tags: ["Admin"],
   summary: "Order-history events D1 refused, oldest first",
   description:
     "An event D1 rejects for good (or that failed 5 times while others got through) is parked here so the rest of the history flows on. Fix the cause, then retry it.",
@@ -25,19 +26,32 @@ const listDeadLetters = createRoute({
   request: { params: ProductIdParam, query: ListQuery },
   responses: {
     200: jsonResponse(DeadLetterList, "A page of dead letters"),
-    ...errorResponses("product_not_found", ...adminErrors),
+    ...errorResponses(
+      "product_not_found",
+      ...ADMIN_ERRORS,
+      "invalid_request",
+      "service_unavailable",
+    ),
   },
 });
 
 const retryDeadLetter = createRoute({
   method: "post",
   path: "/api/admin/products/{id}/dead-letters/{seq}/retry",
+  operationId: "retryDeadLetter",
+  tags: ["Admin"],
   summary: "Put a dead letter back in the order-history outbox",
   security,
   request: { params: DeadLetterParams },
   responses: {
     200: jsonResponse(DeadLetter, "The event, queued again under its own seq"),
-    ...errorResponses("product_not_found", "dead_letter_not_found", ...adminErrors),
+    ...errorResponses(
+      "product_not_found",
+      "dead_letter_not_found",
+      ...ADMIN_ERRORS,
+      "invalid_request",
+      "service_unavailable",
+    ),
   },
 });
 

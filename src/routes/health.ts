@@ -1,12 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonResponse } from "../http";
+import { errorResponses, jsonResponse, SECURITY } from "../http";
 import type { App } from "./types";
 
 const health = createRoute({
   method: "get",
   path: "/healthz",
+  operationId: "getHealth",
+  tags: ["Service"],
   summary: "Liveness of the Worker itself; touches no product object",
-  responses: { 200: jsonResponse(z.object({ ok: z.literal(true) }), "The Worker is serving") },
+  security: SECURITY.public,
+  responses: {
+    200: jsonResponse(z.object({ ok: z.literal(true) }), "The Worker is serving"),
+    ...errorResponses(),
+  },
 });
 
 export function healthRoutes(app: App): void {

@@ -1,6 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { configFrom } from "../config";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
+import {
+  ApiFailure,
+  BODY_ERRORS,
+  errorResponses,
+  IDEMPOTENT_REPLAYED,
+  jsonBody,
+  jsonResponse,
+  SECURITY,
+  unwrap,
+} from "../http";
 import { productOfHold } from "../ids";
 import { rateLimited } from "../rate-limit";
 import { saleWindowFailure, windowOf } from "../sale-window";
@@ -13,13 +22,20 @@ import { callFor, type App, type AppEnv, type RouteDeps } from "./types";
 const createHold = createRoute({
   method: "post",
   path: "/api/holds",
+  operationId: "createHold",
+  tags: ["Holds"],
   summary: "Hold units of a product for HOLD_TTL_SECONDS",
   description:
-    "Send an `Idempotency-Key` to make retries safe: the same key returns the same hold (with `Idempotent-Replayed: true`). A shopper's units in active holds, pending and paid orders never exceed the product's per-shopper limit.",
+    "Send an `Idempotency-Key` to make retries safe: the same key returns the same hold (with `Idempotent-Replayed: true`). A shopper's units in active holds, pending and paid orders never exceed the product's per-shopper limit. While the product's queue is on, send the `admission_token` of an admitted ticket.",
+  security: SECURITY.shopper,
   middleware: [requireShopper, rateLimited] as const,
   request: { headers: IdempotencyKeyHeader, body: jsonBody(HoldRequest, "What to hold") },
   responses: {
-    201: jsonResponse(Hold, "The hold"),
+    201: jsonResponse(
+      Hold,
+      "The hold (or, with `Idempotent-Replayed`, the one this key made)",
+      IDEMPOTENT_REPLAYED,
+    ),
     ...errorResponses(
       "product_not_found",
       "insufficient_stock",
@@ -32,7 +48,8 @@ const createHold = createRoute({
       "admission_used",
       ...SHOPPER_ERRORS,
       "rate_limited",
-      ...COMMON_ERRORS,
+      ...BODY_ERRORS,
+      "service_unavailable",
     ),
   },
 });
@@ -62,9 +79,12 @@ async function admitted(c: Context<AppEnv>, productId: number, token: string): P
 const releaseHold = createRoute({
   method: "delete",
   path: "/api/holds/{id}",
+  operationId: "releaseHold",
+  tags: ["Holds"],
   summary: "Give an active hold back: its units are on sale again at once",
   description:
     "Releasing again answers the same hold; a hold that already expired answers with `status: expired`.",
+  security: SECURITY.shopper,
   middleware: [requireShopper, rateLimited] as const,
   request: { params: HoldIdParam },
   responses: {
@@ -75,7 +95,8 @@ const releaseHold = createRoute({
       "hold_already_ordered",
       ...SHOPPER_ERRORS,
       "rate_limited",
-      ...COMMON_ERRORS,
+      "invalid_request",
+      "service_unavailable",
     ),
   },
 });

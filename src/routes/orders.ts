@@ -1,5 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
+import {
+  ApiFailure,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  SECURITY,
+  unwrap,
+} from "../http";
 import { productOfHold, productOfOrder } from "../ids";
 import { rateLimited } from "../rate-limit";
 import { Order, OrderIdParam, OrderRequest } from "../schemas";
@@ -9,9 +17,12 @@ import { callFor, type App, type RouteDeps } from "./types";
 const createOrder = createRoute({
   method: "post",
   path: "/api/orders",
+  operationId: "createOrder",
+  tags: ["Orders"],
   summary: "Turn an active hold into a pending order",
   description:
     "The order keeps the units reserved until it is paid or PAYMENT_TTL_SECONDS pass. Posting the same hold again returns the same order (200).",
+  security: SECURITY.shopper,
   middleware: [requireShopper, rateLimited] as const,
   request: { body: jsonBody(OrderRequest, "The hold to order") },
   responses: {
@@ -24,7 +35,8 @@ const createOrder = createRoute({
       "hold_released",
       ...SHOPPER_ERRORS,
       "rate_limited",
-      ...COMMON_ERRORS,
+      ...BODY_ERRORS,
+      "service_unavailable",
     ),
   },
 });
@@ -32,22 +44,33 @@ const createOrder = createRoute({
 const getOrder = createRoute({
   method: "get",
   path: "/api/orders/{id}",
+  operationId: "getOrder",
+  tags: ["Orders"],
   summary: "An order with its current status",
   description:
-    "Shown to its shopper (the same token or X-Shopper-Id as for the hold) and to the admin token; to anyone else it does not exist.",
+    "Shown to its shopper (the same token or X-Shopper-Id as for the hold) and to the admin token; to anyone else it does not exist. An order made anonymously (local use) is shown to anyone.",
+  security: SECURITY.reader,
   request: { params: OrderIdParam },
   responses: {
     200: jsonResponse(Order, "The order"),
-    ...errorResponses("order_not_found", "invalid_shopper_token", ...COMMON_ERRORS),
+    ...errorResponses(
+      "order_not_found",
+      "invalid_shopper_token",
+      "invalid_request",
+      "service_unavailable",
+    ),
   },
 });
 
 const cancelOrder = createRoute({
   method: "post",
   path: "/api/orders/{id}/cancel",
+  operationId: "cancelOrder",
+  tags: ["Orders"],
   summary: "Cancel a pending order: its units are on sale again at once",
   description:
     "Cancelling again answers the cancelled order. A payment that arrives afterwards is handled as for any cancelled order.",
+  security: SECURITY.shopper,
   middleware: [requireShopper] as const,
   request: { params: OrderIdParam },
   responses: {
@@ -57,7 +80,8 @@ const cancelOrder = createRoute({
       "not_your_order",
       "order_not_pending",
       ...SHOPPER_ERRORS,
-      ...COMMON_ERRORS,
+      "invalid_request",
+      "service_unavailable",
     ),
   },
 });

@@ -1,17 +1,20 @@
 import { createRoute } from "@hono/zod-openapi";
-import { COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import { errorResponses, jsonResponse, SECURITY, unwrap } from "../http";
 import { Product, ProductIdParam } from "../schemas";
 import { callFor, type App, type RouteDeps } from "./types";
 
 const getProduct = createRoute({
   method: "get",
   path: "/api/products/{id}",
+  operationId: "getProduct",
+  tags: ["Products"],
   summary:
     "A product with its stock, reserved and available units, exact at the moment of the read",
+  security: SECURITY.public,
   request: { params: ProductIdParam },
   responses: {
     200: jsonResponse(Product, "The product"),
-    ...errorResponses("product_not_found", ...COMMON_ERRORS),
+    ...errorResponses("product_not_found", "invalid_request", "service_unavailable"),
   },
 });
 

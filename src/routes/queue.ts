@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import type { Failure } from "../errors";
+import { ApiFailure, BODY_ERRORS, errorResponses, jsonResponse, SECURITY, unwrap } from "../http";
 import { ticketStatus, type QueueFrontier } from "../queue-frontier";
 import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue-tokens";
 import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../schemas";
@@ -11,9 +12,12 @@ import { callFor, type App, type AppEnv, type RouteDeps } from "./types";
 const joinQueue = createRoute({
   method: "post",
   path: "/api/products/{id}/queue",
+  operationId: "joinQueue",
+  tags: ["Queue"],
   summary: "Join the product's queue: a signed ticket that carries your place",
   description:
     "201 with a new ticket; 200 with the same ticket when this shopper already has one that is waiting or admitted. Poll GET /api/queue/{ticket} or listen on /api/products/{id}/live; once admitted, send `admission_token` with the hold.",
+  security: SECURITY.shopper,
   middleware: [requireShopper] as const,
   request: {
     params: ProductIdParam,
@@ -31,7 +35,9 @@ const joinQueue = createRoute({
       "queue_disabled",
       "queue_not_configured",
       ...SHOPPER_ERRORS,
-      ...COMMON_ERRORS,
+      // The body is optional, but one that is sent is parsed and checked.
+      ...BODY_ERRORS,
+      "service_unavailable",
     ),
   },
 });
@@ -39,18 +45,23 @@ const joinQueue = createRoute({
 const readTicket = createRoute({
   method: "get",
   path: "/api/queue/{ticket}",
+  operationId: "getQueueTicket",
+  tags: ["Queue"],
   summary: "A ticket's place, state and (for its own shopper, once admitted) admission token",
   description:
-    "Answered from the Worker's copy of the queue's frontier, at most a second old. The admission token is shown only to the ticket's own shopper (the same token or X-Shopper-Id as for the join).",
+    "Answered from the Worker's copy of the queue's frontier, at most a second old. The admission token is shown only to the ticket's own shopper (the same token or X-Shopper-Id as for the join); anyone holding the ticket sees its place.",
+  security: SECURITY.shopper,
   request: { params: TicketParam },
   responses: {
     200: jsonResponse(QueueTicket, "The ticket"),
     ...errorResponses(
       "invalid_ticket",
       "invalid_shopper_token",
+      // Only for a ticket this service signed for a product its catalogue no longer has.
       "product_not_found",
       "queue_not_configured",
-      ...COMMON_ERRORS,
+      "invalid_request",
+      "service_unavailable",
     ),
   },
 });
@@ -66,18 +77,25 @@ const LiveQuery = z.object({
 const liveUpdates = createRoute({
   method: "get",
   path: "/api/products/{id}/live",
+  operationId: "openLiveUpdates",
+  tags: ["Products"],
   summary: "Live stock (and a ticket's place) over a WebSocket",
   description:
     'A WebSocket upgrade. Frames are JSON: `{"type":"stock","stock","reserved","available","sold_out"}` on connect and on every change, and with `?ticket=` `{"type":"queue","position","state","admission_token"?}`; a frame may be an array of both. At most about 10 frames a second; the last one always carries the current state.',
+  security: SECURITY.public,
   request: { params: ProductIdParam, query: LiveQuery },
   responses: {
-    101: { description: "Switching to the WebSocket protocol" },
+    101: {
+      description:
+        "Switching to the WebSocket protocol (send `Upgrade: websocket`); frames as described above.",
+    },
     ...errorResponses(
       "upgrade_required",
       "invalid_ticket",
       "product_not_found",
       "queue_not_configured",
-      ...COMMON_ERRORS,
+      "invalid_request",
+      "service_unavailable",
     ),
   },
 });
@@ -184,6 +202,10 @@ export function queueRoutes(app: App, { ask, frontiers }: RouteDeps): void {
       if (ticket.shopperId !== null) headers.set("x-ticket-shopper", ticket.shopperId);
     }
     const stub = c.env.PRODUCTS.getByName(String(id));
-    return stub.fetch(new Request(c.req.url, { headers }));
+    const answer = await stub.fetch(new Request(c.req.url, { headers }));
+    if (answer.status === 101) return answer;
+    // The object refused (it could not read the catalogue): its failure, as this API answers one.
+    const refused = await answer.json<Failure>();
+    throw new ApiFailure(refused.code, refused.message);
   });
 }

@@ -1,5 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse, unwrap } from "../http";
+import {
+  ADMIN_ERRORS,
+  ApiFailure,
+  BODY_ERRORS,
+  errorResponses,
+  jsonResponse,
+  SECURITY,
+  unwrap,
+} from "../http";
 import { productOfRefund } from "../ids";
 import {
   Refund,
@@ -13,12 +21,13 @@ import { callFor, type App, type RouteDeps } from "./types";
 
 /** At most this many refunds per page. */
 const PAGE = 100;
-const security = [{ AdminToken: [] }];
-const adminErrors = ["unauthorized", "admin_disabled", ...COMMON_ERRORS] as const;
+const security = SECURITY.admin;
 
 const listRefunds = createRoute({
   method: "get",
   path: "/api/admin/refunds",
+  operationId: "listRefunds",
+  tags: ["Admin"],
   summary: "Refunds to act on, newest first, from the order history in D1",
   description:
     "Each refund due is a payment to return: a late payment, a second charge, or a charge for the wrong amount. At most 100 per page; follow `next_cursor`. Copied from the products' objects with the order history, so a refund appears (and shows resolved) within moments of the change.",
@@ -26,13 +35,16 @@ const listRefunds = createRoute({
   request: { query: RefundListQuery },
   responses: {
     200: jsonResponse(RefundList, "A page of refunds"),
-    ...errorResponses(...adminErrors),
+    // 422 also for a cursor this API did not give out. D1 failing is a 500 here.
+    ...errorResponses(...ADMIN_ERRORS, "invalid_request"),
   },
 });
 
 const resolveRefund = createRoute({
   method: "post",
   path: "/api/admin/refunds/{id}/resolve",
+  operationId: "resolveRefund",
+  tags: ["Admin"],
   summary: "Mark a refund as done, with an optional note",
   description: "Resolving again answers the same refund, with the first resolution kept.",
   security,
@@ -46,7 +58,8 @@ const resolveRefund = createRoute({
   },
   responses: {
     200: jsonResponse(Refund, "The refund, resolved"),
-    ...errorResponses("refund_not_found", ...adminErrors),
+    // The body is optional, but one that is sent is parsed and checked.
+    ...errorResponses("refund_not_found", ...ADMIN_ERRORS, ...BODY_ERRORS, "service_unavailable"),
   },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonResponse } from "../http";
+import { ApiFailure, errorResponses, jsonResponse, SECURITY } from "../http";
 import { logEvent } from "../log";
 import { WebhookAnswer } from "../schemas";
 import { readStripeEvent } from "../stripe-events";
@@ -22,19 +22,14 @@ const StripeAnswer = z
 const stripeWebhook = createRoute({
   method: "post",
   path: "/api/payments/stripe",
+  operationId: "receiveStripeWebhook",
+  tags: ["Payments"],
   summary: "Stripe's own webhook: payment intents settled exactly once",
   description:
-    "Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET. `payment_intent.succeeded` and `payment_intent.payment_failed` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects.",
+    "Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET, before anything reads the body (which is why a body that is not a Stripe event is a 400 `invalid_stripe_signature` too). `payment_intent.succeeded` and `payment_intent.payment_failed` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects. Bodies up to 512 KiB.",
+  // The Stripe-Signature header is the security scheme: the route reads it itself.
+  security: SECURITY.stripe,
   request: {
-    headers: z.object({
-      "stripe-signature": z
-        .string()
-        .optional()
-        .openapi({
-          param: { name: "stripe-signature", in: "header" },
-          example: "t=1700000000,v1=5257a8…",
-        }),
-    }),
     body: {
       required: true,
       description: "A Stripe event, as Stripe sends it",
@@ -44,12 +39,13 @@ const stripeWebhook = createRoute({
   },
   responses: {
     200: jsonResponse(StripeAnswer, "Acknowledged: applied, a duplicate, or ignored"),
+    // No 415/422 and no invalid_json: nothing parses the body before its signature is checked.
     ...errorResponses(
       "invalid_stripe_signature",
       "order_not_found",
       "idempotency_key_reused",
       "stripe_not_configured",
-      ...COMMON_ERRORS,
+      "service_unavailable",
     ),
   },
 });

@@ -1,7 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiFailure, COMMON_ERRORS, errorResponses, jsonBody, jsonResponse, unwrap } from "../http";
+import {
+  ApiFailure,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  SECURITY,
+  unwrap,
+} from "../http";
 import { productOfOrder } from "../ids";
 import type { PaymentNotice } from "../product/payments";
 import { WebhookAnswer, WebhookRequest, type WebhookAnswerView } from "../schemas";
@@ -24,9 +32,12 @@ const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 const paymentWebhook = createRoute({
   method: "post",
   path: "/api/payments/webhook",
+  operationId: "receivePaymentWebhook",
+  tags: ["Payments"],
   summary: "Payment gateway notification, applied exactly once per idempotency key",
   description:
-    "Signed with Standard Webhooks headers when WEBHOOK_SECRET is set. `webhook-id` stands in for `idempotency_key` when the body has none.",
+    "Signed with Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) when WEBHOOK_SECRET is set; the signature is checked before the body is read. `webhook-id` stands in for `idempotency_key` when the body has none (422 when there is neither).",
+  security: SECURITY.webhook,
   middleware: [authenticate] as const,
   request: { body: jsonBody(WebhookRequest, "The payment outcome") },
   responses: {
@@ -40,7 +51,8 @@ const paymentWebhook = createRoute({
       "idempotency_key_reused",
       "webhook_secret_not_configured",
       "webhook_secret_invalid",
-      ...COMMON_ERRORS,
+      ...BODY_ERRORS,
+      "service_unavailable",
     ),
   },
 });
