@@ -24,7 +24,7 @@ export default tseslint.config(
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["test/vitest.config.ts"] },
+        projectService: { allowDefaultProject: ["vitest.config.ts", "test/vitest.config.ts"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -51,7 +51,15 @@ export default tseslint.config(
   },
   {
     files: ["**/*.mjs", "**/*.js"],
+    ignores: ["public/**"],
     languageOptions: { globals: globals.node },
+    rules: { "no-unused-vars": ["error", UNUSED] },
+  },
+  {
+    // The storefront's and the console's ES modules run in the browser (public/ is served as
+    // Workers static assets), not in Node.
+    files: ["public/**/*.js"],
+    languageOptions: { globals: globals.browser },
     rules: { "no-unused-vars": ["error", UNUSED] },
   },
 );
