@@ -54,7 +54,11 @@ const defaults = Object.entries(LOCAL_VARS)
   .filter(([name]) => !given.has(name))
   .flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 
+// The same state directory for the migrations as for the server (`-- --persist-to DIR`).
+const persistAt = extra.indexOf("--persist-to");
+const persist =
+  persistAt >= 0 && extra[persistAt + 1] ? ["--persist-to", extra[persistAt + 1]] : [];
 // stdin is not a terminal here, so wrangler applies the migrations without asking.
-const migrated = await run(["d1", "migrations", "apply", "DB", "--local"], "ignore");
+const migrated = await run(["d1", "migrations", "apply", "DB", "--local", ...persist], "ignore");
 if (migrated !== 0) process.exit(migrated);
 process.exit(await run(["dev", ...defaults, ...extra], "inherit"));

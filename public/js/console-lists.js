@@ -1,0 +1,238 @@
+// The console's two work lists: refunds due (every product, newest first, from D1) with Resolve,
+// and a product's dead letters (history events D1 refused) with Retry.
+
+import { $, el, fill, messageContent, requestIdLine, setBusy } from "./dom.js";
+import { dateTime, money } from "./format.js";
+import { SignedOut, admin } from "./console-session.js";
+
+/** Where the refunds list's next page starts (null: no more). */
+let refundsCursor = null;
+
+export function resetRefunds() {
+  refundsCursor = null;
+}
+
+// ---------------------------------------------------------------- dead letters
+
+/**
+ * A product's dead letters, into #dead-letters, unless isCurrent(entry) says the operator has
+ * moved on to another product meanwhile. changed(entry) after a Retry.
+ */
+export async function loadDeadLetters(entry, { isCurrent, changed }) {
+  const id = entry.item.id;
+  const box = $("#dead-letters");
+  try {
+    const { data } = await admin(`/api/admin/products/${id}/dead-letters`);
+    entry.deadLetters = { count: entry.metrics?.history_dead_letters, list: data.dead_letters };
+    if (!isCurrent(entry)) return;
+    if (data.dead_letters.length === 0) {
+      fill(box, el("p", { class: "empty" }, "None: the order history flows to D1."));
+      return;
+    }
+    fill(
+      box,
+      el(
+        "div",
+        { class: "table-scroll" },
+        el(
+          "table",
+          {},
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              ["Seq", "Event", "Order", "Attempts", "Error", "Failed at", ""].map((h) =>
+                el("th", { scope: "col" }, h),
+              ),
+            ),
+          ),
+          el(
+            "tbody",
+            {},
+            data.dead_letters.map((letter) => deadLetterRow(entry, letter, changed)),
+          ),
+        ),
+      ),
+      data.next_cursor
+        ? el("p", { class: "hint" }, "More dead letters follow: retry these first.")
+        : null,
+    );
+  } catch (error) {
+    if (error instanceof SignedOut) return;
+    fill(
+      box,
+      el("div", { class: "notice notice-error" }, messageContent({ title: error.message, error })),
+    );
+  }
+}
+
+function deadLetterRow(entry, letter, changed) {
+  const result = el("span", { class: "form-result", role: "status" });
+  const retry = el(
+    "button",
+    {
+      type: "button",
+      class: "secondary small",
+      "aria-label": `Retry dead letter ${letter.seq}`,
+      async onclick() {
+        setBusy(retry, true, "Retrying…");
+        try {
+          await admin(`/api/admin/products/${entry.item.id}/dead-letters/${letter.seq}/retry`, {
+            method: "POST",
+          });
+          fill(result, "Queued again.");
+          retry.remove();
+          changed(entry);
+        } catch (error) {
+          setBusy(retry, false);
+          if (!(error instanceof SignedOut)) {
+            fill(result, error.message, requestIdLine(error.requestId));
+          }
+        }
+      },
+    },
+    "Retry",
+  );
+  return el(
+    "tr",
+    {},
+    el("td", { class: "num" }, String(letter.seq)),
+    el("td", {}, letter.event),
+    el("td", {}, el("code", {}, letter.order_id)),
+    el("td", { class: "num" }, String(letter.attempts)),
+    el("td", {}, letter.error),
+    el("td", {}, dateTime(letter.failed_at)),
+    el("td", {}, retry, result),
+  );
+}
+
+// ---------------------------------------------------------------- refunds
+
+/** The refunds due, into #refunds; `more` appends the next page. resolved(refund) after Resolve. */
+export async function loadRefunds({ more = false, resolved }) {
+  const box = $("#refunds");
+  const query = new URLSearchParams({ status: "due" });
+  if (more && refundsCursor) query.set("cursor", refundsCursor);
+  let data;
+  try {
+    data = (await admin(`/api/admin/refunds?${query}`)).data;
+  } catch (error) {
+    if (error instanceof SignedOut) return;
+    fill(
+      box,
+      el("div", { class: "notice notice-error" }, messageContent({ title: error.message, error })),
+    );
+    return;
+  }
+  refundsCursor = data.next_cursor;
+  // A resolve in progress (a note being typed) must not be wiped by the 15-second refresh.
+  if (!more && box.contains(document.activeElement)) return;
+  let body = box.querySelector("tbody");
+  if (!more || !body) {
+    if (data.refunds.length === 0) {
+      fill(box, el("p", { class: "empty" }, "No refunds due."));
+      return;
+    }
+    body = el("tbody");
+    fill(
+      box,
+      el(
+        "div",
+        { class: "table-scroll" },
+        el(
+          "table",
+          {},
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              ["Refund", "Product", "Amount", "Reason", "Payment", "Since", "Resolve"].map((h) =>
+                el("th", { scope: "col" }, h),
+              ),
+            ),
+          ),
+          body,
+        ),
+      ),
+    );
+  }
+  body.append(...data.refunds.map((refund) => refundRow(refund, resolved)));
+  box.querySelector(".load-more")?.remove();
+  if (refundsCursor) {
+    box.append(
+      el(
+        "button",
+        {
+          type: "button",
+          class: "secondary small load-more",
+          onclick: () => void loadRefunds({ more: true, resolved }),
+        },
+        "Load more",
+      ),
+    );
+  }
+}
+
+const REASONS = {
+  late_payment: "Late payment",
+  double_charge: "Second charge",
+  amount_mismatch: "Wrong amount",
+};
+
+function refundRow(refund, resolved) {
+  const noteId = `note-${refund.refund_id}`;
+  const note = el("input", {
+    id: noteId,
+    type: "text",
+    class: "note-input",
+    maxlength: 1000,
+    placeholder: "Gateway refund id",
+  });
+  const result = el("span", { class: "form-result", role: "status" });
+  const resolve = el(
+    "button",
+    {
+      type: "button",
+      class: "secondary small",
+      async onclick() {
+        setBusy(resolve, true, "Resolving…");
+        try {
+          const body = note.value.trim() ? { note: note.value.trim() } : {};
+          await admin(`/api/admin/refunds/${encodeURIComponent(refund.refund_id)}/resolve`, {
+            method: "POST",
+            body,
+          });
+          fill(cell, el("span", { class: "pill pill-ok" }, "Resolved"));
+          resolved(refund);
+        } catch (error) {
+          setBusy(resolve, false);
+          if (!(error instanceof SignedOut))
+            fill(result, error.message, requestIdLine(error.requestId));
+        }
+      },
+    },
+    "Resolve",
+  );
+  const cell = el(
+    "td",
+    {},
+    el("label", { for: noteId, class: "visually-hidden" }, `Note for refund ${refund.refund_id}`),
+    el("div", { class: "inline-controls" }, note, resolve),
+    result,
+  );
+  return el(
+    "tr",
+    {},
+    el("td", {}, el("code", {}, refund.refund_id), el("span", { class: "sub" }, refund.order_id)),
+    el("td", {}, `#${refund.product_id}`),
+    el("td", { class: "num" }, money(refund.amount_cents, refund.currency)),
+    el("td", {}, REASONS[refund.reason] ?? refund.reason),
+    el("td", {}, refund.payment_id ? el("code", {}, refund.payment_id) : "–"),
+    el("td", {}, dateTime(refund.created_at)),
+    cell,
+  );
+}

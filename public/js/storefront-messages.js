@@ -1,0 +1,165 @@
+// What the storefront tells the shopper when something did not go their way, in their words.
+// Pure functions: each returns { title, detail, tone }; the page adds the request id and shows
+// it. `detail` may hold nodes (a live countdown), made by the `countdownTo` the page passes.
+
+import { count, dateTime } from "./format.js";
+
+/** Sold out: `final` when nothing can come back (no holds, no pending orders, no stock). */
+export function soldOutMessage(final) {
+  return {
+    title: "Sold out",
+    detail: final
+      ? "Every unit has been sold."
+      : "Every unit is sold or in another shopper's hold. Units come back when a hold expires or a payment fails; this page updates live, so keep it open.",
+    tone: "error",
+  };
+}
+
+export const HOLD_EXPIRED = {
+  title: "Your hold expired",
+  detail:
+    "The reserved units went back on sale before the order was placed. Press Buy to try again if any are left.",
+  tone: "warning",
+};
+
+export const TURN_PASSED = {
+  title: "Your turn has passed",
+  detail: "You were let in, but no units were reserved in time. Press Buy to join the line again.",
+  tone: "warning",
+};
+
+/**
+ * Why a hold (or joining the line) failed. `context`: qty asked, the product's per-shopper
+ * limit, what is available now and whether it is sold out for good, whether the shopper was
+ * admitted from the line, the sale window, and countdownTo(ms) → a live countdown node.
+ */
+export function holdErrorMessage(error, context) {
+  const { qty, limit, available, soldOut, admitted, startsAt, endsAt, countdownTo } = context;
+  switch (error.code) {
+    case "insufficient_stock":
+      if (admitted) {
+        // The admission stays good until it expires; units may come back before then.
+        return {
+          title: "Nothing free right now",
+          detail:
+            "It's your turn, but every unit is reserved. Units come back when holds expire; try again before your turn ends.",
+          tone: "warning",
+        };
+      }
+      if (available <= 0) return soldOutMessage(soldOut);
+      return {
+        title: `Only ${count(available)} left`,
+        detail: `You asked for ${qty}. Choose fewer and press Buy again.`,
+        tone: "warning",
+      };
+    case "shopper_limit_reached":
+      // The API's message says how many units this shopper already has.
+      return {
+        title: `Limit reached: ${limit} per shopper`,
+        detail: error.message,
+        tone: "warning",
+      };
+    case "sale_not_started":
+      return {
+        title: "The sale hasn't started yet",
+        detail: startsAt
+          ? ["It starts in ", countdownTo(startsAt), `, at ${dateTime(startsAt)}.`]
+          : error.message,
+        tone: "info",
+      };
+    case "sale_ended":
+      return {
+        title: "This sale has ended",
+        detail: endsAt ? `It ended at ${dateTime(endsAt)}.` : error.message,
+        tone: "error",
+      };
+    case "admission_required":
+      // The operator turned the line on after this page loaded.
+      return {
+        title: "This sale has a line now",
+        detail: "Press Buy again to take your place in it.",
+        tone: "info",
+      };
+    case "invalid_admission":
+    case "admission_used":
+      return { ...TURN_PASSED, detail: "Press Buy to join the line again." };
+    case "queue_disabled":
+      return {
+        title: "The line is closed",
+        detail: "This sale no longer has a line. Press Buy to reserve directly.",
+        tone: "info",
+      };
+    case "product_not_found":
+      return { title: "This product is gone", detail: error.message, tone: "error" };
+    default:
+      return errorMessage(error, context);
+  }
+}
+
+/** Any other API error: the ones a shopper can act on are explained, the rest shown as sent. */
+export function errorMessage(error, { countdownTo, retryAt } = {}) {
+  switch (error.code) {
+    case "network_error":
+      return { title: "You seem to be offline", detail: error.message, tone: "error" };
+    case "service_unavailable":
+      return {
+        title: "The shop is very busy",
+        detail: "Please try again in a moment.",
+        tone: "error",
+      };
+    case "rate_limited":
+      return {
+        title: "Too many tries",
+        detail: ["Please wait ", countdownTo(retryAt), " and try again."],
+        tone: "warning",
+      };
+    case "shopper_token_required":
+      return {
+        title: "Sign in first",
+        detail: "Paste your shopper token, then try again.",
+        tone: "warning",
+      };
+    case "invalid_shopper_token":
+      return {
+        title: "Your shopper token was refused",
+        detail: "It may have expired. Paste a new one, then try again.",
+        tone: "error",
+      };
+    case "not_your_hold":
+      return {
+        title: "This hold is not yours",
+        detail: "It was made by another shopper id.",
+        tone: "error",
+      };
+    case "not_your_order":
+      return {
+        title: "This order is not yours",
+        detail: "It was placed by another shopper id.",
+        tone: "error",
+      };
+    default:
+      return { title: "That didn't work", detail: error.message, tone: "error" };
+  }
+}
+
+/** The end of a purchase: paid, failed or cancelled. */
+export function doneMessage(step, order, amount) {
+  switch (step) {
+    case "paid":
+      return {
+        title: "Paid. Thank you!",
+        detail: `Order ${order?.order_id} for ${amount} is paid.`,
+      };
+    case "failed":
+      return {
+        title: "Payment failed",
+        detail:
+          "Nothing was charged, and the units went back on sale. You can try again if any are left.",
+      };
+    default:
+      return {
+        title: "Order cancelled",
+        detail: "The order was not paid in time or was cancelled, and its units went back on sale.",
+      };
+  }
+}

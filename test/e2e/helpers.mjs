@@ -1,0 +1,173 @@
+// What the browser tests share: the browser, admin calls to set a scene up, shoppers (one
+// browser context each, so each has its own localStorage and so its own shopper id), waiting for
+// text, and screenshots.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const BASE_URL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8787";
+export const ADMIN_TOKEN = process.env.E2E_ADMIN_TOKEN ?? "dev-admin-token";
+export const SHOTS_DIR = fileURLToPath(new URL("../../test-results/e2e/", import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export const PHONE = { width: 375, height: 812 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+/** Debian's Chromium, headless, with everything that would call Google's servers turned off. */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: run .ci/install-browser (or set CHROMIUM_PATH)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An admin API call; throws with the API's error unless it answered 2xx. */
+export async function adminApi(method, path, body, headers = {}) {
+  const res = await fetch(new URL(path, BASE_URL), {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+/**
+ * A product of its own for each test, so tests can run at once and against a server that has
+ * other products: a random id, tried again on the rare clash.
+ */
+export async function createProduct(fields) {
+  for (let attempt = 0; ; attempt++) {
+    const id = 100_000 + Math.floor(Math.random() * 900_000_000);
+    try {
+      return await adminApi("POST", "/api/admin/products", {
+        id,
+        name: "E2E product",
+        price_cents: 4_999,
+        currency: "USD",
+        stock: 1,
+        ...fields,
+      });
+    } catch (error) {
+      if (attempt < 3 && String(error).includes("product_exists")) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * A shopper: a fresh browser context (its own storage, so its own generated shopper id) and a
+ * page. Uncaught page errors and any request that leaves loopback are recorded, and
+ * `assertClean()` fails the test on either.
+ */
+export async function openPage(browser, viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!["http:", "https:", "ws:", "wss:"].includes(url.protocol)) return;
+    if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") {
+      problems.push(`request beyond loopback: ${request.url()}`);
+    }
+  });
+  return {
+    context,
+    page,
+    assertClean() {
+      assert.deepEqual(problems, [], "the page had errors or left loopback");
+    },
+    close: () => context.close(),
+  };
+}
+
+/**
+ * Wait until the locator's visible text (innerText: what a person reads, blocks apart, spaces
+ * collapsed) matches, and return it; a failure says what it last was.
+ */
+export async function waitForText(locator, pattern, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  let last = null;
+  for (;;) {
+    const text = await locator
+      .innerText({ timeout: 1_000 })
+      .then((t) => t.replace(/\s+/g, " ").trim())
+      .catch(() => null);
+    if (text !== null) {
+      last = text;
+      if (pattern.test(text)) return text;
+    }
+    if (Date.now() > deadline) {
+      assert.fail(`expected ${pattern} in ${locator}, last saw ${JSON.stringify(last)}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** "01:59" → 119 (seconds); also "1:02:03". */
+export function seconds(countdown) {
+  const parts = countdown.trim().split(":").map(Number);
+  assert.ok(parts.every(Number.isInteger), `not a countdown: ${countdown}`);
+  return parts.reduce((total, part) => total * 60 + part, 0);
+}
+
+/**
+ * The countdown in the locator's text (the first mm:ss in it) runs: a second or more after a first
+ * reading it shows less time. On a busy machine a page's timer can lag, so the second reading
+ * waits up to 5 s for the change rather than insisting on an exact moment.
+ */
+export async function assertCountdownRuns(locator) {
+  const clock = /\b(\d+:)?\d\d:\d\d\b/;
+  const first = (await waitForText(locator, clock)).match(clock)[0];
+  await sleep(1_100);
+  const later = await waitForText(
+    locator,
+    {
+      test: (text) => clock.test(text) && text.match(clock)[0] !== first,
+      toString: () => `a countdown other than ${first}`,
+    },
+    5_000,
+  );
+  const second = later.match(clock)[0];
+  assert.ok(seconds(second) < seconds(first), `the countdown went from ${first} to ${second}`);
+  return [first, second];
+}
+
+/** A screenshot under test-results/e2e/ (git-ignored). */
+export async function screenshot(page, name, { fullPage = false } = {}) {
+  await mkdir(SHOTS_DIR, { recursive: true });
+  const path = join(SHOTS_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage });
+  return path;
+}
+
+/** Sign in to the operator console in this page. */
+export async function signInToConsole(page) {
+  await page.goto(`${BASE_URL}/admin`);
+  await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Products" }).waitFor();
+}

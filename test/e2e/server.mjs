@@ -1,0 +1,137 @@
+// Start the local server the way `npm start` does (src/cli/start.mjs), on free ports and with a
+// state directory of its own, so an end-to-end run never touches a developer's .wrangler/state
+// and never collides with an `npm start` already on 8787.
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
+const startScript = join(root, "src/cli/start.mjs");
+
+/** No network beyond loopback, as under `npm start`. */
+const quietEnv = {
+  ...process.env,
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  WRANGLER_SEND_METRICS: "false",
+};
+
+/** A port nothing listens on right now (the kernel picks it; we free it at once). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exitOf(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? 1);
+    else child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+/**
+ * Apply the D1 migrations into `persistTo`. start.mjs applies them too, but without
+ * --persist-to (it always migrates the default .wrangler/state), so a fresh directory would
+ * otherwise have no tables; applying them twice is harmless.
+ */
+async function migrate(persistTo, log) {
+  const child = spawn(
+    process.execPath,
+    [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    { cwd: root, env: quietEnv, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const code = await exitOf(child);
+  if (code !== 0) throw new Error(`wrangler d1 migrations apply exited with ${code}`);
+}
+
+/**
+ * Start the server; resolves once GET /healthz answers. `vars` are extra `--var NAME:value`
+ * settings; `logFile` gets the server's output (shown when something fails).
+ */
+export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {}) {
+  const persistTo = await mkdtemp(join(tmpdir(), "flash-sale-e2e-"));
+  const log = createWriteStream(logFile ?? "/dev/null", { flags: "w" });
+  await migrate(persistTo, log);
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const args = [startScript, "--port", String(port), "--inspector-port", String(inspectorPort)];
+  args.push("--persist-to", persistTo);
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  // Its own process group: wrangler starts workerd and more, and stop() ends them all at once.
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: quietEnv,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const exited = exitOf(child);
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const signalGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone already
+      }
+    };
+    signalGroup("SIGTERM");
+    const gone = await Promise.race([
+      exited.then(() => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), 5_000)),
+    ]);
+    // Whatever is left of the group (workerd children included) does not outlive the run.
+    signalGroup("SIGKILL");
+    if (!gone) await exited;
+    log.end();
+    await rm(persistTo, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done) {
+    try {
+      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return { baseUrl, port, persistTo, stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the server did not answer ${baseUrl}/healthz within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await stop();
+  throw new Error("the server exited before it answered /healthz");
+}
+
+// `node test/e2e/server.mjs [NAME:value …]`: the same server, kept running, to look at the pages.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const vars = Object.fromEntries(process.argv.slice(2).map((arg) => arg.split(/:(.*)/s, 2)));
+  const server = await startServer({ vars, logFile: process.env.E2E_SERVER_LOG });
+  console.log(`listening on ${server.baseUrl} (state in ${server.persistTo})`);
+  const stop = () => void server.stop().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
