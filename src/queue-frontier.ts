@@ -34,6 +34,8 @@ export interface QueueFrontier {
   moves: QueueMove[];
   /** Nothing left and nothing can come back: every waiting ticket's answer is final. */
   soldOut: boolean;
+  /** The line waits for units to come back (a release, an expiry), not for the admission rate. */
+  waitingForStock: boolean;
   /** When the object published this (epoch ms). */
   publishedAt: number;
 }
@@ -73,6 +75,8 @@ export function ticketStatus(frontier: QueueFrontier, seq: number, now: number):
   if (frontier.soldOut) return { state: "sold_out", position: null };
   if (rank === null) return { state: "waiting", position: null };
   const position = rank - frontier.frontier;
+  // The rate says how long the line takes only while units are there to admit into.
+  if (frontier.waitingForStock) return { state: "waiting", position };
   return {
     state: "waiting",
     position,

@@ -60,6 +60,10 @@ export const Product = z
       .int()
       .openapi({ description: "Units in active holds and pending orders." }),
     available: z.number().int().openapi({ description: "stock - reserved" }),
+    sold_out: z.boolean().openapi({
+      description:
+        "Nothing left and nothing can come back (no stock, no active holds, no pending orders). With available 0 but sold_out false, units may still come back.",
+    }),
     sale_starts_at: Timestamp.nullable().openapi({
       description: "Holds are refused before this time (409 sale_not_started); null: on sale now.",
     }),

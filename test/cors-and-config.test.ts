@@ -54,6 +54,7 @@ describe("GET /api/config", () => {
       anonymous_shoppers: true,
       simulated_payments: false, // the test pool signs webhooks
       queue_available: true,
+      max_qty_per_hold: 5,
     });
     const local = await call("GET", "/api/config", {
       vars: {

@@ -16,6 +16,7 @@ describe("GET /api/products/:id", () => {
       stock: 10,
       reserved: 0,
       available: 10,
+      sold_out: false,
       sale_starts_at: null,
       sale_ends_at: null,
       max_units_per_shopper: 2,

@@ -7,8 +7,6 @@ import { $, el, fill, show } from "./dom.js";
 import { count, countdown, dateTime, money, spokenDuration } from "./format.js";
 import { doneMessage } from "./storefront-messages.js";
 
-/** MAX_QTY_PER_HOLD's default; the API does not publish the deployment's value. */
-const MAX_QTY_PER_HOLD = 5;
 const FINAL_STEPS = ["paid", "failed", "cancelled"];
 
 /** A countdown node that updateCountdowns() keeps current until `untilMs`. */
@@ -142,7 +140,10 @@ function renderSteps(state, step) {
 function renderBuy(state) {
   // Quantity: up to the per-shopper limit and the per-hold maximum.
   const select = $("#qty");
-  const max = Math.max(1, Math.min(MAX_QTY_PER_HOLD, state.product.max_units_per_shopper));
+  const max = Math.max(
+    1,
+    Math.min(state.config.max_qty_per_hold, state.product.max_units_per_shopper),
+  );
   if (select.options.length !== max) {
     const options = Array.from({ length: max }, (_, i) => el("option", {}, String(i + 1)));
     fill(select, options);

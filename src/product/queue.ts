@@ -95,6 +95,7 @@ export class ProductQueue {
       frontier: this.frontier,
       moves: this.moves.map(({ at, from, to }) => ({ at, from, to })),
       soldOut: product.stock === 0 && product.reserved === 0,
+      waitingForStock: available(product) - this.unused() <= 0,
       publishedAt: now,
     };
   }

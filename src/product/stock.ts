@@ -109,6 +109,7 @@ export function productView(product: ProductRow, defaults: ProductDefaults): Pro
     stock: product.stock,
     reserved: product.reserved,
     available: available(product),
+    sold_out: product.stock === 0 && product.reserved === 0,
     sale_starts_at: iso(product.sale_starts_at),
     sale_ends_at: iso(product.sale_ends_at),
     max_units_per_shopper: product.max_units_per_shopper ?? defaults.maxUnitsPerShopper,

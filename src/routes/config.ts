@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { configFrom } from "../config";
 import { errorResponses, jsonResponse, SECURITY } from "../http";
 import type { App } from "./types";
 
@@ -18,6 +19,10 @@ const StorefrontConfig = z
     queue_available: z
       .boolean()
       .openapi({ description: "QUEUE_SECRET is set: products may have a queue." }),
+    max_qty_per_hold: z
+      .number()
+      .int()
+      .openapi({ description: "MAX_QTY_PER_HOLD: the largest qty one hold may ask for." }),
   })
   .openapi("StorefrontConfig");
 
@@ -45,6 +50,7 @@ export function configRoutes(app: App): void {
           !c.env.SHOPPER_TOKEN_SECRET && c.env.ALLOW_ANONYMOUS_SHOPPERS === "true",
         simulated_payments: !c.env.WEBHOOK_SECRET && c.env.ALLOW_UNSIGNED_WEBHOOKS === "true",
         queue_available: Boolean(c.env.QUEUE_SECRET),
+        max_qty_per_hold: configFrom(c.env).maxQtyPerHold,
       },
       200,
     ),

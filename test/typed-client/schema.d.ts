@@ -485,6 +485,8 @@ export interface components {
       simulated_payments: boolean;
       /** @description QUEUE_SECRET is set: products may have a queue. */
       queue_available: boolean;
+      /** @description MAX_QTY_PER_HOLD: the largest qty one hold may ask for. */
+      max_qty_per_hold: number;
     };
     Product: {
       /** @example 1 */
@@ -499,6 +501,8 @@ export interface components {
       reserved: number;
       /** @description stock - reserved */
       available: number;
+      /** @description Nothing left and nothing can come back (no stock, no active holds, no pending orders). With available 0 but sold_out false, units may still come back. */
+      sold_out: boolean;
       /**
        * Format: date-time
        * @description Holds are refused before this time (409 sale_not_started); null: on sale now.
