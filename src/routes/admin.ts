@@ -2,17 +2,16 @@ import { createRoute } from "@hono/zod-openapi";
 import { insertCatalogue, writeCatalogue, type CatalogueEntry } from "../catalogue";
 import { logEvent } from "../log";
 import { windowFailure } from "../product/settings";
+import { ApiFailure, unwrap } from "../http";
 import {
   ADMIN_ERRORS,
-  ApiFailure,
   BODY_ERRORS,
   errorResponses,
   IDEMPOTENT_REPLAYED,
   jsonBody,
   jsonResponse,
   SECURITY,
-  unwrap,
-} from "../http";
+} from "../openapi";
 import {
   Product,
   ProductCreateRequest,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { configFrom } from "../config";
-import { errorResponses, jsonResponse, SECURITY } from "../http";
+import { errorResponses, jsonResponse, SECURITY } from "../openapi";
 import type { App } from "./types";
 
 const StorefrontConfig = z

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ADMIN_ERRORS, ApiFailure, errorResponses, jsonResponse, SECURITY, unwrap } from "../http";
+import { ApiFailure, unwrap } from "../http";
+import { ADMIN_ERRORS, errorResponses, jsonResponse, SECURITY } from "../openapi";
 import { DeadLetter, DeadLetterList, DeadLetterParams, ProductIdParam } from "../schemas";
 import { callFor, type App, type RouteDeps } from "./types";
 

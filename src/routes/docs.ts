@@ -1,5 +1,5 @@
 import { Scalar } from "@scalar/hono-api-reference";
-import { EXAMPLE_COMPONENTS, HEADER_COMPONENTS, RESPONSE_COMPONENTS } from "../http";
+import { EXAMPLE_COMPONENTS, HEADER_COMPONENTS, RESPONSE_COMPONENTS } from "../openapi";
 import { ErrorBody } from "../schemas";
 import type { App } from "./types";
 

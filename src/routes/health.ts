@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, jsonResponse, SECURITY } from "../http";
+import { errorResponses, jsonResponse, SECURITY } from "../openapi";
 import type { App } from "./types";
 
 const health = createRoute({

@@ -1,15 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import { configFrom } from "../config";
+import { ApiFailure, unwrap } from "../http";
 import {
-  ApiFailure,
   BODY_ERRORS,
   errorResponses,
   IDEMPOTENT_REPLAYED,
   jsonBody,
   jsonResponse,
   SECURITY,
-  unwrap,
-} from "../http";
+} from "../openapi";
 import { productOfHold } from "../ids";
 import { rateLimited } from "../rate-limit";
 import { saleWindowFailure, windowOf } from "../sale-window";

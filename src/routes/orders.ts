@@ -1,13 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import {
-  ApiFailure,
-  BODY_ERRORS,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  SECURITY,
-  unwrap,
-} from "../http";
+import { ApiFailure, unwrap } from "../http";
+import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../openapi";
 import { productOfHold, productOfOrder } from "../ids";
 import { rateLimited } from "../rate-limit";
 import { Order, OrderIdParam, OrderRequest } from "../schemas";

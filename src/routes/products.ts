@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponses, jsonResponse, SECURITY, unwrap } from "../http";
+import { unwrap } from "../http";
+import { errorResponses, jsonResponse, SECURITY } from "../openapi";
 import { Product, ProductIdParam } from "../schemas";
 import { callFor, type App, type RouteDeps } from "./types";
 

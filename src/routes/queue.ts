@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Failure } from "../errors";
-import { ApiFailure, BODY_ERRORS, errorResponses, jsonResponse, SECURITY, unwrap } from "../http";
+import { ApiFailure, unwrap } from "../http";
+import { BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../openapi";
 import { ticketStatus, type QueueFrontier } from "../queue-frontier";
 import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue-tokens";
 import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../schemas";

@@ -1,13 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import {
-  ADMIN_ERRORS,
-  ApiFailure,
-  BODY_ERRORS,
-  errorResponses,
-  jsonResponse,
-  SECURITY,
-  unwrap,
-} from "../http";
+import { ApiFailure, unwrap } from "../http";
+import { ADMIN_ERRORS, BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../openapi";
 import { productOfRefund } from "../ids";
 import {
   Refund,

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure, errorResponses, jsonResponse, SECURITY } from "../http";
+import { ApiFailure } from "../http";
+import { errorResponses, jsonResponse, SECURITY } from "../openapi";
 import { logEvent } from "../log";
 import { WebhookAnswer } from "../schemas";
 import { readStripeEvent } from "../stripe-events";

@@ -1,15 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import {
-  ApiFailure,
-  BODY_ERRORS,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  SECURITY,
-  unwrap,
-} from "../http";
+import { ApiFailure, unwrap } from "../http";
+import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../openapi";
 import { productOfOrder } from "../ids";
 import type { PaymentNotice } from "../product/payments";
 import { WebhookAnswer, WebhookRequest, type WebhookAnswerView } from "../schemas";
