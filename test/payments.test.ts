@@ -389,3 +389,24 @@ describe("payment ids", () => {
     });
   });
 });
+
+describe("the payment id a paid order names", () => {
+  it("is the payment that paid it: an attempt that failed before is not it, and pays nothing later", async () => {
+    const id = await newProduct(5, 1_000);
+    await patchProduct(id, { late_payments: "accept_if_available" });
+    const o = await pendingOrder(id, 1);
+    await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: o.order_id,
+      status: "failure",
+      payment_id: "pi_declined",
+    } as never);
+    expect((await pay(o.order_id)).body).toMatchObject({ order_status: "paid", paid_late: true });
+    expect((await readOrder(o.order_id)).body).toMatchObject({ status: "paid", payment_id: null });
+    // pi_declined now succeeding is a second charge on a paid order.
+    expect((await pay(o.order_id, { payment_id: "pi_declined" })).body).toMatchObject({
+      ignored: true,
+      reason: "double_charge",
+    });
+  });
+});

@@ -246,7 +246,8 @@ function closeOrder(
     ...order,
     status,
     updated_at: tx.now,
-    payment_id: paymentId ?? order.payment_id,
+    // A paid order names the payment that paid it (or none); a failed one, the attempt that failed.
+    payment_id: status === "paid" ? (paymentId ?? null) : (paymentId ?? order.payment_id),
   };
   tx.sql.exec(
     "UPDATE orders SET status = ?, updated_at = ?, payment_id = ? WHERE order_id = ?",
@@ -278,7 +279,8 @@ function sellLate(tx: Tx, order: OrderRow, paymentId: string | undefined): boole
     ...order,
     status: "paid",
     updated_at: tx.now,
-    payment_id: paymentId ?? order.payment_id,
+    // The payment that paid it, not a failed attempt the order remembered.
+    payment_id: paymentId ?? null,
     paid_late: 1,
   };
   tx.sql.exec(
