@@ -5,6 +5,10 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** Sequences the model-based test runs (test/model.test.ts). */
+      FUZZ_RUNS: string;
+      /** Its fast-check seed, optionally with a replay path ("seed:path"); "" for a new one. */
+      FUZZ_SEED: string;
     }
   }
 }

@@ -21,6 +21,10 @@ export default defineConfig(async () => ({
           // sign tokens and turn rate limits on per request.
           ALLOW_ANONYMOUS_SHOPPERS: "true",
           RATE_LIMITS: "off",
+          // The model-based test (test/model.test.ts): how many random sequences, and from which
+          // seed ("" picks a new one each run and prints it on failure). `npm run fuzz` sets both.
+          FUZZ_RUNS: process.env.FUZZ_RUNS || "300",
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
         },
       },
     }),

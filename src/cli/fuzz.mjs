@@ -17,8 +17,8 @@ function parse(argv) {
   const options = { runs: "1000", seed: undefined, path: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
+    if (flag === "--help" || flag === "-h") return { help: true };
     const name = flag.replace(/^--/, "");
-    if (name === "help" || name === "h") return { help: true };
     if (!["runs", "seed", "path"].includes(name) || !flag.startsWith("--")) {
       throw new Error(`unknown argument ${argv[i]}`);
     }
