@@ -208,3 +208,34 @@ describe("retention (RETENTION_DAYS, 30 by default)", () => {
     });
   });
 });
+
+describe("retention of the queue's and the limit's bookkeeping", () => {
+  it("deletes old queue joins and used admissions, and shoppers left with nothing", async () => {
+    const id = await newProduct(5);
+    await call("PATCH", `/api/admin/products/${id}`, {
+      headers: ADMIN,
+      json: { queue: { enabled: true } },
+    });
+    const shopper = as(newShopper());
+    const ticket = (await call("POST", `/api/products/${id}/queue`, { headers: shopper })).body;
+    const h = await call("POST", "/api/holds", {
+      headers: shopper,
+      json: { product_id: id, qty: 1, admission_token: ticket.admission_token },
+    });
+    expect(h.status).toBe(201);
+    await release(h.body.hold_id, shopper);
+    const count = (table: string) =>
+      runInDurableObject(productObject(id), (_, state) =>
+        Number(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n),
+      );
+    expect(await count("queue_shoppers")).toBe(1);
+    expect(await count("queue_admissions_used")).toBe(1);
+    expect(await count("shopper_units")).toBe(1);
+    travelTo(Date.now() + 31 * DAY);
+    await drainRetention(id);
+    expect(await count("queue_shoppers")).toBe(0);
+    expect(await count("queue_admissions_used")).toBe(0);
+    expect(await count("shopper_units")).toBe(0);
+    expect((await metrics(id)).body.invariants).toMatchObject({ ok: true });
+  });
+});

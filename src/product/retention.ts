@@ -3,7 +3,8 @@ import { rows, type OrderRow, type Tx } from "./tx";
 
 /**
  * Bounded storage. Holds that are expired or released, orders that are final (with the holds they
- * came from), webhook and restock keys, and refunds that are resolved are deleted once older than
+ * came from), webhook and restock keys, refunds that are resolved, and the queue's shopper map
+ * and used admissions are deleted once older than
  * RETENTION_DAYS, and, for what is copied to D1, once D1 has it. The alarm deletes a small slice
  * at a time (at most SLICE rows per kind), so no single event holds the object's thread for more
  * than a few milliseconds, and comes back a second later while there is more.
@@ -89,21 +90,40 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
        WHERE status = 'resolved' AND resolved_at < ? ORDER BY resolved_at LIMIT ?)`,
     copiedCutoff,
   );
+  deleteOld(
+    `DELETE FROM queue_shoppers WHERE shopper_id IN (SELECT shopper_id FROM queue_shoppers
+       WHERE joined_at < ? ORDER BY joined_at LIMIT ?)`,
+    cutoff,
+  );
+  deleteOld(
+    `DELETE FROM queue_admissions_used WHERE seq IN (SELECT seq FROM queue_admissions_used
+       WHERE used_at < ? ORDER BY used_at LIMIT ?)`,
+    cutoff,
+  );
+  // A shopper with nothing left counts as zero without a row (and paid units keep theirs).
+  count(
+    tx.sql.exec(
+      `DELETE FROM shopper_units WHERE shopper_id IN (SELECT shopper_id FROM shopper_units
+         WHERE units = 0 AND pruned_units = 0 LIMIT ?)`,
+      SLICE,
+    ).rowsWritten,
+  );
   if (deleted > 0) tx.log("Retention deleted old rows.", { product_id: tx.productId, deleted });
   return { deleted, more };
 }
 
 /** When the oldest row that retention will delete becomes old enough (Infinity: none). */
 export function nextPrunableAt(sql: SqlStorage, retentionMs: number): number {
-  const row = sql
-    .exec(
-      `SELECT MIN(at) AS at FROM (
-         SELECT MIN(updated_at) AS at FROM orders WHERE status != 'pending'
-         UNION ALL SELECT MIN(expires_at) FROM holds WHERE status IN ('expired', 'released')
-         UNION ALL SELECT MIN(received_at) FROM webhook_keys
-         UNION ALL SELECT MIN(received_at) FROM restock_keys
-         UNION ALL SELECT MIN(resolved_at) FROM refunds WHERE status = 'resolved')`,
-    )
-    .one();
-  return typeof row.at === "number" ? row.at + retentionMs : Infinity;
+  // One indexed MIN per kind (the object's SQLite allows only a few terms in a compound SELECT).
+  const oldest = [
+    "SELECT MIN(updated_at) AS at FROM orders WHERE status != 'pending'",
+    "SELECT MIN(expires_at) AS at FROM holds WHERE status IN ('expired', 'released')",
+    "SELECT MIN(received_at) AS at FROM webhook_keys",
+    "SELECT MIN(received_at) AS at FROM restock_keys",
+    "SELECT MIN(resolved_at) AS at FROM refunds WHERE status = 'resolved'",
+    "SELECT MIN(joined_at) AS at FROM queue_shoppers",
+    "SELECT MIN(used_at) AS at FROM queue_admissions_used",
+  ].map((query) => sql.exec(query).one().at);
+  const at = Math.min(...oldest.map((value) => (typeof value === "number" ? value : Infinity)));
+  return at + retentionMs;
 }

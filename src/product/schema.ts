@@ -247,6 +247,11 @@ CREATE TABLE queue_shoppers (
   joined_at  INTEGER NOT NULL
 );
 `,
+  // 5: retention reaches the queue's shopper map and its used admissions too.
+  `
+CREATE INDEX queue_shoppers_by_time ON queue_shoppers (joined_at);
+CREATE INDEX queue_admissions_used_by_time ON queue_admissions_used (used_at);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */
