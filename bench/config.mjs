@@ -2,9 +2,12 @@
 //   --quick or BENCH_QUICK=1   ~1 s rows and a short warm-up (for smoke tests)
 //   BENCH_ROW_SECONDS=N        seconds per row (default 3; 1 in quick mode)
 //   BENCH_TARGETS=a,b          any of workerd,miniflare,wrangler,baseline (default: workerd,wrangler,baseline)
-//   BENCH_SCENARIOS=a,b        any of noop,hot,soldout,checkout,spread,tokens,bot (default: all; boundary always runs)
+//   BENCH_SCENARIOS=a,b        any of noop,hot,soldout,checkout,spread,tokens,bot,crowd (default: all; boundary always runs)
 //   BENCH_CONCURRENCY=1,16     connection counts (default 1,16,64,256)
 //   BENCH_PG_POOL=N            the baseline's pg pool size (default 10)
+//   BENCH_CROWD_SHOPPERS=N     shoppers in the crowd rows (default 20,000; 2,000 quick)
+//   BENCH_CROWD_UNITS=N        units they race for (default 100; 20 quick)
+//   BENCH_CROWD_CONNECTIONS=N  the crowd's concurrent requests (default 256)
 import { DEFAULT_POOL_SIZE } from "./targets/baseline.mjs";
 
 const env = process.env;
@@ -25,6 +28,9 @@ const narrowed =
     "BENCH_SCENARIOS",
     "BENCH_CONCURRENCY",
     "BENCH_PG_POOL",
+    "BENCH_CROWD_SHOPPERS",
+    "BENCH_CROWD_UNITS",
+    "BENCH_CROWD_CONNECTIONS",
   ].some((name) => env[name]);
 
 export const CONFIG = {
@@ -35,6 +41,12 @@ export const CONFIG = {
   targets: list(env.BENCH_TARGETS, ["workerd", "wrangler", "baseline"]),
   scenarios: list(env.BENCH_SCENARIOS, null),
   poolSize: Number(env.BENCH_PG_POOL ?? DEFAULT_POOL_SIZE),
+  /** The crowd rows (crowd.mjs): queue off, then on; reduced in quick mode. */
+  crowd: {
+    shoppers: Number(env.BENCH_CROWD_SHOPPERS ?? (quick ? 2_000 : 20_000)),
+    units: Number(env.BENCH_CROWD_UNITS ?? (quick ? 20 : 100)),
+    connections: Number(env.BENCH_CROWD_CONNECTIONS ?? 256),
+  },
   /** The row the targets are judged at. */
   goalConcurrency: 64,
   /** Only a full run replaces the results the README shows (latest.*); a narrower one writes partial.*. */

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { cpuDelta, treeCpu } from "./lib/cpu.mjs";
+import { devtools } from "./lib/devtools.mjs";
 import { freePort } from "./lib/net.mjs";
 import { runMain } from "./lib/processes.mjs";
 import { SHOPPER_TOKEN_SECRET } from "./lib/shoppers.mjs";
@@ -25,38 +26,6 @@ const scenarioKey = process.env.BENCH_PROFILE_SCENARIO ?? "hot";
 const connections = Number(process.env.BENCH_PROFILE_CONNECTIONS ?? 64);
 const seconds = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
-
-/** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
-async function devtools(inspectorPort) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
-  const target = targets.find((t) => String(t.id).startsWith("core:user:")) ?? targets[0]; // our Worker (and its objects)
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let nextId = 1;
-  const pending = new Map();
-  ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (message.id && pending.has(message.id)) {
-      const { resolve, reject } = pending.get(message.id);
-      pending.delete(message.id);
-      if (message.error) reject(new Error(JSON.stringify(message.error)));
-      else resolve(message.result);
-    }
-  };
-  return {
-    target,
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
 
 /** Which package or folder a source path belongs to. */
 function origin(source) {

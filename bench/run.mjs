@@ -3,7 +3,9 @@
 // The shopper rows (tokens, bot) need a Worker that verifies shopper tokens: after the target's
 // own rows they run on a second server of the same bundle with SHOPPER_TOKEN_SECRET set, which
 // only the workerd targets can start. The plain rows keep anonymous shoppers and no secret.
-// Exits non-zero when a boundary or row check fails or a target that should run could not be started.
+// The crowd rows (crowd.mjs: many shoppers for few units, the product's queue off then on) run on
+// the workerd targets after their rows and boundary check.
+// Exits non-zero when a boundary, row or crowd check fails or a target that should run could not be started.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -12,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { boundaryCheck } from "./boundary.mjs";
 import { CONFIG } from "./config.mjs";
+import { runCrowd } from "./crowd.mjs";
 import { measure, warmUp } from "./lib/load.mjs";
 import { runMain } from "./lib/processes.mjs";
 import { chartSvg } from "./report/chart-svg.mjs";
@@ -21,6 +24,9 @@ import {
   BOUNDARY_HEADER,
   BOUNDARY_NUMERIC,
   boundaryCells,
+  CROWD_HEADER,
+  CROWD_NUMERIC,
+  crowdCells,
   HEADER,
   resultCells,
   terminalTable,
@@ -66,6 +72,9 @@ function productIds() {
 }
 
 const scenario = (key) => SCENARIOS.find((s) => s.key === key);
+/** Why the crowd rows are missing for a target. */
+const NO_CROWD =
+  "the crowd rows run on the workerd targets only: the baseline has no queue, and wrangler dev (the same code behind a proxy) would only be slower";
 /** Why the shopper rows are missing for a target that cannot start a server with the secret. */
 const NO_SHOPPER_SERVER =
   "only the workerd targets start a second server with SHOPPER_TOKEN_SECRET set (the baseline has no shoppers)";
@@ -106,6 +115,22 @@ async function benchRows(target, scenarios, ids, rows) {
   }
 }
 
+const crowdProgress = (c) =>
+  `  crowd     ${c.mode.padEnd(9)} ${c.shoppers} shoppers for ${c.units} units at c=${c.connections}: all answered in ${c.allAnsweredS.toFixed(1)} s, ${c.arrivals.perS.toFixed(0)} arrivals/s, hold p99 ${c.latencyMs.hold.p99?.toFixed(1)} ms (${c.latencyMs.hold.n}), poll p99 ${c.latencyMs.poll.p99?.toFixed(1) ?? "–"} ms (${c.latencyMs.poll.n}), ${c.errors.total} errors (${c.errors.status503} × 503), sold ${c.unitsSold}, fairness ${c.fairness.share === null ? "–" : `${(c.fairness.share * 100).toFixed(0)}%`}${c.failures.length ? `  FAILED: ${c.failures.join("; ")}` : ""}`;
+
+/** The crowd, queue off then on, each on a fresh product of the same server. */
+async function benchCrowds(target, ids, crowds) {
+  for (const queue of [false, true]) {
+    const crowd = {
+      target: target.key,
+      ...(await runCrowd(target, ids, { ...CONFIG.crowd, queue })),
+    };
+    crowds.push(crowd);
+    log(crowdProgress(crowd));
+    await sleep(250);
+  }
+}
+
 async function benchTarget(target, scenarios, ids, rows, boundaries) {
   await warm(target, ids, scenario("hot"));
   await benchRows(target, scenarios, ids, rows);
@@ -124,6 +149,7 @@ const NOTES = [
   "Locally, workerd runs the Worker and every Durable Object on one thread, so ours can use one core at most (see “server cores”) and spreading the load over 8 objects cannot add parallelism here; on Cloudflare each object runs where it lives. The baseline spreads over both cores (Node plus PostgreSQL backends).",
   "Every row uses fresh products. HOLD_TTL_SECONDS is 3600 for the run so that no expiry sweep of earlier rows' holds lands inside a later row (the baseline has no sweeper at all).",
   "The baseline follows the classic design: a transaction per write that locks the product (or hold, or order) row with SELECT … FOR UPDATE, checks, inserts, updates the counters and commits, retried up to 5 times with backoff on 40P01/40001; webhook idempotency keys in a table with a unique key. PostgreSQL server settings are at their defaults (fsync and synchronous_commit on), data on the same disk as the Worker's local state.",
+  "Crowd: a driver of its own (crowd.mjs), not autocannon: a fixed number of concurrent requests over keep-alive connections (node:http Agent), shared by shoppers who each join, poll, hold, order and pay; a free slot takes an admitted shopper's next step first, then a poll that is due, then the next arrival. Each request kind's latency is its own column; 503, 429 and socket errors are retried up to 5 times and counted.",
   "Local workerd keeps each Durable Object's SQLite in a file on local disk; Cloudflare's storage (replicated, with output gates) has other latencies. These figures compare designs on one small machine; they are not production numbers.",
 ];
 
@@ -135,6 +161,8 @@ async function main() {
   const selected = SCENARIOS.filter((s) => !CONFIG.scenarios || CONFIG.scenarios.includes(s.key));
   const scenarios = selected.filter((s) => !s.shoppers);
   const shopperScenarios = selected.filter((s) => s.shoppers);
+  const crowdSelected = !CONFIG.scenarios || CONFIG.scenarios.includes("crowd");
+  const crowds = [];
   const ids = productIds();
   const rows = [];
   const boundaries = [];
@@ -142,7 +170,7 @@ async function main() {
   const skipped = [];
   const problems = [];
   log(
-    `bench: ${CONFIG.targets.join(", ")} × ${selected.map((s) => s.key).join(", ")} at c=${CONFIG.concurrencies.join("/")}, ${CONFIG.rowSeconds} s per row${CONFIG.quick ? " (quick)" : ""}`,
+    `bench: ${CONFIG.targets.join(", ")} × ${[...selected.map((s) => s.key), ...(crowdSelected ? ["crowd"] : [])].join(", ")} at c=${CONFIG.concurrencies.join("/")}, ${CONFIG.rowSeconds} s per row${CONFIG.quick ? " (quick)" : ""}${crowdSelected ? `; crowd ${CONFIG.crowd.shoppers} shoppers for ${CONFIG.crowd.units} units at c=${CONFIG.crowd.connections}` : ""}`,
   );
 
   for (const key of CONFIG.targets) {
@@ -170,6 +198,8 @@ async function main() {
     log(`  ${target.label} at ${target.url}: ${target.description}`);
     try {
       await benchTarget(target, scenarios, ids, rows, boundaries);
+      if (crowdSelected && target.crowd) await benchCrowds(target, ids, crowds);
+      else if (crowdSelected) skipped.push({ key, rows: "crowd", reason: NO_CROWD });
     } catch (error) {
       problems.push(`${key} failed mid-run: ${error.stack ?? error}`);
       log(`  ${problems.at(-1)}`);
@@ -200,14 +230,14 @@ async function main() {
     }
   }
 
-  const goals = judgeGoals(rows, CONFIG.goalConcurrency);
+  const goals = judgeGoals(rows, CONFIG.goalConcurrency, "workerd", crowds);
   // Rows during which other processes (a test run, a build) used a fair share of the machine.
-  const noisyRows = rows
+  const noisyRows = [
+    ...rows.map((r) => ({ ...r, name: `${r.target} ${r.scenario} c=${r.connections}` })),
+    ...crowds.map((c) => ({ ...c, name: `${c.target} crowd ${c.mode} c=${c.connections}` })),
+  ]
     .filter((r) => r.cpu.otherCores > NOISY_CORES)
-    .map(
-      (r) =>
-        `${r.target} ${r.scenario} c=${r.connections}: others used ${r.cpu.otherCores.toFixed(2)} cores`,
-    );
+    .map((r) => `${r.name}: others used ${r.cpu.otherCores.toFixed(2)} cores`);
   const labels = Object.fromEntries(targets.map((t) => [t.key, t.label]));
   const results = {
     meta: {
@@ -218,6 +248,7 @@ async function main() {
       quick: CONFIG.quick,
       rowSeconds: CONFIG.rowSeconds,
       concurrencies: CONFIG.concurrencies,
+      crowd: CONFIG.crowd,
       notes: NOTES,
     },
     targets,
@@ -225,6 +256,7 @@ async function main() {
     goals,
     boundary: boundaries,
     rows,
+    crowds,
     noisyRows,
     problems,
   };
@@ -234,6 +266,12 @@ async function main() {
   console.log(terminalTable(HEADER, resultCells(rows, labels)));
   console.log("\nBoundary correctness (stock 1,000; 20,000 holds at c=256):");
   console.log(terminalTable(BOUNDARY_HEADER, boundaryCells(boundaries, labels), BOUNDARY_NUMERIC));
+  if (crowds.length) {
+    console.log(
+      `\nCrowd (${CONFIG.crowd.shoppers} shoppers, each its own id, for ${CONFIG.crowd.units} units at c=${CONFIG.crowd.connections}; latencies in ms, p50 / p99):`,
+    );
+    console.log(terminalTable(CROWD_HEADER, crowdCells(crowds, labels), CROWD_NUMERIC));
+  }
   console.log("\nTargets (workerd direct):");
   for (const g of goals)
     console.log(
@@ -264,8 +302,14 @@ async function main() {
     console.error(
       `\nCHECK FAILED for ${labels[r.target]} ${r.scenario} c=${r.connections}: ${r.failures.join("; ")}`,
     );
+  const failedCrowds = crowds.filter((c) => c.failures.length > 0);
+  for (const c of failedCrowds)
+    console.error(
+      `\nCROWD CHECK FAILED for ${labels[c.target]} ${c.mode}: ${c.failures.join("; ")}`,
+    );
   for (const p of problems) console.error(`\nPROBLEM: ${p}`);
-  const failed = failedBoundaries.length + failedRows.length + problems.length;
+  const failed =
+    failedBoundaries.length + failedRows.length + failedCrowds.length + problems.length;
   return failed === 0 ? 0 : 1;
 }
 

@@ -40,6 +40,9 @@ export async function measure({
 }) {
   const latencies = [];
   const statuses = {};
+  // Per connection (autocannon's client): how many answers it got, and its first answer's latency,
+  // which includes connecting (autocannon starts the clock before the connection is up).
+  const perClient = new Map();
   const pids = target.serverPids();
   const serverBefore = treeCpu(pids);
   const machineBefore = machineBusyMs();
@@ -57,9 +60,12 @@ export async function measure({
     timeout: 10,
     ...(amount ? { amount } : { duration: durationS }),
   });
-  instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+  instance.on("response", (client, statusCode, _bytes, responseTime) => {
     latencies.push(responseTime);
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    const seen = perClient.get(client);
+    if (seen) seen.n++;
+    else perClient.set(client, { n: 1, first: responseTime });
   });
   const result = await instance;
 
@@ -108,7 +114,24 @@ export async function measure({
       /** Everything else the machine did meanwhile (kernel work for loopback included): high values mean a noisy row. */
       otherCores: othersMs / 1000 / elapsedS,
     },
+    /**
+     * How evenly the connections were served (answers per connection), and the latency of each
+     * connection's first answer (connecting included) next to the row's.
+     */
+    perConnection: connectionSpread(perClient),
     /** Event-loop delay of the load generator (ms): large values would mean it, not the server, stalled. */
     loadGenLoopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+  };
+}
+
+/** @param {Map<unknown, { n: number, first: number }>} perClient */
+function connectionSpread(perClient) {
+  const counts = Float64Array.from([...perClient.values()].map((c) => c.n)).sort();
+  const at = (p) =>
+    counts.length ? counts[Math.min(counts.length - 1, Math.floor(p * counts.length))] : null;
+  return {
+    connections: counts.length,
+    answers: { min: at(0), p10: at(0.1), p50: at(0.5), p90: at(0.9), max: at(1) },
+    firstAnswerMs: latencySummary([...perClient.values()].map((c) => c.first)),
   };
 }

@@ -5,8 +5,9 @@
  * @param {any[]} rows measured rows ({ target, scenario, connections, rps, latencyMs })
  * @param {number} c the concurrency to judge at
  * @param {string} ours target key judged
+ * @param {any[]} crowds the crowd rows (crowd.mjs)
  */
-export function judgeGoals(rows, c, ours = "workerd") {
+export function judgeGoals(rows, c, ours = "workerd", crowds = []) {
   const find = (target, scenario) =>
     rows.find((r) => r.target === target && r.scenario === scenario && r.connections === c);
   const hot = find(ours, "hot");
@@ -89,6 +90,29 @@ export function judgeGoals(rows, c, ours = "workerd") {
     });
   } else {
     goals.push({ goal: botGoal, met: null, detail: "not measured (bot rows missing)" });
+  }
+
+  // The crowd with the queue on, against the baseline's hot-product tail at the crowd's concurrency.
+  const crowd = crowds.find((r) => r.target === ours && r.queue);
+  const crowdC = crowd?.connections ?? 256;
+  const baseAtCrowd = rows.find(
+    (r) => r.target === "baseline" && r.scenario === "hot" && r.connections === crowdC,
+  );
+  const crowdGoal = `crowd: queue-on hold p99 at c=${crowdC} < baseline hot p99 at c=${crowdC}`;
+  if (crowd && baseAtCrowd && crowd.latencyMs.hold.n > 0) {
+    goals.push({
+      goal: crowdGoal,
+      met: crowd.latencyMs.hold.p99 < baseAtCrowd.latencyMs.p99,
+      detail: `hold p99 ${crowd.latencyMs.hold.p99.toFixed(1)} ms over ${crowd.latencyMs.hold.n} holds (${crowd.shoppers} shoppers, ${crowd.units} units) vs baseline hot p99 ${baseAtCrowd.latencyMs.p99.toFixed(1)} ms`,
+    });
+  } else {
+    goals.push({
+      goal: crowdGoal,
+      met: null,
+      detail: crowd
+        ? `not measured (no baseline hot row at c=${crowdC} in this run)`
+        : "not measured (no queue-on crowd row)",
+    });
   }
   return goals;
 }

@@ -3,6 +3,9 @@ import {
   BOUNDARY_HEADER,
   BOUNDARY_NUMERIC,
   boundaryCells,
+  CROWD_HEADER,
+  CROWD_NUMERIC,
+  crowdCells,
   HEADER,
   markdownTable,
   resultCells,
@@ -47,6 +50,16 @@ export function markdownReport(results, chartFile) {
     "",
     markdownTable(BOUNDARY_HEADER, boundaryCells(results.boundary, labels), BOUNDARY_NUMERIC),
     "",
+    ...(results.crowds?.length
+      ? [
+          "## Crowd",
+          "",
+          `${results.meta.crowd.shoppers.toLocaleString("en-US")} shoppers, each its own id, for ${results.meta.crowd.units} units at ${results.meta.crowd.connections} concurrent requests, queue off then on (admit ${results.crowds.find((c) => c.queue)?.queueSettings?.admit_per_second ?? "–"} a second, admissions good for ${results.crowds.find((c) => c.queue)?.queueSettings?.admission_ttl_seconds ?? "–"} s; waiting shoppers poll every ${results.crowds.find((c) => c.queue)?.pollMs ?? "–"} ms). Every winner orders and pays. Latencies in ms, p50 / p99. “All answered” is when the last shopper had a definitive answer (a hold, or sold out). Fairness: of the units sold, the share that went to the first ${results.meta.crowd.units} shoppers in ticket order (queue on) or in arrival order, i.e. request start (queue off, where there is no ticket).`,
+          "",
+          markdownTable(CROWD_HEADER, crowdCells(results.crowds, labels), CROWD_NUMERIC),
+          "",
+        ]
+      : []),
     "## Rows",
     "",
     markdownTable(HEADER, resultCells(results.rows, labels)),

@@ -127,3 +127,47 @@ export const BOUNDARY_HEADER = [
   "failures",
 ];
 export const BOUNDARY_NUMERIC = new Set([4, 5]);
+
+export const CROWD_HEADER = [
+  "target",
+  "mode",
+  "all answered s",
+  "sold out at s",
+  "arrivals/s",
+  "req/s",
+  "hold ms (n)",
+  "poll ms (n)",
+  "join ms",
+  "order / pay p99 ms",
+  "errors (503)",
+  "sold",
+  "fairness",
+  "server cores",
+  "loadgen max lag ms",
+];
+export const CROWD_NUMERIC = new Set([2, 3, 4, 5, 13, 14]);
+
+const p50p99 = (l) => (l && l.n ? `${ms(l.p50)} / ${ms(l.p99)}` : "–");
+
+/** @param {any[]} crowds @param {Record<string, string>} labels */
+export function crowdCells(crowds, labels) {
+  return crowds.map((c) => [
+    labels[c.target] ?? c.target,
+    c.mode,
+    fmt(c.allAnsweredS, 1),
+    fmt(c.soldOutS, 1),
+    fmt(c.arrivals.perS),
+    fmt(c.rps),
+    `${p50p99(c.latencyMs.hold)} (${fmt(c.latencyMs.hold.n)})`,
+    c.latencyMs.poll.n ? `${p50p99(c.latencyMs.poll)} (${fmt(c.latencyMs.poll.n)})` : "–",
+    p50p99(c.latencyMs.join),
+    `${ms(c.latencyMs.order.p99)} / ${ms(c.latencyMs.pay.p99)}`,
+    `${fmt(c.errors.total)} (${fmt(c.errors.status503)})`,
+    `${fmt(c.unitsSold)} of ${fmt(c.units)}`,
+    c.fairness.share === null
+      ? "–"
+      : `${fmt(c.fairness.share * 100)}% to the first ${fmt(c.units)} (${c.queue ? "ticket" : "arrival"} order)`,
+    fmt(c.cpu.serverCores, 2),
+    fmt(c.loadGenLoopDelayMs?.max, 0),
+  ]);
+}

@@ -78,6 +78,8 @@ export async function startWorkerd({ tmp, via = "direct", inspectorPort, vars = 
           : `${common} Requests first pass through Miniflare's router Worker (its default entry socket), as \`dispatchFetch\` and \`wrangler dev\` use.`,
       listener: listeners,
       bundle,
+      /** The product queue exists here (QUEUE_SECRET is in BENCH_VARS): the crowd rows run. */
+      crowd: true,
       /** The same bundle on a new server (own state and port) with SHOPPER_TOKEN_SECRET set. */
       withShopperTokens: () =>
         startWorkerd({ tmp, via, bundle, vars: { ...vars, SHOPPER_TOKEN_SECRET } }),

@@ -22,7 +22,7 @@ export const WRANGLER_ENV = {
  * The vars the bench gives the Worker on top of wrangler.toml: the admin token, unsigned
  * webhooks, anonymous shoppers and no rate limits as under `npm start`, and a hold TTL longer
  * than the whole run, so that no expiry sweep of earlier rows' holds lands inside a later row
- * (the baseline has no sweeper at all).
+ * (the baseline has no sweeper at all), and the queue's secret.
  */
 export const BENCH_VARS = {
   ADMIN_TOKEN: "dev-admin-token",
@@ -30,6 +30,8 @@ export const BENCH_VARS = {
   ALLOW_ANONYMOUS_SHOPPERS: "true",
   RATE_LIMITS: "off",
   HOLD_TTL_SECONDS: "3600",
+  // Signs queue tickets and admission tokens (the crowd rows turn a product's queue on).
+  QUEUE_SECRET: "bench-queue-secret-0123456789abcdef",
 };
 
 /**
