@@ -1,7 +1,7 @@
 // The console's two work lists: refunds due (every product, newest first, from D1) with Resolve,
 // and a product's dead letters (history events D1 refused) with Retry.
 
-import { $, el, fill, messageContent, requestIdLine, setBusy } from "./dom.js";
+import { $, el, fill, messageContent, requestIdLine, scrollingTable, setBusy } from "./dom.js";
 import { dateTime, money } from "./format.js";
 import { SignedOut, admin } from "./console-session.js";
 
@@ -31,28 +31,12 @@ export async function loadDeadLetters(entry, { isCurrent, changed }) {
     }
     fill(
       box,
-      el(
-        "div",
-        { class: "table-scroll" },
+      scrollingTable(
+        ["Seq", "Event", "Order", "Attempts", "Error", "Failed at", ""],
         el(
-          "table",
+          "tbody",
           {},
-          el(
-            "thead",
-            {},
-            el(
-              "tr",
-              {},
-              ["Seq", "Event", "Order", "Attempts", "Error", "Failed at", ""].map((h) =>
-                el("th", { scope: "col" }, h),
-              ),
-            ),
-          ),
-          el(
-            "tbody",
-            {},
-            data.dead_letters.map((letter) => deadLetterRow(entry, letter, changed)),
-          ),
+          data.dead_letters.map((letter) => deadLetterRow(entry, letter, changed)),
         ),
       ),
       data.next_cursor
@@ -138,25 +122,9 @@ export async function loadRefunds({ more = false, resolved }) {
     body = el("tbody");
     fill(
       box,
-      el(
-        "div",
-        { class: "table-scroll" },
-        el(
-          "table",
-          {},
-          el(
-            "thead",
-            {},
-            el(
-              "tr",
-              {},
-              ["Refund", "Product", "Amount", "Reason", "Payment", "Since", "Resolve"].map((h) =>
-                el("th", { scope: "col" }, h),
-              ),
-            ),
-          ),
-          body,
-        ),
+      scrollingTable(
+        ["Refund", "Product", "Amount", "Reason", "Payment", "Since", "Resolve"],
+        body,
       ),
     );
   }

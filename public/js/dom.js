@@ -38,6 +38,28 @@ export function fill(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
 }
 
+/** A table with column headers, in a box that scrolls sideways on narrow screens. */
+export function scrollingTable(headers, body) {
+  return el(
+    "div",
+    { class: "table-scroll" },
+    el(
+      "table",
+      {},
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          headers.map((h) => el("th", { scope: "col" }, h)),
+        ),
+      ),
+      body,
+    ),
+  );
+}
+
 /** "Request ID abc123", small, for support: every API error shows it. */
 export function requestIdLine(requestId) {
   if (!requestId) return null;
