@@ -1,5 +1,5 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   call,
   getProduct,
@@ -10,11 +10,6 @@ import {
   pendingOrder,
   productObject,
 } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 const alarmOf = (productId: number) =>
   runInDurableObject(productObject(productId), (_, state) => state.storage.getAlarm());

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ProductObject } from "../src/product/product-object";
 import {
   ADMIN,
@@ -13,11 +13,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 interface Statement {
   query: string;

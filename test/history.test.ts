@@ -1,13 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ProductObject } from "../src/product/product-object";
 import { metrics, newProduct, pendingOrder, productObject, uniqueKey, webhook } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 const historyOf = (orderId: string) =>
   env.DB.prepare("SELECT status, needs_refund FROM orders WHERE order_id = ?")

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/product-client";
 import { SoldOutMemory } from "../src/sold-out";
@@ -16,8 +16,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => vi.useRealTimers());
 
 /** Deterministic pseudo-random choices, so a failure can be replayed. */
 function choices(seed: number) {

@@ -9,15 +9,10 @@
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { afterEach, it, vi } from "vitest";
+import { it } from "vitest";
 import { sequenceArb } from "./model/commands";
 import { checkParameters, failureError, fuzzSettings } from "./model/report";
 import { runSequence } from "./model/runner";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 const settings = fuzzSettings(env.FUZZ_RUNS, env.FUZZ_SEED);
 

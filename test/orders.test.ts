@@ -1,7 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, getProduct, hold, newProduct, order } from "./helpers";
-
-afterEach(() => vi.useRealTimers());
 
 describe("POST /api/orders", () => {
   it("turns a hold into a pending order that keeps its units reserved", async () => {

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ProductObject } from "../src/product/product-object";
 import {
   ADMIN,
@@ -20,11 +20,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 const pay = (orderId: string, extra: Record<string, unknown> = {}, key = uniqueKey("evt")) =>
   webhook({ idempotency_key: key, order_id: orderId, status: "success", ...extra });

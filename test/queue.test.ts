@@ -1,5 +1,5 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/product-client";
 import { BLOCK } from "../src/product/queue";
@@ -17,8 +17,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => vi.useRealTimers());
 
 const QUEUE_ON = { queue: { enabled: true, admit_per_second: 1_000, admission_ttl_seconds: 60 } };
 

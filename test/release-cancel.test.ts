@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   as,
   cancel,
@@ -16,11 +16,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 describe("DELETE /api/holds/:id", () => {
   it("releases an active hold at once; its units are on sale again", async () => {

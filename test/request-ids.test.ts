@@ -1,7 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, getProduct, hold, logLines, newProduct, release } from "./helpers";
-
-afterEach(() => vi.restoreAllMocks());
 
 describe("request ids", () => {
   it("every answer carries Request-Id, and an error body names the same id", async () => {

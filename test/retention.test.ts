@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ProductObject } from "../src/product/product-object";
 import { SLICE } from "../src/product/retention";
 import {
@@ -19,11 +19,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 const DAY = 86_400_000;
 

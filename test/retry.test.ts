@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub, type ProductStub, type StubFor } from "../src/product-client";
 import {
@@ -9,8 +9,6 @@ import {
   type RetryPolicy,
 } from "../src/retry";
 import { getProduct, hold, newProduct } from "./helpers";
-
-afterEach(() => vi.restoreAllMocks());
 
 const transient = (message = "Network connection lost.") =>
   Object.assign(new Error(message), { retryable: true });

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/product-client";
 import {
@@ -15,8 +15,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => vi.useRealTimers());
 
 function travelTo(at: number) {
   vi.useFakeTimers({ toFake: ["Date"] });

@@ -1,5 +1,5 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   ADMIN,
   as,
@@ -19,8 +19,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => vi.useRealTimers());
 
 describe("MAX_UNITS_PER_SHOPPER (2 by default)", () => {
   it("50 parallel holds by one shopper take at most the limit, and available agrees", async () => {

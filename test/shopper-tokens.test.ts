@@ -1,5 +1,5 @@
 import { sign } from "hono/jwt";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   as,
   call,
@@ -11,8 +11,6 @@ import {
   newShopper,
   pendingOrder,
 } from "./helpers";
-
-afterEach(() => vi.restoreAllMocks());
 
 const SECRET = "test-shopper-secret-0123456789";
 /** The Worker with shopper tokens required. */

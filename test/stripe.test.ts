@@ -1,5 +1,5 @@
 import Stripe from "stripe";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   call,
   getProduct,
@@ -9,8 +9,6 @@ import {
   pendingOrder,
   readOrder,
 } from "./helpers";
-
-afterEach(() => vi.restoreAllMocks());
 
 const SECRET = "whsec_test_stripe_endpoint_secret_0123456789";
 const vars = { STRIPE_WEBHOOK_SECRET: SECRET };

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   call,
   getProduct,
@@ -8,8 +8,6 @@ import {
   signatureHeaders,
   uniqueKey,
 } from "./helpers";
-
-afterEach(() => vi.restoreAllMocks());
 
 /** Send an unsigned webhook through the Worker with some variables changed. */
 const postWith = (vars: Partial<Cloudflare.Env>, body: string) =>

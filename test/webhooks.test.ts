@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   call,
   getProduct,
@@ -9,11 +9,6 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
 
 const orderStatus = async (orderId: string) =>
   (await call("GET", `/api/orders/${orderId}`)).body.status;
