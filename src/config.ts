@@ -1,5 +1,5 @@
 import type { Env } from "./env";
-import type { LatePayments } from "./schemas";
+import type { LatePayments } from "./contract/shapes";
 
 /** Tunables read from the environment, with the documented defaults. */
 export interface Config {

@@ -1,7 +1,7 @@
 /**
  * What the Worker and each product's object receive. Bindings and variables come from
  * wrangler.toml through `Cloudflare.Env`, which `npm run types` generates
- * (src/worker-configuration.d.ts). Secrets are set with `wrangler secret put`, so they are
+ * (worker-configuration.d.ts). Secrets are set with `wrangler secret put`, so they are
  * declared here, each optional because a deploy may not have set it.
  */
 declare global {

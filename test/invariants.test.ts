@@ -2,8 +2,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { productStub } from "../src/product-client";
-import { SoldOutMemory } from "../src/sold-out";
+import { productStub } from "../src/reach/product";
+import { SoldOutMemory } from "../src/catalogue/sold-out";
 import {
   ADMIN,
   call,

@@ -5,7 +5,7 @@ import { sign } from "hono/jwt";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { insertCatalogue } from "../src/catalogue";
+import { insertCatalogue } from "../src/catalogue/catalogue";
 import type { ProductObject } from "../src/product/product-object";
 import {
   ADMIN,

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ERROR_STATUS, type ErrorCode } from "../src/errors";
+import { ERROR_STATUS, type ErrorCode } from "../src/contract/errors";
 import committed from "./typed-client/openapi.json?raw";
 import { getProduct, holdUnits, orderHold, storefrontClient } from "./typed-client/example";
 import { call, newProduct, uniqueKey } from "./helpers";

@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { productStub } from "../src/product-client";
+import { productStub } from "../src/reach/product";
 import { BLOCK } from "../src/product/queue";
 import {
   as,
@@ -334,7 +334,7 @@ describe("the pre-queue and restarts", () => {
         ok: true;
         frontier: any;
       };
-      const { rankOf } = await import("../src/queue-frontier");
+      const { rankOf } = await import("../src/queue/frontier");
       return joined.map((_, i) => rankOf(frontier.frontier, i + 1));
     });
     expect([...ranks].sort((a, b) => a! - b!)).toEqual(joined.map((_, i) => i + 1));

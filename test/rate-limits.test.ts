@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { productStub } from "../src/product-client";
+import { productStub } from "../src/reach/product";
 import {
   as,
   call,

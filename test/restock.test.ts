@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { productStub, type StubFor } from "../src/product-client";
-import { DEFAULT_RETRY } from "../src/retry";
+import { productStub, type StubFor } from "../src/reach/product";
+import { DEFAULT_RETRY } from "../src/reach/retry";
 import { ADMIN, call, expectError, getProduct, metrics, newProduct, uniqueKey } from "./helpers";
 
 const restock = (

@@ -1,13 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { productStub, type ProductStub, type StubFor } from "../src/product-client";
+import { productStub, type ProductStub, type StubFor } from "../src/reach/product";
 import {
   backoffMs,
   DEFAULT_RETRY,
   ProductUnavailable,
   withRetries,
   type RetryPolicy,
-} from "../src/retry";
+} from "../src/reach/retry";
 import { getProduct, hold, newProduct } from "./helpers";
 
 const transient = (message = "Network connection lost.") =>

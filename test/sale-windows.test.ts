@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { productStub } from "../src/product-client";
+import { productStub } from "../src/reach/product";
 import {
   ADMIN,
   call,

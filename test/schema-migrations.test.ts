@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_VERSION } from "../src/product/schema";
+import { SCHEMA_VERSION } from "../src/product/migrations";
 import { SCHEMA_V1 } from "./fixtures/schema-v1";
 import { getProduct, metrics, order, productObject, release, webhook } from "./helpers";
 

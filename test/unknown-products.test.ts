@@ -2,7 +2,7 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { CatalogueCache } from "../src/catalogue";
+import { CatalogueCache } from "../src/catalogue/catalogue";
 import {
   call,
   expectError,

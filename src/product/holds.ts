@@ -1,10 +1,10 @@
-import { failure, type Failure } from "../errors";
-import { newHoldId } from "../ids";
-import type { HoldView } from "../schemas";
-import { saleWindowFailure } from "../sale-window";
+import { failure, type Failure } from "../contract/errors";
+import { newHoldId } from "../contract/ids";
+import type { HoldView } from "../contract/shapes";
+import { saleWindowFailure } from "./sale-window";
 import { checkShopperLimit, limitOf, moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
-import { available, productRow } from "./stock";
+import { available, productRow } from "./product-row";
 import { firstRow, type HoldRow, type Tx } from "./tx";
 
 export interface HoldCreated {

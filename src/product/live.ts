@@ -1,5 +1,5 @@
-import { ticketStatus, type QueueFrontier } from "../queue-frontier";
-import { signAdmission } from "../queue-tokens";
+import { ticketStatus, type QueueFrontier } from "../queue/frontier";
+import { signAdmission } from "../queue/tokens";
 
 /**
  * Live stock and queue updates over WebSockets, with the Hibernation API: the object accepts the

@@ -1,5 +1,5 @@
-import type { ProductMetricsView } from "../schemas";
-import { available, type ProductCounters } from "./stock";
+import type { ProductMetricsView } from "../contract/shapes";
+import { available, type ProductCounters } from "./product-row";
 
 const count = (sql: SqlStorage, query: string): number => sql.exec(query).one().n as number;
 

@@ -1,10 +1,10 @@
-import { failure, type Failure } from "../errors";
-import { newOrderId } from "../ids";
-import type { OrderView } from "../schemas";
+import { failure, type Failure } from "../contract/errors";
+import { newOrderId } from "../contract/ids";
+import type { OrderView } from "../contract/shapes";
 import { findHold, holdOwnerFailure } from "./holds";
 import { moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
-import { productRow } from "./stock";
+import { productRow } from "./product-row";
 import { firstRow, type OrderRow, type Tx } from "./tx";
 
 export interface OrderResult {

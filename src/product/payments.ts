@@ -1,10 +1,10 @@
-import { failure, type Failure } from "../errors";
-import type { LatePayments, PaymentStatus, WebhookAnswerView } from "../schemas";
+import { failure, type Failure } from "../contract/errors";
+import type { LatePayments, PaymentStatus, WebhookAnswerView } from "../contract/shapes";
 import { adjust } from "./counters";
 import { findOrder } from "./orders";
 import { createRefund, knownPayment } from "./refunds";
 import { limitOf, moveShopperUnits, unitsOf } from "./shoppers";
-import { productRow } from "./stock";
+import { productRow } from "./product-row";
 import { firstRow, type OrderRow, type Tx } from "./tx";
 
 export interface PaymentNotice {

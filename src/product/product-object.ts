@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import { readCatalogue } from "../catalogue";
+import { readCatalogue } from "../catalogue/catalogue";
 import { configFrom } from "../config";
 import type { Env } from "../env";
-import { failure, type Failure } from "../errors";
+import { failure, type Failure } from "../contract/errors";
 import { logEvent, type LogFields, type LogLevel } from "../log";
-import type { QueueFrontier } from "../queue-frontier";
+import type { QueueFrontier } from "../queue/frontier";
 import type {
   DeadLetterView,
   HoldView,
@@ -12,7 +12,7 @@ import type {
   ProductMetricsView,
   ProductView,
   RefundView,
-} from "../schemas";
+} from "../contract/shapes";
 import { earliestDeadline, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
 import { appendToOutbox, listDeadLetters, requeueDeadLetter, type DeadLetterRow } from "./history";
@@ -26,7 +26,7 @@ import { settlePayment, type PaymentNotice, type PaymentSettled } from "./paymen
 import { resolveRefund } from "./refunds";
 import { restock, type Restocked } from "./restocks";
 import { nextPrunableAt, pruneSlice } from "./retention";
-import { migrate, storedSchemaVersion } from "./schema";
+import { migrate, storedSchemaVersion } from "./migrations";
 import { updateProduct, type ProductChanges } from "./settings";
 import {
   catalogueEntry,
@@ -36,7 +36,7 @@ import {
   readProduct,
   type ProductCounters,
   type ProductRow,
-} from "./stock";
+} from "./product-row";
 import type { HistoryEvent, Tx } from "./tx";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object

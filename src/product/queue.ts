@@ -1,6 +1,6 @@
-import { failure, type Failure } from "../errors";
-import { rankOf, ticketStatus, type QueueFrontier, type QueueMove } from "../queue-frontier";
-import { available, type ProductRow } from "./stock";
+import { failure, type Failure } from "../contract/errors";
+import { rankOf, ticketStatus, type QueueFrontier, type QueueMove } from "../queue/frontier";
+import { available, type ProductRow } from "./product-row";
 import { rows, type Tx } from "./tx";
 
 /**

@@ -1,6 +1,6 @@
-import { failure, type Failure } from "../errors";
-import { newRefundId } from "../ids";
-import type { RefundView } from "../schemas";
+import { failure, type Failure } from "../contract/errors";
+import { newRefundId } from "../contract/ids";
+import type { RefundView } from "../contract/shapes";
 import { adjust } from "./counters";
 import { firstRow, type OrderRow, type RefundReason, type RefundRow, type Tx } from "./tx";
 

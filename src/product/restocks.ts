@@ -1,5 +1,5 @@
-import { failure, type Failure } from "../errors";
-import type { ProductView } from "../schemas";
+import { failure, type Failure } from "../contract/errors";
+import type { ProductView } from "../contract/shapes";
 import { adjust } from "./counters";
 import { firstRow, type Tx } from "./tx";
 

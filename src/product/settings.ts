@@ -1,6 +1,6 @@
-import { failure, type Failure } from "../errors";
-import type { LatePayments } from "../schemas";
-import { productRow, type ProductRow } from "./stock";
+import { failure, type Failure } from "../contract/errors";
+import type { LatePayments } from "../contract/shapes";
+import { productRow, type ProductRow } from "./product-row";
 import type { Tx } from "./tx";
 
 /** What an operator may change on a product on sale (times in epoch ms, null clears). */

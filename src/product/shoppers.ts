@@ -1,5 +1,5 @@
-import { failure, type Failure } from "../errors";
-import type { ProductRow } from "./stock";
+import { failure, type Failure } from "../contract/errors";
+import type { ProductRow } from "./product-row";
 import { firstRow, type Tx } from "./tx";
 
 /**

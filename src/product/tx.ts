@@ -1,5 +1,5 @@
 import type { LogFields, LogLevel } from "../log";
-import type { HoldStatus, OrderStatus } from "../schemas";
+import type { HoldStatus, OrderStatus } from "../contract/shapes";
 
 /** What the product object hands every operation for the length of one synchronous transaction. */
 export interface Tx {

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { insertCatalogue, writeCatalogue, type CatalogueEntry } from "../catalogue";
+import { insertCatalogue, writeCatalogue, type CatalogueEntry } from "../catalogue/catalogue";
 import { logEvent } from "../log";
 import { windowFailure } from "../product/settings";
-import { ApiFailure, unwrap } from "../http";
+import { ApiFailure, unwrap } from "../http/error-answer";
 import {
   ADMIN_ERRORS,
   BODY_ERRORS,
@@ -11,7 +11,7 @@ import {
   jsonBody,
   jsonResponse,
   SECURITY,
-} from "../openapi";
+} from "../http/openapi";
 import {
   Product,
   ProductCreateRequest,
@@ -21,7 +21,7 @@ import {
   ProductUpdateRequest,
   RestockRequest,
   IdempotencyKeyHeader,
-} from "../schemas";
+} from "../contract/shapes";
 import { z } from "@hono/zod-openapi";
 
 /** Products per page of the catalogue list. */
@@ -56,7 +56,7 @@ const MetricsQuery = z.object({
       description: "`full`: re-derive from the rows.",
     }),
 });
-import { callFor, type App, type RouteDeps } from "./types";
+import { callFor, type App, type RouteDeps } from "../http/context";
 
 const security = SECURITY.admin;
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { configFrom } from "../config";
-import { errorResponses, jsonResponse, SECURITY } from "../openapi";
-import type { App } from "./types";
+import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import type { App } from "../http/context";
 
 const StorefrontConfig = z
   .object({

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure, unwrap } from "../http";
-import { ADMIN_ERRORS, errorResponses, jsonResponse, SECURITY } from "../openapi";
-import { DeadLetter, DeadLetterList, DeadLetterParams, ProductIdParam } from "../schemas";
-import { callFor, type App, type RouteDeps } from "./types";
+import { ApiFailure, unwrap } from "../http/error-answer";
+import { ADMIN_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import { DeadLetter, DeadLetterList, DeadLetterParams, ProductIdParam } from "../contract/shapes";
+import { callFor, type App, type RouteDeps } from "../http/context";
 
 const PAGE = 100;
 const security = SECURITY.admin;

@@ -1,7 +1,7 @@
 import { Scalar } from "@scalar/hono-api-reference";
-import { EXAMPLE_COMPONENTS, HEADER_COMPONENTS, RESPONSE_COMPONENTS } from "../openapi";
-import { ErrorBody } from "../schemas";
-import type { App } from "./types";
+import { EXAMPLE_COMPONENTS, HEADER_COMPONENTS, RESPONSE_COMPONENTS } from "../http/openapi";
+import { ErrorBody } from "../contract/shapes";
+import type { App } from "../http/context";
 
 /**
  * The OpenAPI 3.1 document (generated from the same zod schemas that validate requests) and the

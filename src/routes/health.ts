@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, jsonResponse, SECURITY } from "../openapi";
-import type { App } from "./types";
+import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import type { App } from "../http/context";
 
 const health = createRoute({
   method: "get",

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { configFrom } from "../config";
-import { ApiFailure, unwrap } from "../http";
+import { ApiFailure, unwrap } from "../http/error-answer";
 import {
   BODY_ERRORS,
   errorResponses,
@@ -8,15 +8,15 @@ import {
   jsonBody,
   jsonResponse,
   SECURITY,
-} from "../openapi";
-import { productOfHold } from "../ids";
-import { rateLimited } from "../rate-limit";
-import { saleWindowFailure, windowOf } from "../sale-window";
-import { Hold, HoldIdParam, HoldRequest, IdempotencyKeyHeader } from "../schemas";
-import { requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
+} from "../http/openapi";
+import { productOfHold } from "../contract/ids";
+import { rateLimited } from "../auth/rate-limit";
+import { saleWindowFailure, windowOf } from "../product/sale-window";
+import { Hold, HoldIdParam, HoldRequest, IdempotencyKeyHeader } from "../contract/shapes";
+import { requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import type { Context } from "hono";
-import { verifyAdmission, type Admission } from "../queue-tokens";
-import { callFor, type App, type AppEnv, type RouteDeps } from "./types";
+import { verifyAdmission, type Admission } from "../queue/tokens";
+import { callFor, type App, type AppEnv, type RouteDeps } from "../http/context";
 
 const createHold = createRoute({
   method: "post",

@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiFailure, unwrap } from "../http";
-import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../openapi";
-import { productOfHold, productOfOrder } from "../ids";
-import { rateLimited } from "../rate-limit";
-import { Order, OrderIdParam, OrderRequest } from "../schemas";
-import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
-import { callFor, type App, type RouteDeps } from "./types";
+import { ApiFailure, unwrap } from "../http/error-answer";
+import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../http/openapi";
+import { productOfHold, productOfOrder } from "../contract/ids";
+import { rateLimited } from "../auth/rate-limit";
+import { Order, OrderIdParam, OrderRequest } from "../contract/shapes";
+import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
+import { callFor, type App, type RouteDeps } from "../http/context";
 
 const createOrder = createRoute({
   method: "post",

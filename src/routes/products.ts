@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { unwrap } from "../http";
-import { errorResponses, jsonResponse, SECURITY } from "../openapi";
-import { Product, ProductIdParam } from "../schemas";
-import { callFor, type App, type RouteDeps } from "./types";
+import { unwrap } from "../http/error-answer";
+import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import { Product, ProductIdParam } from "../contract/shapes";
+import { callFor, type App, type RouteDeps } from "../http/context";
 
 const getProduct = createRoute({
   method: "get",

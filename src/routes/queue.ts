@@ -1,14 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Failure } from "../errors";
-import { ApiFailure, unwrap } from "../http";
-import { BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../openapi";
-import { ticketStatus, type QueueFrontier } from "../queue-frontier";
-import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue-tokens";
-import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../schemas";
-import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../shopper-auth";
+import type { Failure } from "../contract/errors";
+import { ApiFailure, unwrap } from "../http/error-answer";
+import { BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import { ticketStatus, type QueueFrontier } from "../queue/frontier";
+import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue/tokens";
+import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../contract/shapes";
+import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import { z } from "@hono/zod-openapi";
-import { callFor, type App, type AppEnv, type RouteDeps } from "./types";
+import { callFor, type App, type AppEnv, type RouteDeps } from "../http/context";
 
 const joinQueue = createRoute({
   method: "post",

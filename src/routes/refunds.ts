@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiFailure, unwrap } from "../http";
-import { ADMIN_ERRORS, BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../openapi";
-import { productOfRefund } from "../ids";
+import { ApiFailure, unwrap } from "../http/error-answer";
+import { ADMIN_ERRORS, BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import { productOfRefund } from "../contract/ids";
 import {
   Refund,
   RefundIdParam,
@@ -9,8 +9,8 @@ import {
   RefundListQuery,
   RefundResolveRequest,
   type RefundView,
-} from "../schemas";
-import { callFor, type App, type RouteDeps } from "./types";
+} from "../contract/shapes";
+import { callFor, type App, type RouteDeps } from "../http/context";
 
 /** At most this many refunds per page. */
 const PAGE = 100;

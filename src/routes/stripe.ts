@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure } from "../http";
-import { errorResponses, jsonResponse, SECURITY } from "../openapi";
+import { ApiFailure } from "../http/error-answer";
+import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { logEvent } from "../log";
-import { WebhookAnswer } from "../schemas";
-import { readStripeEvent } from "../stripe-events";
-import type { App, RouteDeps } from "./types";
+import { WebhookAnswer } from "../contract/shapes";
+import { readStripeEvent } from "../payments/stripe-events";
+import type { App, RouteDeps } from "../http/context";
 import { settle } from "./webhooks";
 
 const StripeAnswer = z

@@ -1,13 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiFailure, unwrap } from "../http";
-import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../openapi";
-import { productOfOrder } from "../ids";
+import { ApiFailure, unwrap } from "../http/error-answer";
+import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../http/openapi";
+import { productOfOrder } from "../contract/ids";
 import type { PaymentNotice } from "../product/payments";
-import { WebhookAnswer, WebhookRequest, type WebhookAnswerView } from "../schemas";
-import { authenticateWebhook } from "../webhook-auth";
-import { callFor, type AppEnv, type App, type RouteDeps } from "./types";
+import { WebhookAnswer, WebhookRequest, type WebhookAnswerView } from "../contract/shapes";
+import { authenticateWebhook } from "../auth/webhook-signature";
+import { callFor, type AppEnv, type App, type RouteDeps } from "../http/context";
 
 /** Authenticity comes first: an unsigned or forged webhook learns nothing about its body. */
 const authenticate = createMiddleware<AppEnv>(async (c, next) => {

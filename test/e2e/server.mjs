@@ -1,4 +1,4 @@
-// Start the local server the way `npm start` does (src/cli/start.mjs), on free ports and with a
+// Start the local server the way `npm start` does (scripts/start.mjs), on free ports and with a
 // state directory of its own, so an end-to-end run never touches a developer's .wrangler/state
 // and never collides with an `npm start` already on 8787.
 import { spawn } from "node:child_process";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
-const startScript = join(root, "src/cli/start.mjs");
+const startScript = join(root, "scripts/start.mjs");
 
 /** No network beyond loopback, as under `npm start`. */
 const quietEnv = {

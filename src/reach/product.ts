@@ -1,6 +1,6 @@
-import type { Env } from "./env";
-import { logEvent, type LogFields } from "./log";
-import type { ProductObject } from "./product/product-object";
+import type { Env } from "../env";
+import { logEvent, type LogFields } from "../log";
+import type { ProductObject } from "../product/product-object";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
 
 /**

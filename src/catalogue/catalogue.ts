@@ -1,4 +1,4 @@
-import type { LatePayments } from "./schemas";
+import type { LatePayments } from "../contract/shapes";
 
 /**
  * The product catalogue in D1: which products exist, with the settings a new product object

@@ -20,7 +20,7 @@ export interface Admission extends Ticket {
   expiresAt: number;
 }
 
-import { hmacKey } from "./hmac-key";
+import { hmacKey } from "../contract/hmac-key";
 
 type Kind = "qt1" | "qa1";
 

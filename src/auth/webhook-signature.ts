@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
-import type { Env } from "./env";
-import { failure, type Failure } from "./errors";
-import { logEvent } from "./log";
+import type { Env } from "../env";
+import { failure, type Failure } from "../contract/errors";
+import { logEvent } from "../log";
 
 /**
  * Webhook authenticity, per the Standard Webhooks spec: `webhook-id`, `webhook-timestamp` (within

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { ApiFailure } from "./http";
-import type { AppEnv } from "./routes/types";
+import { ApiFailure } from "../http/error-answer";
+import type { AppEnv } from "../http/context";
 
 /**
  * Per-client rate limit on the routes that take or give back stock, with the Workers Rate

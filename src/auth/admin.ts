@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
-import { ApiFailure, errorResponse } from "./http";
-import type { AppEnv } from "./routes/types";
+import { ApiFailure, errorResponse } from "../http/error-answer";
+import type { AppEnv } from "../http/context";
 
 const encoder = new TextEncoder();
 

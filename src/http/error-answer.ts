@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { apiError, ERROR_STATUS, type ErrorCode, type Failure } from "./errors";
-import type { AppEnv } from "./routes/types";
+import { apiError, ERROR_STATUS, type ErrorCode, type Failure } from "../contract/errors";
+import type { AppEnv } from "./context";
 
 /** A request that ends in an API error; the app's error handler turns it into the JSON answer. */
 export class ApiFailure extends Error {

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const wrangler = fileURLToPath(
-  new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url),
+  new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url),
 );
 
 /** Local-only settings: never what a deploy gets (see the README's configuration table). */

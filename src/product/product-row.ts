@@ -1,5 +1,5 @@
-import type { CatalogueEntry } from "../catalogue";
-import type { LatePayments, ProductView } from "../schemas";
+import type { CatalogueEntry } from "../catalogue/catalogue";
+import type { LatePayments, ProductView } from "../contract/shapes";
 import type { Counter } from "./counters";
 import { firstRow } from "./tx";
 

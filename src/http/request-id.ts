@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./routes/types";
+import type { AppEnv } from "./context";
 
 /**
  * Every request gets an id: Cloudflare's `cf-ray` when there is one, else a new UUID. It is sent

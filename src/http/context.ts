@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { CatalogueCache } from "../catalogue";
-import type { FrontierCache } from "../queue-cache";
+import type { CatalogueCache } from "../catalogue/catalogue";
+import type { FrontierCache } from "../queue/frontier-cache";
 import type { Env } from "../env";
 import type { LogFields } from "../log";
-import type { ProductStub } from "../product-client";
-import type { SoldOutMemory } from "../sold-out";
+import type { ProductStub } from "../reach/product";
+import type { SoldOutMemory } from "../catalogue/sold-out";
 
 export interface AppEnv {
   Bindings: Env;

@@ -1,6 +1,6 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./routes/types";
+import type { AppEnv } from "./context";
 
 /**
  * CORS for storefronts on other origins: the origins listed in CORS_ORIGINS (comma-separated, e.g.

@@ -1,4 +1,4 @@
-import { apiError, ERROR_STATUS, type ErrorCode } from "./errors";
+import { apiError, ERROR_STATUS, type ErrorCode } from "../contract/errors";
 
 /**
  * The OpenAPI document's building blocks. Every route declares exactly the answers it can give:
@@ -119,7 +119,7 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
 };
 
 const EXAMPLE_REQUEST_ID = "8c3d0ed5-ab12-423d-acdb-ef958d0de74d";
-/** The Error schema (ErrorBody in src/schemas.ts), registered by src/routes/docs.ts. */
+/** The Error schema (ErrorBody in src/contract/shapes.ts), registered by src/routes/docs.ts. */
 const ERROR_SCHEMA_REF = { $ref: "#/components/schemas/Error" };
 
 /** Headers an error answer with this status carries, besides Request-Id. */

@@ -1,5 +1,5 @@
 import Stripe from "stripe";
-import type { PaymentStatus } from "./schemas";
+import type { PaymentStatus } from "../contract/shapes";
 
 /**
  * Stripe's own webhooks, verified with the official package (its Web Crypto provider,

@@ -1,4 +1,4 @@
-import type { QueueFrontier } from "./queue-frontier";
+import type { QueueFrontier } from "./frontier";
 
 /**
  * The Worker's copy of each product's published queue frontier, at most `maxAgeMs` old, so ticket

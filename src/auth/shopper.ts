@@ -1,13 +1,13 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { isAdminToken } from "./admin-auth";
-import { hmacKey } from "./hmac-key";
+import { isAdminToken } from "./admin";
+import { hmacKey } from "../contract/hmac-key";
 import { verify } from "hono/jwt";
-import type { Env } from "./env";
-import type { ErrorCode } from "./errors";
-import { ApiFailure } from "./http";
-import { logEvent } from "./log";
-import type { AppEnv } from "./routes/types";
+import type { Env } from "../env";
+import type { ErrorCode } from "../contract/errors";
+import { ApiFailure } from "../http/error-answer";
+import { logEvent } from "../log";
+import type { AppEnv } from "../http/context";
 
 /**
  * Who is shopping. With SHOPPER_TOKEN_SECRET set, a shopper proves who they are with a JWT their

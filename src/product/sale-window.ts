@@ -1,4 +1,4 @@
-import { failure, type Failure } from "./errors";
+import { failure, type Failure } from "../contract/errors";
 
 /** When a product can be held: from `sale_starts_at` (inclusive) until `sale_ends_at` (exclusive). */
 export interface SaleWindow {
