@@ -5,12 +5,12 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { ErrorCode } from "./contract/errors";
-import { ApiFailure, errorResponse } from "./http/error-answer";
+import { HttpError, errorResponse } from "./http/error-answer";
 import { logEvent } from "./log";
 import { CatalogueCache } from "./catalogue/catalogue";
 import { FrontierCache } from "./queue/frontier-cache";
 import { queueRoutes } from "./routes/queue";
-import { callProduct, productStub, type StubFor } from "./reach/product";
+import { productStub, Products, type StubFor } from "./reach/product";
 import { corsForStorefronts } from "./http/cors";
 import { requestId } from "./http/request-id";
 import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./reach/retry";
@@ -24,7 +24,8 @@ import { stripeRoutes } from "./routes/stripe";
 import { holdRoutes } from "./routes/holds";
 import { orderRoutes } from "./routes/orders";
 import { productRoutes } from "./routes/products";
-import type { App, AppEnv, AskProduct, RouteDeps } from "./http/context";
+import type { App, AppEnv } from "./http/context";
+import type { RouteDeps } from "./routes/deps";
 import { healthRoutes } from "./routes/health";
 import { webhookRoutes } from "./routes/webhooks";
 import { SoldOutMemory } from "./catalogue/sold-out";
@@ -67,43 +68,12 @@ function methodsFor(app: App, path: string): string[] {
 
 /** The Worker: a thin router that validates input and hands each request to its product's object. */
 export function createApp(options: AppOptions = {}): App {
-  const stubFor = options.stubFor ?? productStub;
-  const policy = options.retry ?? DEFAULT_RETRY;
   const catalogue = options.catalogue ?? new CatalogueCache();
-  const ask: AskProduct = async (
-    c,
-    productId,
-    { unknown = "product_not_found", fields, once },
-    call,
-  ) => {
-    const requestFields = { request_id: c.get("requestId"), ...fields };
-    let entry;
-    try {
-      entry = await catalogue.lookup(c.env.DB, productId);
-    } catch (error) {
-      logEvent(
-        "Product catalogue unavailable.",
-        { ...requestFields, product_id: productId, error: String(error) },
-        "error",
-      );
-      throw new ApiFailure(
-        "service_unavailable",
-        "The product catalogue cannot be read right now; retry shortly.",
-      );
-    }
-    if (!entry) {
-      const id = fields?.hold_id ?? fields?.order_id ?? fields?.refund_id ?? productId;
-      throw new ApiFailure(unknown, `No ${unknown.replace("_not_found", "")} ${String(id)}.`);
-    }
-    return callProduct(
-      c.env,
-      productId,
-      requestFields,
-      call,
-      stubFor,
-      once ? { ...policy, attempts: 1 } : policy,
-    );
-  };
+  const products = new Products({
+    stubFor: options.stubFor ?? productStub,
+    retry: options.retry ?? DEFAULT_RETRY,
+    catalogue,
+  });
 
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -130,7 +100,7 @@ export function createApp(options: AppOptions = {}): App {
   );
 
   const deps: RouteDeps = {
-    ask,
+    products,
     soldOut: options.soldOut ?? new SoldOutMemory(),
     catalogue,
     frontiers: options.frontiers ?? new FrontierCache(),
@@ -165,7 +135,7 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   app.onError((error, c) => {
-    if (error instanceof ApiFailure) {
+    if (error instanceof HttpError) {
       return errorResponse(c, error.code, error.message, error.headers);
     }
     if (error instanceof ProductUnavailable) {

@@ -1,12 +1,12 @@
 // The one way the pages talk to the API: same-origin fetch, JSON in and out, and every error
-// turned into an ApiError carrying the API's code, message and request id (support traces a
+// turned into an RequestError carrying the API's code, message and request id (support traces a
 // problem by that id, so the pages always show it).
 
 /** A failed call: `status` 0 means the server could not be reached at all. */
-export class ApiError extends Error {
+export class RequestError extends Error {
   constructor({ status, code, message, requestId = null, retryAfter = null }) {
     super(message);
-    this.name = "ApiError";
+    this.name = "RequestError";
     this.status = status;
     this.code = code;
     this.requestId = requestId;
@@ -42,7 +42,7 @@ export function serverNow() {
 
 /**
  * Call the API. `body` is sent as JSON; `headers` are added as given. Resolves with
- * `{ data, status, headers }` for 2xx answers and throws ApiError for everything else.
+ * `{ data, status, headers }` for 2xx answers and throws RequestError for everything else.
  */
 export async function request(path, { method = "GET", body, headers = {} } = {}) {
   const init = { method, headers: { accept: "application/json", ...headers } };
@@ -55,7 +55,7 @@ export async function request(path, { method = "GET", body, headers = {} } = {})
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError({
+    throw new RequestError({
       status: 0,
       code: "network_error",
       message: "The shop cannot be reached. Check your connection and try again.",
@@ -72,7 +72,7 @@ export async function request(path, { method = "GET", body, headers = {} } = {})
   if (!response.ok) {
     const error = data && typeof data === "object" ? data.error : null;
     const retryAfter = Number.parseInt(response.headers.get("retry-after") ?? "", 10);
-    throw new ApiError({
+    throw new RequestError({
       status: response.status,
       code: error?.code ?? `http_${response.status}`,
       message: error?.message ?? `The server answered ${response.status} ${response.statusText}.`,

@@ -2,7 +2,7 @@
 // URL: closing or reloading the tab signs the operator out, and nothing on disk can leak it), and
 // the one way the console calls admin routes with it.
 
-import { ApiError, request } from "./api.js";
+import { RequestError, request } from "./api.js";
 
 let adminToken = null;
 let onRefused = () => {};
@@ -28,7 +28,7 @@ export async function admin(path, options = {}) {
       headers: { ...options.headers, authorization: `Bearer ${adminToken}` },
     });
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401 && adminToken) {
+    if (error instanceof RequestError && error.status === 401 && adminToken) {
       adminToken = null;
       onRefused(error);
       throw new SignedOut();

@@ -3,7 +3,7 @@
 // in memory only (console-session.js); the cards and the work lists are drawn by
 // console-cards.js and console-lists.js.
 
-import { ApiError, newKey, request } from "./api.js";
+import { RequestError, newKey, request } from "./api.js";
 import { applyFilter, buildCard, invariantView, renderCard as drawCard } from "./console-cards.js";
 import {
   loadDeadLetters as drawDeadLetters,
@@ -58,7 +58,7 @@ async function signIn(event) {
       headers: { authorization: `Bearer ${token}` },
     });
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
+    if (!(error instanceof RequestError)) throw error;
     const title =
       error.status === 401
         ? "That token was refused."

@@ -5,7 +5,7 @@
 // storefront-view.js); a once-a-second tick moves the countdowns and notices deadlines passing.
 // The server is the authority: the page never treats a unit as the shopper's until the API said so.
 
-import { ApiError, newKey, request, serverNow } from "./api.js";
+import { RequestError, newKey, request, serverNow } from "./api.js";
 import { $, el, fill, messageContent, setBusy, show } from "./dom.js";
 import { money, timeOfDay } from "./format.js";
 import { LiveFeed } from "./live.js";
@@ -148,7 +148,7 @@ async function refreshOrder() {
     const path = `/api/orders/${encodeURIComponent(state.order.order_id)}`;
     applyOrder((await request(path, { headers: shopper.headers() })).data);
   } catch (error) {
-    if (error instanceof ApiError && error.code === "order_not_found") {
+    if (error instanceof RequestError && error.code === "order_not_found") {
       // Another shopper in this browser now, or retention removed it: nothing to follow.
       state.order = state.hold = null;
       state.step = "idle";
@@ -199,7 +199,8 @@ async function createHold(qty, admissionToken) {
   try {
     return (await request("/api/holds", { method: "POST", body, headers })).data;
   } catch (error) {
-    if (!(error instanceof ApiError) || (error.status !== 0 && error.status !== 503)) throw error;
+    if (!(error instanceof RequestError) || (error.status !== 0 && error.status !== 503))
+      throw error;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     return (await request("/api/holds", { method: "POST", body, headers })).data;
   }
@@ -383,7 +384,7 @@ function holdGone(error) {
 // ---------------------------------------------------------------- when the API says no
 
 function showError(error) {
-  if (!(error instanceof ApiError)) throw error;
+  if (!(error instanceof RequestError)) throw error;
   let retryAt = null;
   if (error.code === "rate_limited") {
     const seconds = error.retryAfter ?? 10;
@@ -400,7 +401,7 @@ function showError(error) {
 
 /** A hold (or joining the line) was refused: bring the page up to date, then say why. */
 async function holdFailed(error, qty) {
-  if (!(error instanceof ApiError)) throw error;
+  if (!(error instanceof RequestError)) throw error;
   const code = error.code;
   // The product changed under the page (stock, window, queue): read it again first.
   const stale = ["insufficient_stock", "sale_not_started", "sale_ended", "admission_required"];
@@ -565,7 +566,7 @@ async function main() {
     await loadProduct();
   } catch (error) {
     show($("#loading"), false);
-    const missing = error instanceof ApiError && error.code === "product_not_found";
+    const missing = error instanceof RequestError && error.code === "product_not_found";
     fill(
       $("#load-error"),
       messageContent({

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
-import { ApiFailure, errorResponse } from "../http/error-answer";
+import { HttpError, errorResponse } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
 
 const encoder = new TextEncoder();
@@ -34,7 +34,7 @@ const checkToken = bearerAuth({
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.env.ADMIN_TOKEN) {
-    throw new ApiFailure(
+    throw new HttpError(
       "admin_disabled",
       "Admin routes are disabled: set ADMIN_TOKEN to enable them.",
     );

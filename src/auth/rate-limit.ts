@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { ApiFailure } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
 
 /**
@@ -21,7 +21,7 @@ export const rateLimited = createMiddleware<AppEnv>(async (c, next) => {
         : `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`;
     const { success } = await c.env.SHOPPER_RATE_LIMITER.limit({ key });
     if (!success) {
-      throw new ApiFailure(
+      throw new HttpError(
         "rate_limited",
         `Too many requests from this ${shopperId !== null ? "shopper" : "client"}; retry in ${RATE_LIMIT_PERIOD_S} s.`,
         { "Retry-After": String(RATE_LIMIT_PERIOD_S) },

@@ -5,7 +5,7 @@ import { hmacKey } from "../contract/hmac-key";
 import { verify } from "hono/jwt";
 import type { Env } from "../env";
 import type { ErrorCode } from "../contract/errors";
-import { ApiFailure } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { logEvent } from "../log";
 import type { AppEnv } from "../http/context";
 
@@ -23,8 +23,8 @@ const LEEWAY_S = 60;
 
 export const isShopperId = (value: string): boolean => SHOPPER_ID.test(value);
 
-function invalid(reason: string): ApiFailure {
-  return new ApiFailure("invalid_shopper_token", `The shopper token is not valid: ${reason}.`);
+function invalid(reason: string): HttpError {
+  return new HttpError("invalid_shopper_token", `The shopper token is not valid: ${reason}.`);
 }
 
 const isTime = (value: unknown): value is number =>
@@ -112,7 +112,7 @@ function headerShopper(c: Context): string | null {
   const named = c.req.header("x-shopper-id");
   if (named === undefined) return null;
   if (!isShopperId(named)) {
-    throw new ApiFailure("invalid_request", "X-Shopper-Id: 1 to 128 printable ASCII characters");
+    throw new HttpError("invalid_request", "X-Shopper-Id: 1 to 128 printable ASCII characters");
   }
   return named;
 }
@@ -123,7 +123,7 @@ export async function identifyShopper(c: Context<AppEnv>): Promise<string | null
   if (env.SHOPPER_TOKEN_SECRET) {
     const token = bearer(c);
     if (!token) {
-      throw new ApiFailure(
+      throw new HttpError(
         "shopper_token_required",
         "Send the shopper's token as Authorization: Bearer <JWT>.",
       );
@@ -138,7 +138,7 @@ export async function identifyShopper(c: Context<AppEnv>): Promise<string | null
     { request_id: c.get("requestId"), path: c.req.path },
     "error",
   );
-  throw new ApiFailure(
+  throw new HttpError(
     "shopper_auth_not_configured",
     "Shoppers cannot be identified: this deployment has no SHOPPER_TOKEN_SECRET.",
   );

@@ -1,41 +1,13 @@
-import type { LatePayments } from "../contract/shapes";
+import {
+  CATALOGUE_COLUMNS as COLUMNS,
+  readCatalogue,
+  type CatalogueEntry,
+} from "../contract/catalogue-entry";
 
 /**
- * The product catalogue in D1: which products exist, with the settings a new product object
- * starts from. The Worker looks a product up here before it wakes the product's object, so a
- * request naming a product that does not exist never creates an object, and it keeps what it
- * read (found or not) for a few seconds per isolate, so a storm of such requests costs one D1
- * read per product id per period, not one per request.
+ * The D1 catalogue as the Worker uses it: creating and changing products, and a per-isolate cache
+ * of lookups, so a storm of requests naming a product costs one D1 read per id per period.
  */
-export interface CatalogueEntry {
-  id: number;
-  name: string;
-  price_cents: number;
-  currency: string;
-  initial_stock: number;
-  /** ISO 8601, or null. */
-  sale_starts_at: string | null;
-  sale_ends_at: string | null;
-  max_units_per_shopper: number | null;
-  late_payments: LatePayments | null;
-  queue_enabled: number;
-  queue_admit_per_second: number;
-  queue_admission_ttl_seconds: number;
-}
-
-const COLUMNS = `id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds`;
-
-/** One D1 read; throws when D1 cannot answer. */
-export async function readCatalogue(
-  db: D1Database,
-  productId: number,
-): Promise<CatalogueEntry | null> {
-  return db
-    .prepare(`SELECT ${COLUMNS} FROM products WHERE id = ?`)
-    .bind(productId)
-    .first<CatalogueEntry>();
-}
 
 /** Put a new product in the catalogue; false when one with its id is there already. */
 export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
@@ -84,6 +56,35 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
       entry.id,
     )
     .run();
+}
+
+/** A product as the operator's list shows it. */
+export interface CatalogueListItem extends Omit<
+  CatalogueEntry,
+  "initial_stock" | "queue_enabled" | "queue_admit_per_second" | "queue_admission_ttl_seconds"
+> {
+  initial_stock: number;
+  queue_enabled: boolean;
+  created_at: string;
+}
+
+/** Products by id, after `afterId`; throws when D1 cannot answer. */
+export async function listCatalogue(
+  db: D1Database,
+  page: { afterId: number; limit: number },
+): Promise<CatalogueListItem[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
+              max_units_per_shopper, late_payments, queue_enabled, created_at
+       FROM products WHERE id > ? ORDER BY id LIMIT ?`,
+    )
+    .bind(page.afterId, page.limit)
+    .all<Omit<CatalogueListItem, "queue_enabled"> & { queue_enabled: number }>();
+  return results.map(({ queue_enabled, ...item }) => ({
+    ...item,
+    queue_enabled: queue_enabled === 1,
+  }));
 }
 
 /**

@@ -47,11 +47,11 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-export interface ApiError {
+export interface ErrorBody {
   error: { code: ErrorCode; message: string; request_id: string };
 }
 
-export function apiError(code: ErrorCode, message: string, requestId: string): ApiError {
+export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorBody {
   return { error: { code, message, request_id: requestId } };
 }
 
@@ -61,6 +61,12 @@ export interface Failure {
   code: ErrorCode;
   message: string;
 }
+
+/**
+ * Every answer of the product object has one shape: its success fields with `ok: true`, or a
+ * failure (`F` names a failure that carries more, as a refused hold tells what is available).
+ */
+export type Answer<T extends object, F extends Failure = never> = ({ ok: true } & T) | Failure | F;
 
 export function failure(code: ErrorCode, message: string): Failure {
   return { ok: false, code, message };

@@ -337,6 +337,7 @@ export const ProductMetrics = z
   .openapi("ProductMetrics");
 
 export const RefundReason = z.enum(["late_payment", "double_charge", "amount_mismatch"]);
+export type RefundReason = z.infer<typeof RefundReason>;
 export const RefundStatus = z.enum(["due", "resolved"]);
 
 export const Refund = z

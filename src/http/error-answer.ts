@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import { apiError, ERROR_STATUS, type ErrorCode, type Failure } from "../contract/errors";
+import { errorBody, ERROR_STATUS, type ErrorCode } from "../contract/errors";
 import type { AppEnv } from "./context";
 
 /** A request that ends in an API error; the app's error handler turns it into the JSON answer. */
-export class ApiFailure extends Error {
+export class HttpError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -12,12 +12,6 @@ export class ApiFailure extends Error {
   ) {
     super(message);
   }
-}
-
-/** The success value of a product object's answer, or the failure thrown as an ApiFailure. */
-export function unwrap<A extends { ok: true } | Failure>(answer: A): Extract<A, { ok: true }> {
-  if (!answer.ok) throw new ApiFailure(answer.code, answer.message);
-  return answer as Extract<A, { ok: true }>;
 }
 
 export function errorResponse(
@@ -31,5 +25,5 @@ export function errorResponse(
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
   // Errors raised before the request-id middleware ran (none today) still get an id.
   const requestId = c.get("requestId") ?? crypto.randomUUID();
-  return c.json(apiError(code, message, requestId), status);
+  return c.json(errorBody(code, message, requestId), status);
 }

@@ -1,4 +1,4 @@
-import { apiError, ERROR_STATUS, type ErrorCode } from "../contract/errors";
+import { errorBody, ERROR_STATUS, type ErrorCode } from "../contract/errors";
 
 /**
  * The OpenAPI document's building blocks. Every route declares exactly the answers it can give:
@@ -142,7 +142,7 @@ export const EXAMPLE_COMPONENTS = Object.fromEntries(
     .filter((code) => code !== "not_found")
     .map((code) => [
       code,
-      { summary: code, value: apiError(code, EXAMPLE_MESSAGES[code], EXAMPLE_REQUEST_ID) },
+      { summary: code, value: errorBody(code, EXAMPLE_MESSAGES[code], EXAMPLE_REQUEST_ID) },
     ]),
 );
 

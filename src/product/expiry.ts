@@ -1,6 +1,7 @@
 import { moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
-import { rows, type HoldRow, type OrderRow, type Tx } from "./tx";
+import { rows, type Tx } from "./tx";
+import { type HoldRow, type OrderRow } from "./rows";
 
 /**
  * Release every hold and cancel every unpaid order whose deadline has passed. Runs from the alarm

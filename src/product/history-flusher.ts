@@ -5,9 +5,9 @@ import {
   moveToDeadLetters,
   nextOutboxRows,
   statementsFor,
+  type HistoryEvent,
   type OutboxRow,
 } from "./history";
-import type { HistoryEvent } from "./tx";
 
 /**
  * Copies the outbox to D1, with a lifecycle of its own: one copy in flight at a time; after a

@@ -1,5 +1,7 @@
+import type { DeadLetterView } from "../contract/shapes";
 import { adjust } from "./counters";
-import { rows, type HistoryEvent, type OrderRow, type RefundRow } from "./tx";
+import { rows } from "./tx";
+import { type OrderRow, type RefundRow } from "./rows";
 
 /**
  * Order history goes to D1 through an outbox: the event is written to the object's own SQLite in
@@ -7,6 +9,20 @@ import { rows, type HistoryEvent, type OrderRow, type RefundRow } from "./tx";
  * outage delays history; it never loses it, and never blocks a sale. An event D1 will never take
  * waits in `dead_letters` for an operator instead of blocking the rest.
  */
+
+/** An order-history event, written to D1 through the outbox. */
+export type HistoryEvent = OrderEvent | RefundEvent;
+
+export interface OrderEvent {
+  event: "order_created" | "order_paid" | "order_failed" | "order_cancelled" | "refund_required";
+  order: OrderRow;
+  detail?: string;
+}
+
+export interface RefundEvent {
+  event: "refund_due" | "refund_resolved";
+  refund: RefundRow;
+}
 
 export interface OutboxRow {
   seq: number;
@@ -191,4 +207,32 @@ function eventStatement(
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
     )
     .bind(productId, seq, orderId, event, status, iso(at), detail);
+}
+
+/** A page of dead letters after `afterSeq`, and where the next page starts (null at the end). */
+export function deadLetterPage(
+  sql: SqlStorage,
+  afterSeq: number,
+  limit: number,
+): { deadLetters: DeadLetterView[]; nextAfter: number | null } {
+  const rows = listDeadLetters(sql, afterSeq, limit + 1);
+  const page = rows.slice(0, limit);
+  return {
+    deadLetters: page.map(deadLetterView),
+    nextAfter: rows.length > limit ? (page.at(-1)?.seq ?? null) : null,
+  };
+}
+
+export function deadLetterView(row: DeadLetterRow): DeadLetterView {
+  const payload = JSON.parse(row.payload) as HistoryEvent;
+  return {
+    seq: row.seq,
+    event: payload.event,
+    order_id: "refund" in payload ? payload.refund.order_id : payload.order.order_id,
+    attempts: row.attempts,
+    error: row.error,
+    queued_at: new Date(row.appended_at).toISOString(),
+    failed_at: new Date(row.failed_at).toISOString(),
+    payload: payload as unknown as Record<string, unknown>,
+  };
 }

@@ -1,14 +1,14 @@
-import { failure, type Failure } from "../contract/errors";
+import { failure, type Answer, type Failure } from "../contract/errors";
 import { newHoldId } from "../contract/ids";
 import type { HoldView } from "../contract/shapes";
-import { saleWindowFailure } from "./sale-window";
+import { saleClosedFailure } from "./sale-window";
 import { checkShopperLimit, limitOf, moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
 import { available, productRow } from "./product-row";
-import { firstRow, type HoldRow, type Tx } from "./tx";
+import { firstRow, type Tx } from "./tx";
+import { type HoldRow } from "./rows";
 
-export interface HoldCreated {
-  ok: true;
+export interface HoldMade {
   hold: HoldView;
   /** True when an earlier request with the same idempotency key already made this hold. */
   replayed: boolean;
@@ -102,7 +102,7 @@ function tryReserve(
 /** Why a reservation was refused: the window, then the shopper's limit, then the stock. */
 function refusal(tx: Tx, request: HoldRequest, heldBack: number): HoldRejected | Failure {
   const product = productRow(tx.sql);
-  const closed = saleWindowFailure(product, tx.now);
+  const closed = saleClosedFailure(product, tx.now);
   if (closed) return closed;
   const limited = checkShopperLimit(
     tx,
@@ -121,7 +121,7 @@ function refusal(tx: Tx, request: HoldRequest, heldBack: number): HoldRejected |
 }
 
 /** Make a hold, or replay the one an earlier request with the same key made. */
-export function createHold(tx: Tx, request: HoldRequest): HoldCreated | HoldRejected | Failure {
+export function createHold(tx: Tx, request: HoldRequest): Answer<HoldMade, HoldRejected> {
   if (!request.freshKey) {
     const earlier = firstRow<HoldRow>(
       tx.sql.exec("SELECT * FROM holds WHERE idempotency_key = ?", request.idempotencyKey),
@@ -177,7 +177,6 @@ export function createHold(tx: Tx, request: HoldRequest): HoldCreated | HoldReje
 }
 
 export interface HoldReleased {
-  ok: true;
   hold: HoldView;
   /** Units that went back on sale now (0 when the hold was already released or expired). */
   freed: number;
@@ -192,7 +191,7 @@ export function releaseHold(
   tx: Tx,
   holdId: string,
   shopperId: string | null,
-): HoldReleased | Failure {
+): Answer<HoldReleased> {
   const hold = findHold(tx, holdId);
   if (!hold) return failure("hold_not_found", `No hold ${holdId}.`);
   const notYours = holdOwnerFailure(hold, shopperId);

@@ -1,5 +1,6 @@
 import { ticketStatus, type QueueFrontier } from "../queue/frontier";
 import { signAdmission } from "../queue/tokens";
+import type { ProductRow } from "./product-row";
 
 /**
  * Live stock and queue updates over WebSockets, with the Hibernation API: the object accepts the
@@ -29,6 +30,17 @@ export interface QueueFrame {
   state: string;
   admission_token?: string;
   admission_expires_at?: string;
+}
+
+/** The stock frame of the product as it is now. */
+export function stockFrame(product: ProductRow): StockFrame {
+  return {
+    type: "stock",
+    stock: product.stock,
+    reserved: product.reserved,
+    available: product.stock - product.reserved,
+    sold_out: product.stock === 0 && product.reserved === 0,
+  };
 }
 
 /** What a socket carries through hibernation: the ticket it follows, if any. */

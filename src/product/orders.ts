@@ -1,21 +1,20 @@
-import { failure, type Failure } from "../contract/errors";
+import { failure, type Answer, type Failure } from "../contract/errors";
 import { newOrderId } from "../contract/ids";
 import type { OrderView } from "../contract/shapes";
 import { findHold, holdOwnerFailure } from "./holds";
 import { moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
 import { productRow } from "./product-row";
-import { firstRow, type OrderRow, type Tx } from "./tx";
+import { firstRow, type Tx } from "./tx";
+import { type OrderRow } from "./rows";
 
-export interface OrderResult {
-  ok: true;
+export interface OrderMade {
   order: OrderView;
   /** False when the hold had already become this order (a repeated POST). */
   created: boolean;
 }
 
 export interface OrderCancelled {
-  ok: true;
   order: OrderView;
   /** Units that went back on sale now (0 when the order was already cancelled). */
   freed: number;
@@ -64,7 +63,7 @@ export function createOrder(
   holdId: string,
   shopperId: string | null,
   paymentTtlMs: number,
-): OrderResult | Failure {
+): Answer<OrderMade> {
   const hold = findHold(tx, holdId);
   if (!hold) return failure("hold_not_found", `No hold ${holdId}.`);
   const notYours = holdOwnerFailure(hold, shopperId);
@@ -127,13 +126,17 @@ export function createOrder(
 }
 
 /** An order as `viewer` may see it: another shopper's order is, to them, no order at all. */
-export function readOrder(tx: Tx, orderId: string, viewer: OrderViewer): OrderView | Failure {
+export function readOrder(
+  tx: Tx,
+  orderId: string,
+  viewer: OrderViewer,
+): Answer<{ order: OrderView }> {
   const order = findOrder(tx, orderId);
   const visible =
     order !== undefined &&
     (viewer.admin || order.shopper_id === null || order.shopper_id === viewer.shopperId);
   return visible
-    ? orderView(tx.productId, order)
+    ? { ok: true, order: orderView(tx.productId, order) }
     : failure("order_not_found", `No order ${orderId}.`);
 }
 
@@ -146,7 +149,7 @@ export function cancelOrder(
   tx: Tx,
   orderId: string,
   shopperId: string | null,
-): OrderCancelled | Failure {
+): Answer<OrderCancelled> {
   const order = findOrder(tx, orderId);
   if (!order) return failure("order_not_found", `No order ${orderId}.`);
   const notYours = orderOwnerFailure(order, shopperId);

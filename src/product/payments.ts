@@ -1,11 +1,12 @@
-import { failure, type Failure } from "../contract/errors";
+import { failure, type Answer } from "../contract/errors";
 import type { LatePayments, PaymentStatus, WebhookAnswerView } from "../contract/shapes";
 import { adjust } from "./counters";
 import { findOrder } from "./orders";
 import { createRefund, knownPayment } from "./refunds";
 import { limitOf, moveShopperUnits, unitsOf } from "./shoppers";
 import { productRow } from "./product-row";
-import { firstRow, type OrderRow, type Tx } from "./tx";
+import { firstRow, type Tx } from "./tx";
+import { type OrderRow } from "./rows";
 
 export interface PaymentNotice {
   idempotencyKey: string;
@@ -20,7 +21,6 @@ export interface PaymentNotice {
 }
 
 export interface PaymentSettled {
-  ok: true;
   answer: WebhookAnswerView;
   /** Units that went back on sale (a failed payment), for the Worker's sold-out memory. */
   freed: number;
@@ -53,7 +53,7 @@ export function settlePayment(
   tx: Tx,
   notice: PaymentNotice,
   policy: PaymentPolicy,
-): PaymentSettled | Failure {
+): Answer<PaymentSettled> {
   const fields = {
     product_id: tx.productId,
     order_id: notice.orderId,
@@ -92,7 +92,7 @@ function duplicate(
   seen: WebhookKeyRow,
   notice: PaymentNotice,
   fields: Record<string, string | number | undefined>,
-): PaymentSettled | Failure {
+): Answer<PaymentSettled> {
   if (seen.order_id !== notice.orderId || seen.payment_status !== notice.status) {
     return failure(
       "idempotency_key_reused",

@@ -1,24 +1,25 @@
 import { DurableObject } from "cloudflare:workers";
-import { readCatalogue } from "../catalogue/catalogue";
+import { readCatalogue } from "../contract/catalogue-entry";
 import { configFrom } from "../config";
 import type { Env } from "../env";
-import { failure, type Failure } from "../contract/errors";
+import { failure, type Answer, type Failure } from "../contract/errors";
 import { logEvent, type LogFields, type LogLevel } from "../log";
 import type { QueueFrontier } from "../queue/frontier";
 import type {
   DeadLetterView,
-  HoldView,
   OrderView,
   ProductMetricsView,
   ProductView,
   RefundView,
 } from "../contract/shapes";
+import { AlarmSchedule } from "./alarm-schedule";
 import { earliestDeadline, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
-import { appendToOutbox, listDeadLetters, requeueDeadLetter, type DeadLetterRow } from "./history";
+import { appendToOutbox, deadLetterPage, deadLetterView, requeueDeadLetter } from "./history";
+import type { HistoryEvent } from "./history";
 import { HistoryFlusher } from "./history-flusher";
-import { LiveUpdates, type SocketTicket, type StockFrame } from "./live";
-import { ProductQueue } from "./queue";
+import { LiveUpdates, stockFrame, type SocketTicket } from "./live";
+import { ProductQueue, type HoldAdmission } from "./queue";
 import * as holds from "./holds";
 import { productMetrics } from "./metrics";
 import * as orders from "./orders";
@@ -30,14 +31,14 @@ import { migrate, storedSchemaVersion } from "./migrations";
 import { updateProduct, type ProductChanges } from "./settings";
 import {
   catalogueEntry,
+  findProductRow,
   openProduct,
   productRow,
   productView,
-  readProduct,
   type ProductCounters,
   type ProductRow,
 } from "./product-row";
-import type { HistoryEvent, Tx } from "./tx";
+import type { Tx } from "./tx";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object
  * is evicted while copying them. */
@@ -58,45 +59,22 @@ export interface ShopperCall extends Call {
   shopperId: string | null;
 }
 
-export type ProductAnswer = { ok: true; product: ProductView } | Failure;
-export type HoldAnswer = { ok: true; hold: HoldView; freed: number } | Failure;
-export type OrderAnswer = { ok: true; order: OrderView } | Failure;
-export type OrderCancelAnswer = { ok: true; order: OrderView; freed: number } | Failure;
-export type MetricsAnswer = { ok: true; metrics: ProductMetricsView } | Failure;
-export type RefundAnswer = { ok: true; refund: RefundView } | Failure;
-export type DeadLettersAnswer =
-  { ok: true; deadLetters: DeadLetterView[]; nextAfter: number | null } | Failure;
-export type DeadLetterAnswer = { ok: true; deadLetter: DeadLetterView } | Failure;
-export type QueueAnswer = { ok: true; frontier: QueueFrontier } | Failure;
-export type JoinAnswer =
-  { ok: true; seq: number; created: boolean; frontier: QueueFrontier } | Failure;
-/** A product after an operator's change, with what the D1 catalogue should now say of it. */
-export type ProductUpdateAnswer =
-  { ok: true; product: ProductView; catalogue: ReturnType<typeof catalogueEntry> } | Failure;
-
 /**
  * One object per product: the single writer of that product's stock, holds, orders and webhook
  * keys. Every check-and-write is one synchronous SQLite transaction with no await inside, so
  * concurrent requests are applied one after another and can never oversell. An object for a
  * product that does not exist writes nothing: its schema is only made once the catalogue in D1
- * has confirmed the product.
+ * has confirmed the product. The class only wires: each rule is a function over `Tx` beside it.
  */
 export class ProductObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** The product this object owns, once its row exists. */
   private productId: number | null = null;
-  /** Earliest deadline among active holds and pending orders (may be early, never late). */
-  private nextDeadline = Infinity;
-  /** When the storage alarm is set for, as far as this instance knows. */
-  private alarmAt: number | null = null;
-  /** When retention next has something to delete (may be early, never late). */
-  private retentionAt = Infinity;
+  private readonly schedule: AlarmSchedule;
   private history: HistoryFlusher | null = null;
   private queue: ProductQueue | null = null;
   /** Whether the product's queue is on, so holds and writes skip it without a read when not. */
   private queueEnabled = false;
-  /** When the queue next needs the alarm (admissions expire, the rate budget refills). */
-  private queueTickAt = Infinity;
   private rejectedSinceStart = 0;
   private readonly writes: GroupCommit;
   private readonly live: LiveUpdates;
@@ -104,33 +82,31 @@ export class ProductObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.schedule = new AlarmSchedule(ctx.storage);
     this.writes = new GroupCommit(ctx.storage);
     this.live = new LiveUpdates(ctx, {
-      stock: () => this.stockFrame(),
+      stock: () => (this.productId === null ? null : stockFrame(productRow(this.sql))),
       frontier: () => this.frontier(),
       secret: () => this.env.QUEUE_SECRET,
       queueVersion: () => this.queue?.version ?? 0,
     });
     void ctx.blockConcurrencyWhile(async () => {
+      await this.schedule.load();
       // Only an object that already holds a product has a schema to bring up to date.
-      if (storedSchemaVersion(this.sql) > 0) {
-        ctx.storage.transactionSync(() => migrate(this.sql));
-        const product = readProduct(this.sql) as ProductCounters | undefined;
-        if (product) this.opened(product.id);
-        this.nextDeadline = earliestDeadline(this.sql);
-        this.retentionAt = nextPrunableAt(this.sql, configFrom(env).retentionMs);
-        this.alarmAt = await ctx.storage.getAlarm();
-        // History an earlier instance left uncopied is picked up by the next alarm.
-        if (product?.outbox_backlog) this.arm(Date.now());
-      } else {
-        this.alarmAt = await ctx.storage.getAlarm();
-      }
+      if (storedSchemaVersion(this.sql) === 0) return;
+      ctx.storage.transactionSync(() => migrate(this.sql));
+      const product = findProductRow(this.sql) as ProductCounters | undefined;
+      if (product) this.opened(product.id);
+      this.schedule.expiryAt = earliestDeadline(this.sql);
+      this.schedule.retentionAt = nextPrunableAt(this.sql, configFrom(env).retentionMs);
+      // History an earlier instance left uncopied is picked up by the next alarm.
+      if (product?.outbox_backlog) this.schedule.arm(Date.now());
     });
   }
 
   // ---- RPC methods, called by the Worker -------------------------------------------------
 
-  async readProduct(call: Call): Promise<ProductAnswer> {
+  async readProduct(call: Call): Promise<Answer<{ product: ProductView }>> {
     return (
       (await this.open(call.productId)) ??
       this.transact(call, (tx) => ({ ok: true, product: this.view(productRow(tx.sql)) }))
@@ -143,14 +119,13 @@ export class ProductObject extends DurableObject<Env> {
       idempotencyKey: string;
       freshKey: boolean;
       /** The admission (its signature checked by the Worker) the hold was sent with, if any. */
-      admission?: { seq: number; expiresAt: number };
+      admission?: HoldAdmission;
     },
-  ): Promise<holds.HoldCreated | holds.HoldRejected | Failure> {
+  ): Promise<Answer<holds.HoldMade, holds.HoldRejected>> {
     const missing = await this.open(call.productId);
     if (missing) return missing;
     const config = configFrom(this.env);
     const queue = this.queueEnabled ? this.queue : null;
-    const seq = call.admission?.seq;
     const result = await this.write(call, (tx) =>
       holds.createHold(tx, {
         qty: call.qty,
@@ -160,37 +135,21 @@ export class ProductObject extends DurableObject<Env> {
         ttlMs: config.holdTtlMs,
         defaultLimit: config.maxUnitsPerShopper,
         // While the queue is on, a hold takes an unused admission and uses it up.
-        admission: queue && {
-          check: () =>
-            call.admission === undefined
-              ? failure(
-                  "admission_required",
-                  "This product has a queue: join it, and send the admission_token you get.",
-                )
-              : call.admission.expiresAt <= tx.now
-                ? failure(
-                    "invalid_admission",
-                    `This admission expired at ${new Date(call.admission.expiresAt).toISOString()}; join the queue again.`,
-                  )
-                : queue.checkAdmission(tx, call.admission.seq),
-          heldBack: () => queue.heldBackFor(tx, productRow(tx.sql), seq ?? 0),
-          use: (holdId) =>
-            queue.useAdmission(tx, productRow(tx.sql), seq ?? 0, holdId, call.shopperId),
-        },
+        admission: queue && queue.admissionFor(tx, call.admission, call.shopperId),
       }),
     );
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }
 
-  async releaseHold(call: ShopperCall & { holdId: string }): Promise<HoldAnswer> {
+  async releaseHold(call: ShopperCall & { holdId: string }): Promise<Answer<holds.HoldReleased>> {
     return (
       (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
       this.write(call, (tx) => holds.releaseHold(tx, call.holdId, call.shopperId))
     );
   }
 
-  async createOrder(call: ShopperCall & { holdId: string }): Promise<orders.OrderResult | Failure> {
+  async createOrder(call: ShopperCall & { holdId: string }): Promise<Answer<orders.OrderMade>> {
     return (
       (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
       this.write(call, (tx) =>
@@ -201,24 +160,23 @@ export class ProductObject extends DurableObject<Env> {
 
   async readOrder(
     call: Call & { orderId: string; viewer: orders.OrderViewer },
-  ): Promise<OrderAnswer> {
+  ): Promise<Answer<{ order: OrderView }>> {
     return (
       (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => {
-        const order = orders.readOrder(tx, call.orderId, call.viewer);
-        return "ok" in order ? order : { ok: true, order };
-      })
+      this.transact(call, (tx) => orders.readOrder(tx, call.orderId, call.viewer))
     );
   }
 
-  async cancelOrder(call: ShopperCall & { orderId: string }): Promise<OrderCancelAnswer> {
+  async cancelOrder(
+    call: ShopperCall & { orderId: string },
+  ): Promise<Answer<orders.OrderCancelled>> {
     return (
       (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
       this.write(call, (tx) => orders.cancelOrder(tx, call.orderId, call.shopperId))
     );
   }
 
-  async settlePayment(call: Call & { notice: PaymentNotice }): Promise<PaymentSettled | Failure> {
+  async settlePayment(call: Call & { notice: PaymentNotice }): Promise<Answer<PaymentSettled>> {
     const config = configFrom(this.env);
     return (
       (await this.openFor(call.productId, "order_not_found", call.notice.orderId)) ??
@@ -231,9 +189,7 @@ export class ProductObject extends DurableObject<Env> {
     );
   }
 
-  async restock(
-    call: Call & { qty: number; idempotencyKey?: string },
-  ): Promise<Restocked | Failure> {
+  async restock(call: Call & { qty: number; idempotencyKey?: string }): Promise<Answer<Restocked>> {
     return (
       (await this.open(call.productId)) ??
       this.write(call, (tx) =>
@@ -244,35 +200,28 @@ export class ProductObject extends DurableObject<Env> {
 
   async resolveRefund(
     call: Call & { refundId: string; note: string | null },
-  ): Promise<RefundAnswer> {
+  ): Promise<Answer<{ refund: RefundView }>> {
     return (
       (await this.openFor(call.productId, "refund_not_found", call.refundId)) ??
-      this.write(call, (tx) => {
-        const refund = resolveRefund(tx, call.refundId, call.note);
-        return "ok" in refund ? refund : { ok: true, refund };
-      })
+      this.write(call, (tx) => resolveRefund(tx, call.refundId, call.note))
     );
   }
 
-  async listDeadLetters(call: Call & { after: number; limit: number }): Promise<DeadLettersAnswer> {
+  async listDeadLetters(
+    call: Call & { after: number; limit: number },
+  ): Promise<Answer<{ deadLetters: DeadLetterView[]; nextAfter: number | null }>> {
     return (
       (await this.open(call.productId)) ??
-      this.transact(call, (tx) => {
-        const rows = listDeadLetters(tx.sql, call.after, call.limit + 1);
-        const page = rows.slice(0, call.limit);
-        return {
-          ok: true,
-          deadLetters: page.map(deadLetterView),
-          nextAfter: rows.length > call.limit ? (page.at(-1)?.seq ?? null) : null,
-        };
-      })
+      this.transact(call, (tx) => ({ ok: true, ...deadLetterPage(tx.sql, call.after, call.limit) }))
     );
   }
 
-  async retryDeadLetter(call: Call & { seq: number }): Promise<DeadLetterAnswer> {
+  async retryDeadLetter(
+    call: Call & { seq: number },
+  ): Promise<Answer<{ deadLetter: DeadLetterView }>> {
     const answer =
       (await this.open(call.productId)) ??
-      (await this.write(call, (tx): DeadLetterAnswer => {
+      (await this.write(call, (tx): Answer<{ deadLetter: DeadLetterView }> => {
         const row = requeueDeadLetter(tx.sql, call.seq);
         if (!row) return failure("dead_letter_not_found", `No dead letter ${call.seq}.`);
         tx.log("Dead letter put back in the order history outbox.", {
@@ -285,7 +234,10 @@ export class ProductObject extends DurableObject<Env> {
     return answer;
   }
 
-  async updateProduct(call: Call & { changes: ProductChanges }): Promise<ProductUpdateAnswer> {
+  /** A product after an operator's change, with what the D1 catalogue should now say of it. */
+  async updateProduct(
+    call: Call & { changes: ProductChanges },
+  ): Promise<Answer<{ product: ProductView; catalogue: ReturnType<typeof catalogueEntry> }>> {
     return (
       (await this.open(call.productId)) ??
       this.write(call, (tx) => {
@@ -301,48 +253,53 @@ export class ProductObject extends DurableObject<Env> {
     );
   }
 
-  async readMetrics(call: Call & { full: boolean }): Promise<MetricsAnswer> {
+  async readMetrics(
+    call: Call & { full: boolean },
+  ): Promise<Answer<{ metrics: ProductMetricsView }>> {
     return (
       (await this.open(call.productId)) ??
-      this.transact(call, (tx) => ({
-        ok: true,
-        metrics: productMetrics(tx.sql, productRow(tx.sql) as ProductCounters, {
+      this.transact(call, (tx) => {
+        const product = productRow(tx.sql) as ProductCounters;
+        const metrics = productMetrics(tx.sql, product, {
           rejectedSinceStart: this.rejectedSinceStart,
           historyFailures: this.history?.failing ?? 0,
           storageBytes: this.sql.databaseSize,
-          queue: {
-            enabled: this.queueEnabled,
-            issued: this.queue?.frontierView(productRow(tx.sql), tx.now).issued ?? 0,
-            waiting: this.queue?.waiting() ?? 0,
-            admitted_unused: this.queue?.unused() ?? 0,
-            frontier: this.queue?.frontierView(productRow(tx.sql), tx.now).frontier ?? 0,
+          queue: this.queue?.metricsView(product, this.queueEnabled, tx.now) ?? {
+            enabled: false,
+            issued: 0,
+            waiting: 0,
+            admitted_unused: 0,
+            frontier: 0,
           },
           full: call.full,
-        }),
-      }))
+        });
+        return { ok: true, metrics };
+      })
     );
   }
 
   /** Join the product's queue: the seq to sign into a ticket, and the frontier to read it by. */
-  async joinQueue(call: ShopperCall): Promise<JoinAnswer> {
-    const missing = await this.open(call.productId);
-    if (missing) return missing;
-    return this.write(call, (tx): JoinAnswer => {
-      const product = productRow(tx.sql);
-      const queue = this.queue;
-      if (product.queue_enabled !== 1 || !queue) {
-        return failure("queue_disabled", "This product has no queue right now: hold directly.");
-      }
-      const joined = queue.join(tx, product, call.shopperId);
-      return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-    });
+  async joinQueue(
+    call: ShopperCall,
+  ): Promise<Answer<{ seq: number; created: boolean; frontier: QueueFrontier }>> {
+    return (
+      (await this.open(call.productId)) ??
+      this.write(call, (tx) => {
+        const queue = this.queue;
+        if (productRow(tx.sql).queue_enabled !== 1 || !queue) {
+          return failure("queue_disabled", "This product has no queue right now: hold directly.");
+        }
+        const joined = queue.join(tx, productRow(tx.sql), call.shopperId);
+        return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
+      })
+    );
   }
 
   /** The queue as it stands, for the Worker to answer ticket polls from. */
-  async readQueue(call: Call): Promise<QueueAnswer> {
+  async readQueue(call: Call): Promise<Answer<{ frontier: QueueFrontier }>> {
     return (
       (await this.open(call.productId)) ??
-      this.transact(call, (tx): QueueAnswer => {
+      this.transact(call, (tx) => {
         const frontier = this.queue?.frontierView(productRow(tx.sql), tx.now);
         return frontier ? { ok: true, frontier } : failure("queue_disabled", "No queue.");
       })
@@ -381,23 +338,23 @@ export class ProductObject extends DurableObject<Env> {
    * what retention allows, and re-arm for whatever comes next.
    */
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.schedule.fired();
     if (this.productId === null) return;
     const call = { productId: this.productId, requestId: "alarm" };
-    this.nextDeadline = 0; // rescan, whatever this instance believed
+    this.schedule.rescanExpiry(); // whatever this instance believed
     const now = Date.now();
     const retentionMs = configFrom(this.env).retentionMs;
-    if (now >= this.retentionAt) {
+    if (now >= this.schedule.retentionAt) {
       const slice = await this.write(call, (tx) => pruneSlice(tx, retentionMs));
       const next = slice.more
         ? now + RETENTION_NEXT_SLICE_MS
         : nextPrunableAt(this.sql, retentionMs);
       // Due but still waiting for D1 (or for the history copy): look again a little later.
-      this.retentionAt = next <= now ? now + RETENTION_RECHECK_MS : next;
+      this.schedule.retentionAt = next <= now ? now + RETENTION_RECHECK_MS : next;
     } else {
       this.transact(call, () => null);
     }
-    this.arm(Infinity);
+    this.schedule.arm();
     this.live.changed();
     await this.history?.onAlarm();
   }
@@ -406,18 +363,6 @@ export class ProductObject extends DurableObject<Env> {
 
   private view(product: ProductRow): ProductView {
     return productView(product, configFrom(this.env));
-  }
-
-  private stockFrame(): StockFrame | null {
-    if (this.productId === null) return null;
-    const product = productRow(this.sql);
-    return {
-      type: "stock",
-      stock: product.stock,
-      reserved: product.reserved,
-      available: product.stock - product.reserved,
-      sold_out: product.stock === 0 && product.reserved === 0,
-    };
   }
 
   private frontier(): QueueFrontier | null {
@@ -434,7 +379,7 @@ export class ProductObject extends DurableObject<Env> {
       state: this.ctx,
       db: () => this.env.DB,
       productId,
-      arm: (at) => this.arm(at),
+      arm: (at) => this.schedule.arm(at),
     });
   }
 
@@ -510,24 +455,18 @@ export class ProductObject extends DurableObject<Env> {
             appendToOutbox(this.sql, event, now);
             recorded = true;
           },
-          deadline: (at) => {
-            if (at < this.nextDeadline) this.nextDeadline = at;
-          },
+          deadline: (at) => this.schedule.deadline(at),
         };
-        if (now >= this.nextDeadline) this.nextDeadline = releaseDue(tx);
+        if (now >= this.schedule.expiryAt) this.schedule.expiryAt = releaseDue(tx);
         const done = work(tx);
-        if (this.queueEnabled && this.queue) {
-          // A place may have freed (or the rate budget refilled): admit the next in line.
-          const product = productRow(tx.sql);
-          this.queue.admit(tx, product);
-          this.queueTickAt = this.queue.nextTickAt(productRow(tx.sql), now);
-        } else {
-          this.queueTickAt = Infinity;
-        }
+        // A place may have freed (or the rate budget refilled): admit the next in line.
+        const queue = this.queueEnabled ? this.queue : null;
+        queue?.admit(tx, productRow(tx.sql));
+        this.schedule.queueTickAt = queue?.nextTickAt(productRow(tx.sql), now) ?? Infinity;
         return done;
       });
     } catch (error) {
-      this.nextDeadline = 0; // what the rolled-back work learnt about deadlines is void
+      this.schedule.rescanExpiry(); // what the rolled-back work learnt about deadlines is void
       // ...and so is what the queue changed in memory: read it again from what committed.
       if (this.productId !== null) this.queue = new ProductQueue(this.sql);
       throw error;
@@ -536,32 +475,11 @@ export class ProductObject extends DurableObject<Env> {
       logEvent(message, { ...fields, request_id: call.requestId }, level);
     }
     // Whatever closed now (a hold, an order, a key) may be deleted once retention has passed.
-    this.retentionAt = Math.min(this.retentionAt, now + configFrom(this.env).retentionMs);
-    this.arm(recorded ? now + HISTORY_SAFETY_MS : Infinity);
+    const retentionAt = now + configFrom(this.env).retentionMs;
+    this.schedule.retentionAt = Math.min(this.schedule.retentionAt, retentionAt);
+    this.schedule.arm(recorded ? now + HISTORY_SAFETY_MS : Infinity);
     if (recorded) this.history?.nudge();
     this.live.changed();
     return result;
   }
-
-  /** Keep one alarm set at the earliest thing that needs doing. Only ever moves it earlier. */
-  private arm(otherAt: number): void {
-    const at = Math.min(this.nextDeadline, this.retentionAt, this.queueTickAt, otherAt);
-    if (at === Infinity || (this.alarmAt !== null && this.alarmAt <= at)) return;
-    this.alarmAt = at;
-    this.ctx.storage.setAlarm(at).catch(() => (this.alarmAt = null));
-  }
-}
-
-function deadLetterView(row: DeadLetterRow): DeadLetterView {
-  const payload = JSON.parse(row.payload) as HistoryEvent;
-  return {
-    seq: row.seq,
-    event: payload.event,
-    order_id: "refund" in payload ? payload.refund.order_id : payload.order.order_id,
-    attempts: row.attempts,
-    error: row.error,
-    queued_at: new Date(row.appended_at).toISOString(),
-    failed_at: new Date(row.failed_at).toISOString(),
-    payload: payload as unknown as Record<string, unknown>,
-  };
 }

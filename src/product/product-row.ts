@@ -1,4 +1,4 @@
-import type { CatalogueEntry } from "../catalogue/catalogue";
+import type { CatalogueEntry } from "../contract/catalogue-entry";
 import type { LatePayments, ProductView } from "../contract/shapes";
 import type { Counter } from "./counters";
 import { firstRow } from "./tx";
@@ -31,13 +31,13 @@ export interface ProductRow {
 /** The product row with its counters (src/product/counters.ts), as metrics read it. */
 export type ProductCounters = ProductRow & Record<Counter, number>;
 
-export function readProduct(sql: SqlStorage): ProductRow | undefined {
+export function findProductRow(sql: SqlStorage): ProductRow | undefined {
   return firstRow<ProductRow>(sql.exec("SELECT * FROM product LIMIT 1"));
 }
 
 /** The product row of an object that is open: it exists, or the object is broken. */
 export function productRow(sql: SqlStorage): ProductRow {
-  const product = readProduct(sql);
+  const product = findProductRow(sql);
   if (!product) throw new Error("product row missing in an open product object");
   return product;
 }

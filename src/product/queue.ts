@@ -1,6 +1,8 @@
 import { failure, type Failure } from "../contract/errors";
+import type { ProductMetricsView } from "../contract/shapes";
 import { rankOf, ticketStatus, type QueueFrontier, type QueueMove } from "../queue/frontier";
-import { available, type ProductRow } from "./product-row";
+import type { Admitted } from "./holds";
+import { available, productRow, type ProductRow } from "./product-row";
 import { rows, type Tx } from "./tx";
 
 /**
@@ -42,6 +44,12 @@ export interface Joined {
   created: boolean;
 }
 
+/** The admission a hold was sent with: its place in the line and when it stops being valid. */
+export interface HoldAdmission {
+  seq: number;
+  expiresAt: number;
+}
+
 export class ProductQueue {
   private nextSeq: number;
   private reservedUntil: number;
@@ -71,6 +79,12 @@ export class ProductQueue {
     )) {
       this.shoppers.set(row.shopper_id, row.seq);
     }
+  }
+
+  /** The queue's part of the product's metrics. */
+  metricsView(product: ProductRow, enabled: boolean, now: number): ProductMetricsView["queue"] {
+    const { issued, frontier } = this.frontierView(product, now);
+    return { enabled, issued, waiting: this.waiting(), admitted_unused: this.unused(), frontier };
   }
 
   /** Tickets given out and not yet admitted (seqs reserved but lost in a restart included). */
@@ -162,10 +176,39 @@ export class ProductQueue {
   }
 
   /**
+   * What a hold needs from the queue while it is on: an admission (its signature already checked
+   * by the Worker) that has not expired and was not used, the units to leave for the other
+   * admitted shoppers, and the admission used up once the hold is made.
+   */
+  admissionFor(tx: Tx, admission: HoldAdmission | undefined, shopperId: string | null): Admitted {
+    const seq = admission?.seq ?? 0;
+    return {
+      check: () => {
+        if (admission === undefined) {
+          return failure(
+            "admission_required",
+            "This product has a queue: join it, and send the admission_token you get.",
+          );
+        }
+        if (admission.expiresAt <= tx.now) {
+          const at = new Date(admission.expiresAt).toISOString();
+          return failure(
+            "invalid_admission",
+            `This admission expired at ${at}; join the queue again.`,
+          );
+        }
+        return this.checkAdmission(tx, admission.seq);
+      },
+      heldBack: () => this.heldBackFor(tx, productRow(tx.sql), seq),
+      use: (holdId) => this.useAdmission(tx, productRow(tx.sql), seq, holdId, shopperId),
+    };
+  }
+
+  /**
    * A hold made with an admission: refuse a second use, and count it used (the hold's units now
    * stand in for the admission's place). Call in the hold's transaction, before it reserves.
    */
-  checkAdmission(tx: Tx, seq: number): Failure | null {
+  private checkAdmission(tx: Tx, seq: number): Failure | null {
     const used = rows(
       tx.sql.exec("SELECT 1 AS used FROM queue_admissions_used WHERE seq = ?", seq),
     );
@@ -178,13 +221,13 @@ export class ProductQueue {
    * Units this hold must leave for the other admitted shoppers: each unused admission but this
    * one is worth a unit, so one shopper's large hold cannot take the unit another was let in for.
    */
-  heldBackFor(tx: Tx, product: ProductRow, seq: number): number {
+  private heldBackFor(tx: Tx, product: ProductRow, seq: number): number {
     const rank = rankOf(this.frontierView(product, tx.now), seq);
     const mine = this.moves.find((m) => rank !== null && m.from <= rank && rank <= m.to);
     return Math.max(0, this.unused() - (mine && mine.used < mine.to - mine.from + 1 ? 1 : 0));
   }
 
-  useAdmission(
+  private useAdmission(
     tx: Tx,
     product: ProductRow,
     seq: number,

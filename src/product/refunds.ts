@@ -1,8 +1,10 @@
-import { failure, type Failure } from "../contract/errors";
+import { failure, type Answer } from "../contract/errors";
 import { newRefundId } from "../contract/ids";
 import type { RefundView } from "../contract/shapes";
 import { adjust } from "./counters";
-import { firstRow, type OrderRow, type RefundReason, type RefundRow, type Tx } from "./tx";
+import { firstRow, type Tx } from "./tx";
+import { type OrderRow, type RefundRow } from "./rows";
+import type { RefundReason } from "../contract/shapes";
 
 /**
  * Money to give back is a record of its own: an order may need several (a late payment, then a
@@ -103,12 +105,16 @@ export function knownPayment(tx: Tx, order: OrderRow, paymentId: string | undefi
 }
 
 /** An operator has returned the money. Resolving again answers the same record. */
-export function resolveRefund(tx: Tx, refundId: string, note: string | null): RefundView | Failure {
+export function resolveRefund(
+  tx: Tx,
+  refundId: string,
+  note: string | null,
+): Answer<{ refund: RefundView }> {
   const refund = firstRow<RefundRow>(
     tx.sql.exec("SELECT * FROM refunds WHERE refund_id = ?", refundId),
   );
   if (!refund) return failure("refund_not_found", `No refund ${refundId}.`);
-  if (refund.status === "resolved") return refundView(tx.productId, refund);
+  if (refund.status === "resolved") return { ok: true, refund: refundView(tx.productId, refund) };
   const resolved: RefundRow = { ...refund, status: "resolved", resolved_at: tx.now, note };
   tx.sql.exec(
     "UPDATE refunds SET status = 'resolved', resolved_at = ?, note = ? WHERE refund_id = ?",
@@ -124,5 +130,5 @@ export function resolveRefund(tx: Tx, refundId: string, note: string | null): Re
     order_id: refund.order_id,
     amount_cents: refund.amount_cents,
   });
-  return refundView(tx.productId, resolved);
+  return { ok: true, refund: refundView(tx.productId, resolved) };
 }

@@ -1,10 +1,9 @@
-import { failure, type Failure } from "../contract/errors";
+import { failure, type Answer } from "../contract/errors";
 import type { ProductView } from "../contract/shapes";
 import { adjust } from "./counters";
 import { firstRow, type Tx } from "./tx";
 
 export interface Restocked {
-  ok: true;
   product: ProductView;
   /** True when an earlier restock with the same idempotency key already added these units. */
   replayed: boolean;
@@ -19,7 +18,7 @@ export function restock(
   qty: number,
   idempotencyKey: string | undefined,
   view: () => ProductView,
-): Restocked | Failure {
+): Answer<Restocked> {
   if (idempotencyKey !== undefined) {
     const earlier = firstRow<{ qty: number; answer: string }>(
       tx.sql.exec("SELECT qty, answer FROM restock_keys WHERE idempotency_key = ?", idempotencyKey),

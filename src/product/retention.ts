@@ -1,5 +1,6 @@
 import { adjust } from "./counters";
-import { rows, type OrderRow, type Tx } from "./tx";
+import { rows, type Tx } from "./tx";
+import { type OrderRow } from "./rows";
 
 /**
  * Bounded storage. Holds that are expired or released, orders that are final (with the holds they

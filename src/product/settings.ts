@@ -1,4 +1,5 @@
-import { failure, type Failure } from "../contract/errors";
+import type { Failure } from "../contract/errors";
+import { windowOrderFailure } from "./sale-window";
 import type { LatePayments } from "../contract/shapes";
 import { productRow, type ProductRow } from "./product-row";
 import type { Tx } from "./tx";
@@ -25,17 +26,6 @@ const COLUMNS = [
   "late_payments",
 ] as const satisfies readonly (keyof ProductChanges & keyof ProductRow)[];
 
-/** The window must still make sense once the change is applied to what the product has now. */
-export function windowFailure(
-  window: Pick<ProductRow, "sale_starts_at" | "sale_ends_at">,
-): Failure | null {
-  const { sale_starts_at: start, sale_ends_at: end } = window;
-  if (start !== null && end !== null && end <= start) {
-    return failure("invalid_request", "sale_ends_at: must be later than sale_starts_at");
-  }
-  return null;
-}
-
 /** Apply an operator's change in one statement; nothing changes when the result is invalid. */
 export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Failure {
   const current = productRow(tx.sql);
@@ -49,7 +39,7 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
     next.queue_admission_ttl_seconds =
       changes.queue.admission_ttl_seconds ?? current.queue_admission_ttl_seconds;
   }
-  const invalid = windowFailure(next);
+  const invalid = windowOrderFailure(next);
   if (invalid) return invalid;
   tx.sql.exec(
     `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,

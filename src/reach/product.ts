@@ -1,7 +1,13 @@
+import type { Context } from "hono";
+import type { CatalogueCache } from "../catalogue/catalogue";
+import type { CatalogueEntry } from "../contract/catalogue-entry";
+import type { Failure } from "../contract/errors";
 import type { Env } from "../env";
+import { HttpError } from "../http/error-answer";
+import type { AppEnv } from "../http/context";
 import { logEvent, type LogFields } from "../log";
 import type { ProductObject } from "../product/product-object";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
+import { withRetries, type RetryPolicy } from "./retry";
 
 /**
  * The object's RPC methods as the Worker sees them. Answers are plain data, so the class's own
@@ -9,6 +15,7 @@ import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
  */
 export type ProductStub = Pick<
   ProductObject,
+  | "fetch"
   | "readProduct"
   | "createHold"
   | "releaseHold"
@@ -26,30 +33,154 @@ export type ProductStub = Pick<
   | "readQueue"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
+export type ProductMethod = Exclude<keyof ProductStub, "fetch">;
+
+/** What a method takes beyond the product and the request, which every call names anyway. */
+export type ProductInput<M extends ProductMethod> = Omit<
+  Parameters<ProductStub[M]>[0],
+  "productId" | "requestId"
+>;
+export type ProductAnswer<M extends ProductMethod> = Awaited<ReturnType<ProductStub[M]>>;
+
+/** The 404 to answer when the product does not exist. */
+export type UnknownCode =
+  "product_not_found" | "hold_not_found" | "order_not_found" | "refund_not_found";
+
+export interface ProductCall<M extends ProductMethod> {
+  productId: number;
+  method: M;
+  /** The method's input; a function of the attempt (1, 2, ...) when it depends on it. */
+  input: ProductInput<M> | ((attempt: number) => ProductInput<M>);
+  /** What a product that does not exist is answered with (default `product_not_found`). */
+  unknown?: UnknownCode;
+  /** The id the request names, for that 404 and for the retry log line. */
+  fields?: LogFields;
+  /** Not safe to repeat: a single attempt, no retries. */
+  once?: boolean;
+  /** Sees the answer, a failure too, before a failure is thrown (the sold-out memory reads it). */
+  observe?: (answer: ProductAnswer<M>) => void;
+}
+
+export interface ProductsOptions {
+  stubFor: StubFor;
+  retry: RetryPolicy;
+  catalogue: CatalogueCache;
+}
 
 /** Every request for a product goes to the one object named after it. */
 export const productStub: StubFor = (env, productId) => env.PRODUCTS.getByName(String(productId));
 
 /**
- * Call a product object, retrying transient failures with a fresh stub each time (a stub that
- * saw an error may be broken). `fields` name what the call is about, for the retry log line.
+ * How the Worker reaches a product, the one way: look the product up in the catalogue (once per
+ * request, cached per isolate), so a product that does not exist is answered 404 without waking
+ * an object; call its object, retrying transient failures with a fresh stub each time (a stub
+ * that saw an error may be broken); answer the success, or throw the failure as the HTTP error.
+ * Routes never see a stub.
  */
-export function callProduct<T>(
-  env: Env,
-  productId: number,
-  fields: LogFields,
-  call: (stub: ProductStub, attempt: number) => Promise<T>,
-  stubFor: StubFor = productStub,
-  policy: RetryPolicy = DEFAULT_RETRY,
-): Promise<T> {
-  return withRetries(
-    (attempt) => call(stubFor(env, productId), attempt),
-    policy,
-    (attempt, delayMs, error) =>
+export class Products {
+  /** Catalogue entries this request already looked up, so a route and its call share one. */
+  private readonly looked = new WeakMap<Context<AppEnv>, Map<number, Promise<CatalogueEntry>>>();
+
+  constructor(private readonly options: ProductsOptions) {}
+
+  /** The product's catalogue entry: 404 when it does not exist, 503 when D1 cannot be read. */
+  entry(
+    c: Context<AppEnv>,
+    productId: number,
+    unknown: UnknownCode = "product_not_found",
+    fields: LogFields = {},
+  ): Promise<CatalogueEntry> {
+    let entries = this.looked.get(c);
+    if (!entries) this.looked.set(c, (entries = new Map<number, Promise<CatalogueEntry>>()));
+    let entry = entries.get(productId);
+    if (!entry) {
+      entry = this.lookup(c, productId, unknown, fields);
+      entries.set(productId, entry);
+    }
+    return entry;
+  }
+
+  /** Call the product's object: the success, or the failure thrown as an HttpError. */
+  async call<M extends ProductMethod>(
+    c: Context<AppEnv>,
+    call: ProductCall<M>,
+  ): Promise<Extract<ProductAnswer<M>, { ok: true }>> {
+    const answer = await this.answer(c, call);
+    call.observe?.(answer);
+    const result = answer as { ok: true } | Failure;
+    if (!result.ok) throw new HttpError(result.code, result.message);
+    return answer as Extract<ProductAnswer<M>, { ok: true }>;
+  }
+
+  /** As `call`, but a failure is returned as it came, for the route to decide on. */
+  async answer<M extends ProductMethod>(
+    c: Context<AppEnv>,
+    call: ProductCall<M>,
+  ): Promise<ProductAnswer<M>> {
+    const { productId, method, input, fields = {}, unknown } = call;
+    await this.entry(c, productId, unknown, fields);
+    const requestFields = { request_id: c.get("requestId"), ...fields };
+    const policy = call.once ? { ...this.options.retry, attempts: 1 } : this.options.retry;
+    return withRetries(
+      (attempt) => {
+        const stub = this.options.stubFor(c.env, productId);
+        const given = typeof input === "function" ? input(attempt) : input;
+        // Called as a method of the stub: an RPC stub's function has no `call` of its own.
+        const methods = stub as unknown as Record<M, (arg: unknown) => Promise<ProductAnswer<M>>>;
+        return methods[method]({ ...given, productId, requestId: c.get("requestId") });
+      },
+      policy,
+      (attempt, delayMs, error) =>
+        logEvent(
+          "Transient error, retrying",
+          {
+            product_id: productId,
+            ...requestFields,
+            attempt,
+            delay_ms: delayMs,
+            error: String(error),
+          },
+          "warn",
+        ),
+    );
+  }
+
+  /**
+   * Hand a WebSocket upgrade to the product's object, once the product is known to exist (an
+   * object is never woken for one that does not); the object's refusal as this API answers one.
+   */
+  async upgrade(c: Context<AppEnv>, productId: number, request: Request): Promise<Response> {
+    await this.entry(c, productId);
+    const answer = await this.options.stubFor(c.env, productId).fetch(request);
+    if (answer.status === 101) return answer;
+    const refused = await answer.json<Failure>();
+    throw new HttpError(refused.code, refused.message);
+  }
+
+  private async lookup(
+    c: Context<AppEnv>,
+    productId: number,
+    unknown: UnknownCode,
+    fields: LogFields,
+  ): Promise<CatalogueEntry> {
+    let entry;
+    try {
+      entry = await this.options.catalogue.lookup(c.env.DB, productId);
+    } catch (error) {
       logEvent(
-        "Transient error, retrying",
-        { product_id: productId, ...fields, attempt, delay_ms: delayMs, error: String(error) },
-        "warn",
-      ),
-  );
+        "Product catalogue unavailable.",
+        { request_id: c.get("requestId"), ...fields, product_id: productId, error: String(error) },
+        "error",
+      );
+      throw new HttpError(
+        "service_unavailable",
+        "The product catalogue cannot be read right now; retry shortly.",
+      );
+    }
+    if (!entry) {
+      const id = fields.hold_id ?? fields.order_id ?? fields.refund_id ?? productId;
+      throw new HttpError(unknown, `No ${unknown.replace("_not_found", "")} ${String(id)}.`);
+    }
+    return entry;
+  }
 }

@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { insertCatalogue, writeCatalogue, type CatalogueEntry } from "../catalogue/catalogue";
+import { insertCatalogue, listCatalogue, writeCatalogue } from "../catalogue/catalogue";
+import type { CatalogueEntry } from "../contract/catalogue-entry";
 import { logEvent } from "../log";
-import { windowFailure } from "../product/settings";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { windowOrderFailure } from "../product/sale-window";
+import { HttpError } from "../http/error-answer";
 import {
   ADMIN_ERRORS,
   BODY_ERRORS,
@@ -56,7 +57,8 @@ const MetricsQuery = z.object({
       description: "`full`: re-derive from the rows.",
     }),
 });
-import { callFor, type App, type RouteDeps } from "../http/context";
+import type { App } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 const security = SECURITY.admin;
 
@@ -180,8 +182,8 @@ const productMetrics = createRoute({
 });
 
 /** Tickets and admissions are signed with QUEUE_SECRET: without it the queue cannot run. */
-function queueNotConfigured(): ApiFailure {
-  return new ApiFailure(
+function queueNotConfigured(): HttpError {
+  return new HttpError(
     "queue_not_configured",
     "The queue cannot be turned on until QUEUE_SECRET is set (wrangler secret put QUEUE_SECRET).",
   );
@@ -197,20 +199,14 @@ function canonicalTime(value: string | null | undefined): string | null {
   return typeof value === "string" ? new Date(value).toISOString() : null;
 }
 
-export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
+export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDeps): void {
   app.openapi(listProducts, async (c) => {
     const { cursor } = c.req.valid("query");
-    const { results } = await c.env.DB.prepare(
-      `SELECT id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-              max_units_per_shopper, late_payments, queue_enabled, created_at
-       FROM products WHERE id > ? ORDER BY id LIMIT ?`,
-    )
-      .bind(cursor === undefined ? 0 : Number(cursor), PAGE + 1)
-      .all<Omit<z.infer<typeof CatalogueItem>, "queue_enabled"> & { queue_enabled: number }>();
-    const page = results.slice(0, PAGE).map(({ queue_enabled, ...item }) => ({
-      ...item,
-      queue_enabled: queue_enabled === 1,
-    }));
+    const results = await listCatalogue(c.env.DB, {
+      afterId: cursor === undefined ? 0 : Number(cursor),
+      limit: PAGE + 1,
+    });
+    const page = results.slice(0, PAGE);
     const last = page.at(-1);
     return c.json(
       { products: page, next_cursor: results.length > PAGE && last ? String(last.id) : null },
@@ -235,19 +231,21 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
       queue_admission_ttl_seconds: input.queue?.admission_ttl_seconds ?? 60,
     };
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
-    const invalid = windowFailure({
+    const invalid = windowOrderFailure({
       sale_starts_at: epochMs(entry.sale_starts_at) ?? null,
       sale_ends_at: epochMs(entry.sale_ends_at) ?? null,
     });
-    if (invalid) throw new ApiFailure(invalid.code, invalid.message);
+    if (invalid) throw new HttpError(invalid.code, invalid.message);
     if (!(await insertCatalogue(c.env.DB, entry))) {
-      throw new ApiFailure("product_exists", `Product ${input.id} already exists.`);
+      throw new HttpError("product_exists", `Product ${input.id} already exists.`);
     }
     // On sale at once through this isolate, even if it had just been told the id was unknown.
     catalogue.remember(entry.id, entry);
-    const { product } = unwrap(
-      await ask(c, input.id, {}, (stub) => stub.readProduct(callFor(c, input.id))),
-    );
+    const { product } = await products.call(c, {
+      productId: input.id,
+      method: "readProduct",
+      input: {},
+    });
     soldOut.saw(input.id, product.available);
     return c.json(product, 201);
   });
@@ -267,9 +265,11 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
     // The object owns the product and checks the change against what it has; the catalogue in
     // D1 then gets the result. PATCH is idempotent, so after a 503 here a retry completes it.
-    const answer = unwrap(
-      await ask(c, id, {}, (stub) => stub.updateProduct({ ...callFor(c, id), changes })),
-    );
+    const answer = await products.call(c, {
+      productId: id,
+      method: "updateProduct",
+      input: { changes },
+    });
     try {
       await writeCatalogue(c.env.DB, answer.catalogue);
     } catch (error) {
@@ -278,7 +278,7 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
         { request_id: c.get("requestId"), product_id: id, error: String(error) },
         "error",
       );
-      throw new ApiFailure(
+      throw new HttpError(
         "service_unavailable",
         "The product changed, but the catalogue could not be updated; send the same change again.",
       );
@@ -293,14 +293,13 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     // Retried only with a key: a restock that committed but lost its answer is then recognised;
     // without one, a retry could add the units twice.
-    const { product, replayed } = unwrap(
-      await ask(
-        c,
-        id,
-        { fields: { restock_qty: qty, idempotency_key: idempotencyKey }, once: !idempotencyKey },
-        (stub) => stub.restock({ ...callFor(c, id), qty, idempotencyKey }),
-      ),
-    );
+    const { product, replayed } = await products.call(c, {
+      productId: id,
+      method: "restock",
+      input: { qty, idempotencyKey },
+      fields: { restock_qty: qty, idempotency_key: idempotencyKey },
+      once: !idempotencyKey,
+    });
     if (replayed) c.header("Idempotent-Replayed", "true");
     soldOut.forget(id);
     return c.json(product, 200);
@@ -309,9 +308,11 @@ export function adminRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): v
   app.openapi(productMetrics, async (c) => {
     const { id } = c.req.valid("param");
     const full = c.req.valid("query").check === "full";
-    const { metrics } = unwrap(
-      await ask(c, id, {}, (stub) => stub.readMetrics({ ...callFor(c, id), full })),
-    );
+    const { metrics } = await products.call(c, {
+      productId: id,
+      method: "readMetrics",
+      input: { full },
+    });
     soldOut.saw(id, metrics.available);
     return c.json(metrics, 200);
   });

@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { ADMIN_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { DeadLetter, DeadLetterList, DeadLetterParams, ProductIdParam } from "../contract/shapes";
-import { callFor, type App, type RouteDeps } from "../http/context";
+import type { App } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 const PAGE = 100;
 const security = SECURITY.admin;
@@ -56,16 +57,16 @@ const retryDeadLetter = createRoute({
   },
 });
 
-export function deadLetterRoutes(app: App, { ask }: RouteDeps): void {
+export function deadLetterRoutes(app: App, { products }: RouteDeps): void {
   app.openapi(listDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
     const { cursor } = c.req.valid("query");
     const after = cursor === undefined ? 0 : Number(cursor);
-    const { deadLetters, nextAfter } = unwrap(
-      await ask(c, id, {}, (stub) =>
-        stub.listDeadLetters({ ...callFor(c, id), after, limit: PAGE }),
-      ),
-    );
+    const { deadLetters, nextAfter } = await products.call(c, {
+      productId: id,
+      method: "listDeadLetters",
+      input: { after, limit: PAGE },
+    });
     return c.json(
       { dead_letters: deadLetters, next_cursor: nextAfter === null ? null : String(nextAfter) },
       200,
@@ -75,12 +76,13 @@ export function deadLetterRoutes(app: App, { ask }: RouteDeps): void {
   app.openapi(retryDeadLetter, async (c) => {
     const { id, seq } = c.req.valid("param");
     if (!Number.isSafeInteger(seq))
-      throw new ApiFailure("dead_letter_not_found", `No dead letter ${seq}.`);
-    const { deadLetter } = unwrap(
-      await ask(c, id, { fields: { seq } }, (stub) =>
-        stub.retryDeadLetter({ ...callFor(c, id), seq }),
-      ),
-    );
+      throw new HttpError("dead_letter_not_found", `No dead letter ${seq}.`);
+    const { deadLetter } = await products.call(c, {
+      productId: id,
+      method: "retryDeadLetter",
+      input: { seq },
+      fields: { seq },
+    });
     return c.json(deadLetter, 200);
   });
 }

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { configFrom } from "../config";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import {
   BODY_ERRORS,
   errorResponses,
@@ -11,12 +11,13 @@ import {
 } from "../http/openapi";
 import { productOfHold } from "../contract/ids";
 import { rateLimited } from "../auth/rate-limit";
-import { saleWindowFailure, windowOf } from "../product/sale-window";
+import { saleClosedFailure, windowOf } from "../product/sale-window";
 import { Hold, HoldIdParam, HoldRequest, IdempotencyKeyHeader } from "../contract/shapes";
 import { requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import type { Context } from "hono";
 import { verifyAdmission, type Admission } from "../queue/tokens";
-import { callFor, type App, type AppEnv, type RouteDeps } from "../http/context";
+import type { App, AppEnv } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 const createHold = createRoute({
   method: "post",
@@ -70,7 +71,7 @@ async function admitted(c: Context<AppEnv>, productId: number, token: string): P
         ? "it is another shopper's"
         : null;
   if (reason || !admission) {
-    throw new ApiFailure("invalid_admission", `This admission token is not valid: ${reason}.`);
+    throw new HttpError("invalid_admission", `This admission token is not valid: ${reason}.`);
   }
   return admission;
 }
@@ -100,41 +101,45 @@ const releaseHold = createRoute({
   },
 });
 
-export function holdRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): void {
+export function holdRoutes(app: App, { products, soldOut, catalogue }: RouteDeps): void {
   app.openapi(createHold, async (c) => {
     const { product_id: productId, qty, admission_token: admissionToken } = c.req.valid("json");
     const max = configFrom(c.env).maxQtyPerHold;
-    if (qty > max) throw new ApiFailure("invalid_request", `qty: at most ${max} units per hold`);
+    if (qty > max) throw new HttpError("invalid_request", `qty: at most ${max} units per hold`);
     const clientKey = c.req.valid("header")["idempotency-key"];
     // A request with a key may be the retry of a hold that was made (it took the last unit, or the
     // sale has ended since): only the object can tell, so only keyless requests are answered here.
     if (clientKey === undefined) {
       if (soldOut.isSoldOut(productId)) {
-        throw new ApiFailure("insufficient_stock", `Product ${productId} is sold out.`);
+        throw new HttpError("insufficient_stock", `Product ${productId} is sold out.`);
       }
       const entry = await catalogue.lookup(c.env.DB, productId).catch(() => null);
-      const closed = entry && saleWindowFailure(windowOf(entry), Date.now());
-      if (closed) throw new ApiFailure(closed.code, closed.message);
+      const closed = entry && saleClosedFailure(windowOf(entry), Date.now());
+      if (closed) throw new HttpError(closed.code, closed.message);
     }
     const admission =
       admissionToken === undefined ? undefined : await admitted(c, productId, admissionToken);
     // Without a client key, one is made here so that our own retries can never double a hold;
     // on its first attempt no hold can carry it yet, and the object can skip looking.
     const key = clientKey ?? `auto:${crypto.randomUUID()}`;
-    const answer = await ask(c, productId, { fields: { idempotency_key: key } }, (stub, attempt) =>
-      stub.createHold({
-        ...callFor(c, productId),
+    const { hold, replayed } = await products.call(c, {
+      productId,
+      method: "createHold",
+      input: (attempt) => ({
         shopperId: c.get("shopperId"),
         qty,
         idempotencyKey: key,
         freshKey: clientKey === undefined && attempt === 1,
         admission: admission && { seq: admission.seq, expiresAt: admission.expiresAt },
       }),
-    );
-    if ("available" in answer && answer.available !== undefined) {
-      soldOut.saw(productId, answer.available);
-    }
-    const { hold, replayed } = unwrap(answer);
+      fields: { idempotency_key: key },
+      // What is left after this hold, or after a refusal: the sold-out memory learns from both.
+      observe: (answer) => {
+        if ("available" in answer && answer.available !== undefined) {
+          soldOut.saw(productId, answer.available);
+        }
+      },
+    });
     // Only the client's own key is replayed to them; a replay of our key is our own retry.
     if (replayed && clientKey !== undefined) c.header("Idempotent-Replayed", "true");
     return c.json(hold, 201);
@@ -143,12 +148,14 @@ export function holdRoutes(app: App, { ask, soldOut, catalogue }: RouteDeps): vo
   app.openapi(releaseHold, async (c) => {
     const { id: holdId } = c.req.valid("param");
     const productId = productOfHold(holdId);
-    if (productId === null) throw new ApiFailure("hold_not_found", `No hold ${holdId}.`);
-    const { hold, freed } = unwrap(
-      await ask(c, productId, { unknown: "hold_not_found", fields: { hold_id: holdId } }, (stub) =>
-        stub.releaseHold({ ...callFor(c, productId), shopperId: c.get("shopperId"), holdId }),
-      ),
-    );
+    if (productId === null) throw new HttpError("hold_not_found", `No hold ${holdId}.`);
+    const { hold, freed } = await products.call(c, {
+      productId,
+      method: "releaseHold",
+      input: { shopperId: c.get("shopperId"), holdId },
+      unknown: "hold_not_found",
+      fields: { hold_id: holdId },
+    });
     // Units came back: this isolate must not keep calling the product sold out.
     if (freed > 0) soldOut.forget(productId);
     return c.json(hold, 200);

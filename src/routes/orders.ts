@@ -1,11 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../http/openapi";
 import { productOfHold, productOfOrder } from "../contract/ids";
 import { rateLimited } from "../auth/rate-limit";
 import { Order, OrderIdParam, OrderRequest } from "../contract/shapes";
 import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
-import { callFor, type App, type RouteDeps } from "../http/context";
+import type { App } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 const createOrder = createRoute({
   method: "post",
@@ -79,16 +80,18 @@ const cancelOrder = createRoute({
   },
 });
 
-export function orderRoutes(app: App, { ask, soldOut }: RouteDeps): void {
+export function orderRoutes(app: App, { products, soldOut }: RouteDeps): void {
   app.openapi(createOrder, async (c) => {
     const { hold_id: holdId } = c.req.valid("json");
     const productId = productOfHold(holdId);
-    if (productId === null) throw new ApiFailure("hold_not_found", `No hold ${holdId}.`);
-    const { order, created } = unwrap(
-      await ask(c, productId, { unknown: "hold_not_found", fields: { hold_id: holdId } }, (stub) =>
-        stub.createOrder({ ...callFor(c, productId), shopperId: c.get("shopperId"), holdId }),
-      ),
-    );
+    if (productId === null) throw new HttpError("hold_not_found", `No hold ${holdId}.`);
+    const { order, created } = await products.call(c, {
+      productId,
+      method: "createOrder",
+      input: { shopperId: c.get("shopperId"), holdId },
+      unknown: "hold_not_found",
+      fields: { hold_id: holdId },
+    });
     return created ? c.json(order, 201) : c.json(order, 200);
   });
 
@@ -96,31 +99,28 @@ export function orderRoutes(app: App, { ask, soldOut }: RouteDeps): void {
     const { id: orderId } = c.req.valid("param");
     const viewer = await identifyReader(c);
     const productId = productOfOrder(orderId);
-    if (productId === null) throw new ApiFailure("order_not_found", `No order ${orderId}.`);
-    const { order } = unwrap(
-      await ask(
-        c,
-        productId,
-        { unknown: "order_not_found", fields: { order_id: orderId } },
-        (stub) => stub.readOrder({ ...callFor(c, productId), orderId, viewer }),
-      ),
-    );
+    if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const { order } = await products.call(c, {
+      productId,
+      method: "readOrder",
+      input: { orderId, viewer },
+      unknown: "order_not_found",
+      fields: { order_id: orderId },
+    });
     return c.json(order, 200);
   });
 
   app.openapi(cancelOrder, async (c) => {
     const { id: orderId } = c.req.valid("param");
     const productId = productOfOrder(orderId);
-    if (productId === null) throw new ApiFailure("order_not_found", `No order ${orderId}.`);
-    const { order, freed } = unwrap(
-      await ask(
-        c,
-        productId,
-        { unknown: "order_not_found", fields: { order_id: orderId } },
-        (stub) =>
-          stub.cancelOrder({ ...callFor(c, productId), shopperId: c.get("shopperId"), orderId }),
-      ),
-    );
+    if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const { order, freed } = await products.call(c, {
+      productId,
+      method: "cancelOrder",
+      input: { shopperId: c.get("shopperId"), orderId },
+      unknown: "order_not_found",
+      fields: { order_id: orderId },
+    });
     if (freed > 0) soldOut.forget(productId);
     return c.json(order, 200);
   });

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { unwrap } from "../http/error-answer";
 import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { Product, ProductIdParam } from "../contract/shapes";
-import { callFor, type App, type RouteDeps } from "../http/context";
+import type { App } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 const getProduct = createRoute({
   method: "get",
@@ -19,10 +19,10 @@ const getProduct = createRoute({
   },
 });
 
-export function productRoutes(app: App, { ask, soldOut }: RouteDeps): void {
+export function productRoutes(app: App, { products, soldOut }: RouteDeps): void {
   app.openapi(getProduct, async (c) => {
     const { id } = c.req.valid("param");
-    const { product } = unwrap(await ask(c, id, {}, (stub) => stub.readProduct(callFor(c, id))));
+    const { product } = await products.call(c, { productId: id, method: "readProduct", input: {} });
     soldOut.saw(id, product.available);
     return c.json(product, 200);
   });

@@ -1,14 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Failure } from "../contract/errors";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { ticketStatus, type QueueFrontier } from "../queue/frontier";
 import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue/tokens";
 import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../contract/shapes";
 import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import { z } from "@hono/zod-openapi";
-import { callFor, type App, type AppEnv, type RouteDeps } from "../http/context";
+import type { App, AppEnv } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 const joinQueue = createRoute({
   method: "post",
@@ -104,7 +104,7 @@ const liveUpdates = createRoute({
 function queueSecret(c: Context<AppEnv>): string {
   const secret = c.env.QUEUE_SECRET;
   if (!secret) {
-    throw new ApiFailure(
+    throw new HttpError(
       "queue_not_configured",
       "The queue is not available: this deployment has no QUEUE_SECRET.",
     );
@@ -114,8 +114,7 @@ function queueSecret(c: Context<AppEnv>): string {
 
 async function openTicket(token: string, secret: string): Promise<Ticket> {
   const ticket = await verifyTicket(token, secret);
-  if (!ticket)
-    throw new ApiFailure("invalid_ticket", "This ticket was not issued by this service.");
+  if (!ticket) throw new HttpError("invalid_ticket", "This ticket was not issued by this service.");
   return ticket;
 }
 
@@ -148,14 +147,16 @@ async function ticketAnswer(
   return answer;
 }
 
-export function queueRoutes(app: App, { ask, frontiers }: RouteDeps): void {
+export function queueRoutes(app: App, { products, frontiers }: RouteDeps): void {
   app.openapi(joinQueue, async (c) => {
     const { id } = c.req.valid("param");
     const secret = queueSecret(c);
     const shopperId = c.get("shopperId");
-    const joined = unwrap(
-      await ask(c, id, {}, (stub) => stub.joinQueue({ ...callFor(c, id), shopperId })),
-    );
+    const joined = await products.call(c, {
+      productId: id,
+      method: "joinQueue",
+      input: { shopperId },
+    });
     frontiers.keep(id, joined.frontier);
     const ticket = { productId: id, seq: joined.seq, shopperId };
     const token = await signTicket(ticket, secret);
@@ -170,8 +171,8 @@ export function queueRoutes(app: App, { ask, frontiers }: RouteDeps): void {
     const reader = await identifyReader(c);
     let frontier = frontiers.fresh(ticket.productId);
     if (!frontier) {
-      frontier = unwrap(
-        await ask(c, ticket.productId, {}, (stub) => stub.readQueue(callFor(c, ticket.productId))),
+      frontier = (
+        await products.call(c, { productId: ticket.productId, method: "readQueue", input: {} })
       ).frontier;
       frontiers.keep(ticket.productId, frontier);
     }
@@ -182,7 +183,7 @@ export function queueRoutes(app: App, { ask, frontiers }: RouteDeps): void {
   app.openapi(liveUpdates, async (c) => {
     const { id } = c.req.valid("param");
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiFailure(
+      throw new HttpError(
         "upgrade_required",
         "Open this URL as a WebSocket (Upgrade: websocket).",
         {
@@ -193,20 +194,13 @@ export function queueRoutes(app: App, { ask, frontiers }: RouteDeps): void {
     const { ticket: token } = c.req.valid("query");
     const ticket = token === undefined ? null : await openTicket(token, queueSecret(c));
     if (ticket && ticket.productId !== id) {
-      throw new ApiFailure("invalid_ticket", `This ticket is for product ${ticket.productId}.`);
+      throw new HttpError("invalid_ticket", `This ticket is for product ${ticket.productId}.`);
     }
-    // The product must exist before an object is woken for it; the socket is the object's.
-    await ask(c, id, {}, () => Promise.resolve(null));
     const headers = new Headers({ upgrade: "websocket", "x-product-id": String(id) });
     if (ticket) {
       headers.set("x-ticket-seq", String(ticket.seq));
       if (ticket.shopperId !== null) headers.set("x-ticket-shopper", ticket.shopperId);
     }
-    const stub = c.env.PRODUCTS.getByName(String(id));
-    const answer = await stub.fetch(new Request(c.req.url, { headers }));
-    if (answer.status === 101) return answer;
-    // The object refused (it could not read the catalogue): its failure, as this API answers one.
-    const refused = await answer.json<Failure>();
-    throw new ApiFailure(refused.code, refused.message);
+    return products.upgrade(c, id, new Request(c.req.url, { headers }));
   });
 }

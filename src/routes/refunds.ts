@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { ADMIN_ERRORS, BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { productOfRefund } from "../contract/ids";
+import { listRefunds } from "../catalogue/refund-history";
 import {
   Refund,
   RefundIdParam,
@@ -10,13 +11,14 @@ import {
   RefundResolveRequest,
   type RefundView,
 } from "../contract/shapes";
-import { callFor, type App, type RouteDeps } from "../http/context";
+import type { App } from "../http/context";
+import type { RouteDeps } from "./deps";
 
 /** At most this many refunds per page. */
 const PAGE = 100;
 const security = SECURITY.admin;
 
-const listRefunds = createRoute({
+const listRefundsRoute = createRoute({
   method: "get",
   path: "/api/admin/refunds",
   operationId: "listRefunds",
@@ -56,10 +58,6 @@ const resolveRefund = createRoute({
   },
 });
 
-interface RefundDbRow extends Omit<RefundView, "note"> {
-  note: string | null;
-}
-
 /** The cursor is where the last page ended: its (created_at, refund_id), opaque to clients. */
 function encodeCursor(last: RefundView): string {
   return btoa(JSON.stringify([last.created_at, last.refund_id]))
@@ -83,24 +81,20 @@ function decodeCursor(cursor: string): [string, string] {
   } catch {
     // falls through to the refusal below
   }
-  throw new ApiFailure("invalid_request", "cursor: not one this API gave out");
+  throw new HttpError("invalid_request", "cursor: not one this API gave out");
 }
 
-export function refundRoutes(app: App, { ask }: RouteDeps): void {
-  app.openapi(listRefunds, async (c) => {
+export function refundRoutes(app: App, { products }: RouteDeps): void {
+  app.openapi(listRefundsRoute, async (c) => {
     const { status, product_id: productId, cursor } = c.req.valid("query");
     const [afterAt, afterId] = cursor === undefined ? [null, null] : decodeCursor(cursor);
-    const { results } = await c.env.DB.prepare(
-      `SELECT refund_id, order_id, product_id, amount_cents, currency, payment_id, reason, status,
-              created_at, resolved_at, note
-       FROM refunds
-       WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR product_id = ?2)
-         AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND refund_id < ?4))
-       ORDER BY created_at DESC, refund_id DESC
-       LIMIT ?5`,
-    )
-      .bind(status ?? null, productId ?? null, afterAt, afterId, PAGE + 1)
-      .all<RefundDbRow>();
+    const results = await listRefunds(c.env.DB, {
+      status: status ?? null,
+      productId: productId ?? null,
+      after:
+        afterAt === null || afterId === null ? null : { createdAt: afterAt, refundId: afterId },
+      limit: PAGE + 1,
+    });
     const page = results.slice(0, PAGE);
     const last = page.at(-1);
     return c.json(
@@ -113,15 +107,14 @@ export function refundRoutes(app: App, { ask }: RouteDeps): void {
     const { id: refundId } = c.req.valid("param");
     const { note } = c.req.valid("json");
     const productId = productOfRefund(refundId);
-    if (productId === null) throw new ApiFailure("refund_not_found", `No refund ${refundId}.`);
-    const { refund } = unwrap(
-      await ask(
-        c,
-        productId,
-        { unknown: "refund_not_found", fields: { refund_id: refundId } },
-        (stub) => stub.resolveRefund({ ...callFor(c, productId), refundId, note: note ?? null }),
-      ),
-    );
+    if (productId === null) throw new HttpError("refund_not_found", `No refund ${refundId}.`);
+    const { refund } = await products.call(c, {
+      productId,
+      method: "resolveRefund",
+      input: { refundId, note: note ?? null },
+      unknown: "refund_not_found",
+      fields: { refund_id: refundId },
+    });
     return c.json(refund, 200);
   });
 }

@@ -1,11 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiFailure } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { logEvent } from "../log";
 import { WebhookAnswer } from "../contract/shapes";
 import { readStripeEvent } from "../payments/stripe-events";
-import type { App, RouteDeps } from "../http/context";
-import { settle } from "./webhooks";
+import type { App } from "../http/context";
+import type { RouteDeps } from "./deps";
+import { settle } from "../payments/settle";
 
 const StripeAnswer = z
   .object({
@@ -60,7 +61,7 @@ export function stripeRoutes(app: App, deps: RouteDeps): void {
         { request_id: c.get("requestId") },
         "error",
       );
-      throw new ApiFailure(
+      throw new HttpError(
         "stripe_not_configured",
         "Stripe webhooks are not accepted until STRIPE_WEBHOOK_SECRET is configured.",
       );
@@ -75,7 +76,7 @@ export function stripeRoutes(app: App, deps: RouteDeps): void {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       logEvent("Stripe signature rejected.", { reason, request_id: c.get("requestId") }, "warn");
-      throw new ApiFailure("invalid_stripe_signature", `Stripe signature rejected: ${reason}`);
+      throw new HttpError("invalid_stripe_signature", `Stripe signature rejected: ${reason}`);
     }
     const received = { received: true as const, event_id: event.eventId, type: event.type };
     if (!event.notice) return c.json({ ...received, ignored: true }, 200);

@@ -1,13 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiFailure, unwrap } from "../http/error-answer";
+import { HttpError } from "../http/error-answer";
 import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../http/openapi";
-import { productOfOrder } from "../contract/ids";
-import type { PaymentNotice } from "../product/payments";
-import { WebhookAnswer, WebhookRequest, type WebhookAnswerView } from "../contract/shapes";
+import { WebhookAnswer, WebhookRequest } from "../contract/shapes";
 import { authenticateWebhook } from "../auth/webhook-signature";
-import { callFor, type AppEnv, type App, type RouteDeps } from "../http/context";
+import type { AppEnv, App } from "../http/context";
+import { settle } from "../payments/settle";
+import type { RouteDeps } from "./deps";
 
 /** Authenticity comes first: an unsigned or forged webhook learns nothing about its body. */
 const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -17,7 +16,7 @@ const authenticate = createMiddleware<AppEnv>(async (c, next) => {
     await c.req.text(),
     c.get("requestId"),
   );
-  if (!verdict.ok) throw new ApiFailure(verdict.code, verdict.message);
+  if (!verdict.ok) throw new HttpError(verdict.code, verdict.message);
   c.set("webhookMessageId", verdict.messageId);
   await next();
 });
@@ -50,39 +49,12 @@ const paymentWebhook = createRoute({
   },
 });
 
-/**
- * Apply a payment notice, from whichever gateway, through the one exactly-once path: the order's
- * product object settles it against the notice's idempotency key.
- */
-export async function settle(
-  c: Context<AppEnv>,
-  { ask, soldOut }: RouteDeps,
-  notice: PaymentNotice,
-): Promise<WebhookAnswerView> {
-  const productId = productOfOrder(notice.orderId);
-  if (productId === null) throw new ApiFailure("order_not_found", `No order ${notice.orderId}.`);
-  const { answer, freed } = unwrap(
-    await ask(
-      c,
-      productId,
-      {
-        unknown: "order_not_found",
-        fields: { order_id: notice.orderId, idempotency_key: notice.idempotencyKey },
-      },
-      (stub) => stub.settlePayment({ ...callFor(c, productId), notice }),
-    ),
-  );
-  // A failed payment frees its units: this isolate must not keep calling the product sold out.
-  if (freed > 0) soldOut.forget(productId);
-  return answer;
-}
-
 export function webhookRoutes(app: App, deps: RouteDeps): void {
   app.openapi(paymentWebhook, async (c) => {
     const body = c.req.valid("json");
     const idempotencyKey = body.idempotency_key ?? c.get("webhookMessageId");
     if (!idempotencyKey)
-      throw new ApiFailure(
+      throw new HttpError(
         "invalid_request",
         "idempotency_key: required (or send a webhook-id header)",
       );
