@@ -175,11 +175,13 @@ export async function runCrowd(target, ids, { shoppers, units, connections, queu
   const followUps = [];
   const polls = new Due();
   let nextArrival = 0;
+  /** @type {number | null} */
   let firstJoinAt = null;
   let lastJoinEndAt = 0;
   let joinsDone = 0;
   let lastAnswerAt = 0;
   /** When the last unit was paid: from then on the product is sold out for good. */
+  /** @type {number | null} */
   let soldOutAt = null;
   let paid = 0;
   let arrivalsAfterSoldOut = 0;

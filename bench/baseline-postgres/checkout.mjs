@@ -188,7 +188,7 @@ export function checkout(pool) {
       const product = (await pool.query("SELECT * FROM products WHERE id = $1", [id])).rows[0];
       if (!product) throw new Refusal(404, "product_not_found", `No product ${id}.`);
       const count = async (sql) =>
-        Object.fromEntries((await pool.query(sql, [id])).rows.map((r) => [r.k, Number(r.n)]));
+        Object.fromEntries((await pool.query(sql, [id])).rows.map((r) => [r["k"], Number(r["n"])]));
       const holds = await count(
         "SELECT status AS k, COUNT(*) AS n FROM holds WHERE product_id = $1 GROUP BY status",
       );

@@ -45,7 +45,9 @@ export function treeCpu(roots) {
     if (!children.has(p.ppid)) children.set(p.ppid, []);
     children.get(p.ppid).push(pid);
   }
+  /** @type {Record<string, number>} */
   const byName = {};
+  /** @type {Record<string, number>} */
   const byProcess = {};
   let totalMs = 0;
   const seen = new Set();

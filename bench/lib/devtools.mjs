@@ -2,7 +2,9 @@
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
 export async function devtools(inspectorPort) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+  const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
+    await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
+  );
   const target = targets.find((t) => String(t.id).startsWith("core:user:")) ?? targets[0]; // our Worker (and its objects)
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {

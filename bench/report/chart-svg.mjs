@@ -23,6 +23,8 @@ function niceMax(v) {
 
 /**
  * One panel at (x0, y0).
+ * @param {number} x0
+ * @param {number} y0
  * @param {{ title: string, series: { key: string, points: [number, number][] }[], log: boolean, concurrencies: number[] }} panel
  */
 function drawPanel(x0, y0, { title, series, log, concurrencies }) {
@@ -103,7 +105,7 @@ export function chartSvg(rows, targets, scenarios, subtitle) {
         points: rows
           .filter((r) => r.target === t.key && r.scenario === scenario.key)
           .sort((a, b) => a.connections - b.connections)
-          .map((r) => [r.connections, metric(r)]),
+          .map((r) => /** @type {[number, number]} */ ([r.connections, metric(r)])),
       }));
     parts.push(
       drawPanel(10, y, {

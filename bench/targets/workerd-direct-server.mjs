@@ -28,7 +28,9 @@ const {
   modulesRules: _rules,
   assets: _assets,
   ...workerOptions
-} = unstable_getMiniflareWorkerOptions(env.BENCH_CONFIG).workerOptions;
+} = /** @type {Record<string, any>} */ (
+  unstable_getMiniflareWorkerOptions(env.BENCH_CONFIG).workerOptions
+);
 
 // Wrangler describes the Worker in Miniflare 4's option shape; Miniflare 5 converts it.
 const mf = new Miniflare(
