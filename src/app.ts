@@ -45,7 +45,7 @@ function describeIssues(error: ZodError): string {
     .join("; ");
 }
 
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 const MAX_STRIPE_BODY_BYTES = 512 * 1024;
 
 /** Hono's own request errors (body parsing, media type), in this API's words. */

@@ -21,9 +21,9 @@ import {
  * batch counting as one. A batch is at most 50 statements (25 events), and one run copies at most
  * 10 batches before it lets the alarm continue.
  */
-export const EVENTS_PER_BATCH = 25;
-export const BATCHES_PER_RUN = 10;
-export const POISON_ATTEMPTS = 5;
+const EVENTS_PER_BATCH = 25;
+const BATCHES_PER_RUN = 10;
+const POISON_ATTEMPTS = 5;
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 60_000;
 /** When a run stopped at its batch cap with more to copy. */
@@ -41,7 +41,7 @@ export interface FlusherOptions {
 }
 
 /** A D1 error that retrying will not fix: the statement itself is refused. */
-export function isPermanent(error: unknown): boolean {
+function isPermanent(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return /constraint failed|SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)|no such (table|column)|datatype mismatch|too many SQL variables|syntax error|JSON/i.test(
     message,

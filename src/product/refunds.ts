@@ -18,7 +18,7 @@ const WARNINGS: Record<RefundReason, string> = {
   amount_mismatch: "Payment amount mismatch, refund required.",
 };
 
-export function refundView(productId: number, refund: RefundRow): RefundView {
+function refundView(productId: number, refund: RefundRow): RefundView {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     refund_id: refund.refund_id,

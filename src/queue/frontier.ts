@@ -59,7 +59,7 @@ export function rankOf(frontier: QueueFrontier, seq: number): number | null {
 }
 
 /** The admission that covers a rank, if it is still on record. */
-export function moveFor(frontier: QueueFrontier, rank: number): QueueMove | undefined {
+function moveFor(frontier: QueueFrontier, rank: number): QueueMove | undefined {
   return frontier.moves.find((move) => move.from <= rank && rank <= move.to);
 }
 
