@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ERROR_STATUS, type ErrorCode } from "../src/contract/errors";
-import committed from "./typed-client/openapi.json?raw";
+import committed from "../src/contract/openapi.json?raw";
 import { getProduct, holdUnits, orderHold, storefrontClient } from "./typed-client/example";
 import { call, newProduct, uniqueKey } from "./helpers";
 
@@ -32,10 +32,10 @@ const resolve = (node: any): any =>
     : node;
 
 describe("GET /openapi.json", () => {
-  it("is the committed test/typed-client/openapi.json, which the typed client is generated from", () => {
+  it("is the committed src/contract/openapi.json, which the typed client is generated from", () => {
     expect(
       doc,
-      "The API's document changed: run `npm run openapi:types` (it rewrites test/typed-client/openapi.json and schema.d.ts) and commit the result",
+      "The API's document changed: run `npm run openapi:types` (it rewrites src/contract/openapi.json and openapi.d.ts) and commit the result",
     ).toEqual(JSON.parse(committed));
   });
 

@@ -1,9 +1,19 @@
 // The one way the pages talk to the API: same-origin fetch, JSON in and out, and every error
-// turned into an RequestError carrying the API's code, message and request id (support traces a
+// turned into a RequestError carrying the API's code, message and request id (support traces a
 // problem by that id, so the pages always show it).
+
+/** @typedef {import("./api-types.js").Schemas["Error"]["error"]} ErrorBody */
 
 /** A failed call: `status` 0 means the server could not be reached at all. */
 export class RequestError extends Error {
+  /**
+   * @param {object} fields
+   * @param {number} fields.status
+   * @param {string} fields.code the API's error code, or network_error / http_<status>
+   * @param {string} fields.message
+   * @param {string | null} [fields.requestId]
+   * @param {number | null} [fields.retryAfter]
+   */
   constructor({ status, code, message, requestId = null, retryAfter = null }) {
     super(message);
     this.name = "RequestError";
@@ -25,6 +35,10 @@ export class RequestError extends Error {
  */
 let clockSkewMs = 0;
 
+/**
+ * @param {Response} response
+ * @param {number} sentAt
+ */
 function noteServerClock(response, sentAt) {
   const date = Date.parse(response.headers.get("date") ?? "");
   if (Number.isNaN(date)) return;
@@ -41,13 +55,27 @@ export function serverNow() {
 }
 
 /**
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {unknown} [body] sent as JSON
+ * @property {Record<string, string>} [headers]
+ */
+
+/**
  * Call the API. `body` is sent as JSON; `headers` are added as given. Resolves with
- * `{ data, status, headers }` for 2xx answers and throws RequestError for everything else.
+ * `{ data, status, headers }` for 2xx answers and throws RequestError for everything else. `data` is
+ * the parsed JSON as `unknown`: each caller says which of the API's shapes (api-types.js) it is.
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<{ data: unknown, status: number, headers: Headers }>}
  */
 export async function request(path, { method = "GET", body, headers = {} } = {}) {
-  const init = { method, headers: { accept: "application/json", ...headers } };
+  /** @type {Record<string, string>} */
+  const sent = { accept: "application/json", ...headers };
+  /** @type {RequestInit} */
+  const init = { method, headers: sent };
   if (body !== undefined) {
-    init.headers["content-type"] = "application/json";
+    sent["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   let response;
@@ -63,6 +91,7 @@ export async function request(path, { method = "GET", body, headers = {} } = {})
   }
   noteServerClock(response, sentAt);
   const text = await response.text();
+  /** @type {unknown} */
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
@@ -70,7 +99,7 @@ export async function request(path, { method = "GET", body, headers = {} } = {})
     // Not JSON (a proxy's error page): the status below still says what happened.
   }
   if (!response.ok) {
-    const error = data && typeof data === "object" ? data.error : null;
+    const error = /** @type {{ error?: Partial<ErrorBody> } | null} */ (data)?.error;
     const retryAfter = Number.parseInt(response.headers.get("retry-after") ?? "", 10);
     throw new RequestError({
       status: response.status,

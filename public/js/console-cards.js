@@ -5,15 +5,44 @@
 // An entry is { item (catalogue row), product (public read), stock (live frame), metrics, full
 // (the last full invariant check), card, cells }.
 
-import { $, el, fill } from "./dom.js";
+import { $, el, fill, input } from "./dom.js";
 import { count, money, timeOfDay } from "./format.js";
 
-/** One card per product, built once; renderCard() updates its text in place (focus stays). */
+/** @typedef {import("./api-types.js").CatalogueItem} CatalogueItem */
+/** @typedef {import("./api-types.js").Product} Product */
+/** @typedef {import("./api-types.js").ProductMetrics} ProductMetrics */
+/** @typedef {import("./api-types.js").DeadLetter} DeadLetter */
+/** @typedef {import("./live.js").LiveFeed} LiveFeed */
+
+/**
+ * One product in the console.
+ * @typedef {object} ProductEntry
+ * @property {CatalogueItem} item the catalogue row
+ * @property {Product | null} product the public read (it has the queue's rates)
+ * @property {(Pick<Product, "stock" | "reserved" | "available"> & { sold_out?: boolean }) | null} stock the live frame
+ * @property {ProductMetrics | null} metrics
+ * @property {(ProductMetrics["invariants"] & { at: string }) | null} full the last full check
+ * @property {LiveFeed | null} feed
+ * @property {{ count: number | undefined, list: DeadLetter[] } | null} deadLetters
+ * @property {ReturnType<typeof setTimeout> | undefined} timer
+ * @property {HTMLElement} card
+ * @property {Record<string, HTMLElement>} cells
+ */
+
+/**
+ * One card per product, built once; renderCard() updates its text in place (focus stays).
+ * @param {Omit<ProductEntry, "card" | "cells">} entry
+ * @param {(id: number) => void} onManage
+ */
 export function buildCard(entry, onManage) {
   const id = entry.item.id;
+  /** @type {Record<string, HTMLElement>} */
   const cells = {};
+  /** @param {string} name */
   const cell = (name) => (cells[name] = el("dd", { dataset: { field: name } }));
+  /** @param {string} label @param {string} name */
   const row = (label, name) => el("div", { class: "card-row" }, el("dt", {}, label), cell(name));
+  /** @param {string} label @param {string} name */
   const figure = (label, name) =>
     el(
       "div",
@@ -58,12 +87,15 @@ export function buildCard(entry, onManage) {
     ),
     el("div", { class: "card-actions" }, manage),
   );
-  entry.cells = cells;
-  return card;
+  return { card, cells };
 }
 
 const dash = "–";
 
+/**
+ * @param {ProductEntry} entry
+ * @param {boolean} selected
+ */
 export function renderCard(entry, selected) {
   const { item, stock, metrics: m, cells } = entry;
   if (!cells) return;
@@ -91,9 +123,12 @@ export function renderCard(entry, selected) {
   entry.card.classList.toggle("is-selected", selected);
 }
 
-/** Show the cards whose "#id name" contains what is typed in "Find a product". */
+/**
+ * Show the cards whose "#id name" contains what is typed in "Find a product".
+ * @param {Map<number, ProductEntry>} products
+ */
 export function applyFilter(products) {
-  const query = $("#filter").value.trim().toLowerCase().replace(/^#/, "");
+  const query = input("#filter").value.trim().toLowerCase().replace(/^#/, "");
   let shown = 0;
   for (const entry of products.values()) {
     const text = `${entry.item.id} ${entry.item.name}`.toLowerCase();
@@ -108,12 +143,18 @@ export function applyFilter(products) {
       : `${count(shown)} of ${count(total)} products match`;
 }
 
-/** A count that needs an operator (refunds due, dead letters) stands out when it is not 0. */
+/**
+ * A count that needs an operator (refunds due, dead letters) stands out when it is not 0.
+ * @param {number} n
+ */
 function emphasise(n) {
   return n > 0 ? el("span", { class: "pill pill-warn" }, count(n)) : count(n);
 }
 
-/** The invariant check as a pill and when it was made: counters every read, full on demand. */
+/**
+ * The invariant check as a pill and when it was made: counters every read, full on demand.
+ * @param {ProductEntry} entry
+ */
 export function invariantView(entry) {
   const counters = entry.metrics?.invariants;
   const full = entry.full;

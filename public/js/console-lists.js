@@ -1,11 +1,21 @@
 // The console's two work lists: refunds due (every product, newest first, from D1) with Resolve,
 // and a product's dead letters (history events D1 refused) with Retry.
 
+import { RequestError } from "./api.js";
 import { $, el, fill, messageContent, requestIdLine, scrollingTable, setBusy } from "./dom.js";
 import { dateTime, money } from "./format.js";
 import { SignedOut, admin } from "./console-session.js";
 
-/** Where the refunds list's next page starts (null: no more). */
+/** @typedef {import("./api-types.js").Refund} Refund */
+/** @typedef {import("./api-types.js").RefundList} RefundList */
+/** @typedef {import("./api-types.js").DeadLetter} DeadLetter */
+/** @typedef {import("./api-types.js").DeadLetterList} DeadLetterList */
+/** @typedef {import("./console-cards.js").ProductEntry} ProductEntry */
+
+/**
+ * Where the refunds list's next page starts (null: no more).
+ * @type {string | null}
+ */
 let refundsCursor = null;
 
 export function resetRefunds() {
@@ -17,12 +27,15 @@ export function resetRefunds() {
 /**
  * A product's dead letters, into #dead-letters, unless isCurrent(entry) says the operator has
  * moved on to another product meanwhile. changed(entry) after a Retry.
+ * @param {ProductEntry} entry
+ * @param {{ isCurrent: (entry: ProductEntry) => boolean, changed: (entry: ProductEntry) => void }} hooks
  */
 export async function loadDeadLetters(entry, { isCurrent, changed }) {
   const id = entry.item.id;
   const box = $("#dead-letters");
   try {
-    const { data } = await admin(`/api/admin/products/${id}/dead-letters`);
+    const answer = await admin(`/api/admin/products/${id}/dead-letters`);
+    const data = /** @type {DeadLetterList} */ (answer.data);
     entry.deadLetters = { count: entry.metrics?.history_dead_letters, list: data.dead_letters };
     if (!isCurrent(entry)) return;
     if (data.dead_letters.length === 0) {
@@ -44,14 +57,34 @@ export async function loadDeadLetters(entry, { isCurrent, changed }) {
         : null,
     );
   } catch (error) {
-    if (error instanceof SignedOut) return;
-    fill(
-      box,
-      el("div", { class: "notice notice-error" }, messageContent({ title: error.message, error })),
-    );
+    showFailure(box, error);
   }
 }
 
+/**
+ * A list that could not be read says why, in its own box.
+ * @param {HTMLElement} box
+ * @param {unknown} error
+ */
+function showFailure(box, error) {
+  if (error instanceof SignedOut || !(error instanceof Error)) return;
+  const message = messageContent({ title: error.message, error: asRequestError(error) });
+  fill(box, el("div", { class: "notice notice-error" }, message));
+}
+
+/**
+ * The RequestError behind a failure, if it was one (its request id is shown).
+ * @param {unknown} error
+ */
+function asRequestError(error) {
+  return error instanceof RequestError ? error : null;
+}
+
+/**
+ * @param {ProductEntry} entry
+ * @param {DeadLetter} letter
+ * @param {(entry: ProductEntry) => void} changed
+ */
 function deadLetterRow(entry, letter, changed) {
   const result = el("span", { class: "form-result", role: "status" });
   const retry = el(
@@ -71,8 +104,8 @@ function deadLetterRow(entry, letter, changed) {
           changed(entry);
         } catch (error) {
           setBusy(retry, false);
-          if (!(error instanceof SignedOut)) {
-            fill(result, error.message, requestIdLine(error.requestId));
+          if (!(error instanceof SignedOut) && error instanceof Error) {
+            fill(result, error.message, requestIdLine(asRequestError(error)?.requestId));
           }
         }
       },
@@ -94,20 +127,21 @@ function deadLetterRow(entry, letter, changed) {
 
 // ---------------------------------------------------------------- refunds
 
-/** The refunds due, into #refunds; `more` appends the next page. resolved(refund) after Resolve. */
+/**
+ * The refunds due, into #refunds; `more` appends the next page. resolved(refund) after Resolve.
+ * @param {{ more?: boolean, resolved: (refund: Refund) => void }} options
+ * @returns {Promise<void>}
+ */
 export async function loadRefunds({ more = false, resolved }) {
   const box = $("#refunds");
   const query = new URLSearchParams({ status: "due" });
   if (more && refundsCursor) query.set("cursor", refundsCursor);
+  /** @type {RefundList} */
   let data;
   try {
-    data = (await admin(`/api/admin/refunds?${query}`)).data;
+    data = /** @type {RefundList} */ ((await admin(`/api/admin/refunds?${query}`)).data);
   } catch (error) {
-    if (error instanceof SignedOut) return;
-    fill(
-      box,
-      el("div", { class: "notice notice-error" }, messageContent({ title: error.message, error })),
-    );
+    showFailure(box, error);
     return;
   }
   refundsCursor = data.next_cursor;
@@ -145,12 +179,17 @@ export async function loadRefunds({ more = false, resolved }) {
   }
 }
 
+/** @type {Record<Refund["reason"], string>} */
 const REASONS = {
   late_payment: "Late payment",
   double_charge: "Second charge",
   amount_mismatch: "Wrong amount",
 };
 
+/**
+ * @param {Refund} refund
+ * @param {(refund: Refund) => void} resolved
+ */
 function refundRow(refund, resolved) {
   const noteId = `note-${refund.refund_id}`;
   const note = el("input", {
@@ -178,8 +217,8 @@ function refundRow(refund, resolved) {
           resolved(refund);
         } catch (error) {
           setBusy(resolve, false);
-          if (!(error instanceof SignedOut))
-            fill(result, error.message, requestIdLine(error.requestId));
+          if (!(error instanceof SignedOut) && error instanceof Error)
+            fill(result, error.message, requestIdLine(asRequestError(error)?.requestId));
         }
       },
     },

@@ -4,12 +4,18 @@
 
 import { RequestError, request } from "./api.js";
 
+/** @type {string | null} */
 let adminToken = null;
+/** @type {(error: RequestError) => void} */
 let onRefused = () => {};
 
 /** Thrown instead of an API error once the session is over: callers just stop. */
 export class SignedOut extends Error {}
 
+/**
+ * @param {string} token
+ * @param {(error: RequestError) => void} whenRefused
+ */
 export function startSession(token, whenRefused) {
   adminToken = token;
   onRefused = whenRefused;
@@ -19,7 +25,11 @@ export function endSession() {
   adminToken = null;
 }
 
-/** An admin call. A 401 means the token is wrong (or was rotated): back to the sign-in form. */
+/**
+ * An admin call. A 401 means the token is wrong (or was rotated): back to the sign-in form.
+ * @param {string} path
+ * @param {import("./api.js").RequestOptions} [options]
+ */
 export async function admin(path, options = {}) {
   if (!adminToken) throw new SignedOut();
   try {

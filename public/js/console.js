@@ -11,7 +11,7 @@ import {
   resetRefunds,
 } from "./console-lists.js";
 import { SignedOut, admin, endSession, startSession } from "./console-session.js";
-import { $, el, fill, messageContent, setBusy, show } from "./dom.js";
+import { $, button, el, fill, input, messageContent, select, setBusy, show } from "./dom.js";
 import {
   count,
   fromLocalInput,
@@ -33,23 +33,38 @@ const MAX_LIVE = 50;
 /** Pages of 100 products read from the catalogue. */
 const MAX_PAGES = 20;
 
+/** @typedef {import("./api-types.js").StorefrontConfig} StorefrontConfig */
+/** @typedef {import("./api-types.js").Product} Product */
+/** @typedef {import("./api-types.js").CatalogueItem} CatalogueItem */
+/** @typedef {import("./api-types.js").CatalogueList} CatalogueList */
+/** @typedef {import("./api-types.js").ProductMetrics} ProductMetrics */
+/** @typedef {import("./api-types.js").ProductCreateRequest} ProductCreateRequest */
+/** @typedef {import("./api-types.js").ProductUpdateRequest} ProductUpdateRequest */
+/** @typedef {import("./console-cards.js").ProductEntry} ProductEntry */
+/** @typedef {import("./dom.js").Child} Child */
+
+/** @type {StorefrontConfig | null} */
 let config = null;
-/** id → { item, product, stock, metrics, full, feed, card, cells, deadLetters, timer } */
+/** @type {Map<number, ProductEntry>} */
 const products = new Map();
+/** @type {number | null} */
 let selectedId = null;
-let pollTimer = null;
-let refundsTimer = null;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let pollTimer;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let refundsTimer;
 
 // ---------------------------------------------------------------- signing in and out
 
+/** @param {SubmitEvent} event */
 async function signIn(event) {
   event.preventDefault();
-  const input = $("#admin-token");
-  const button = $("#sign-in");
+  const tokenInput = input("#admin-token");
+  const signInButton = button("#sign-in");
   const result = $("#login-result");
-  const token = input.value.trim();
+  const token = tokenInput.value.trim();
   if (!token) return;
-  setBusy(button, true, "Signing in…");
+  setBusy(signInButton, true, "Signing in…");
   fill(result);
   let first;
   try {
@@ -70,25 +85,29 @@ async function signIn(event) {
       messageContent({ title, detail: error.status === 401 ? null : error.message, error }),
     );
     result.className = "form-result notice notice-error";
-    input.focus();
+    tokenInput.focus();
     return;
   } finally {
-    setBusy(button, false);
+    setBusy(signInButton, false);
   }
   startSession(token, (error) => signOut("The admin token was refused. Sign in again.", error));
-  input.value = ""; // the token stays in memory only, not in the form
+  tokenInput.value = ""; // the token stays in memory only, not in the form
   show($("#login"), false);
   show($("#app"), true);
   show($("#session"), true);
   hideAlert();
   try {
-    await loadProducts(first.data);
+    await loadProducts(/** @type {CatalogueList} */ (first.data));
   } catch (error) {
     showAlert(error, "The products could not all be read");
   }
   startPolling();
 }
 
+/**
+ * @param {string} [message]
+ * @param {RequestError} [error]
+ */
 function signOut(message, error) {
   endSession();
   resetRefunds();
@@ -118,10 +137,15 @@ function signOut(message, error) {
 
 // ---------------------------------------------------------------- alerts and form results
 
+/**
+ * @param {unknown} error
+ * @param {string} [title]
+ */
 function showAlert(error, title = "Something went wrong") {
   if (error instanceof SignedOut) return;
   const alert = $("#alert");
-  fill(alert, messageContent({ title, detail: error.message, error }));
+  const detail = error instanceof Error ? error.message : String(error);
+  fill(alert, messageContent({ title, detail, error: apiError(error) }));
   show(alert, true);
 }
 
@@ -129,23 +153,40 @@ function hideAlert() {
   show($("#alert"), false);
 }
 
-/** Show what a form's action did, under its button: "Saved at 10:02:03", or the API's error. */
+/**
+ * The RequestError behind a failure, if it was one (its request id is shown).
+ * @param {unknown} error
+ */
+function apiError(error) {
+  return error instanceof RequestError ? error : null;
+}
+
+/**
+ * Show what a form's action did, under its button: "Saved at 10:02:03", or the API's error.
+ * @param {HTMLFormElement} form
+ * @param {Child | Child[] | Error} outcome
+ */
 function formResult(form, outcome) {
-  const node = form.querySelector(".form-result");
+  const node = $(".form-result", form);
   if (outcome instanceof Error) {
     if (outcome instanceof SignedOut) return;
     node.className = "form-result notice notice-error";
-    fill(node, messageContent({ title: outcome.message, error: outcome }));
+    fill(node, messageContent({ title: outcome.message, error: apiError(outcome) }));
   } else {
     node.className = "form-result notice notice-success";
     fill(node, outcome);
   }
 }
 
-/** Run a form's action with its submit button busy, and report the outcome under it. */
+/**
+ * Run a form's action with its submit button busy, and report the outcome under it.
+ * @param {HTMLFormElement} form
+ * @param {string} busyLabel
+ * @param {() => Promise<Child | Child[]>} work
+ */
 async function submitting(form, busyLabel, work) {
-  const button = form.querySelector('button[type="submit"]');
-  setBusy(button, true, busyLabel);
+  const submit = button('button[type="submit"]', form);
+  setBusy(submit, true, busyLabel);
   try {
     const message = await work();
     formResult(form, message);
@@ -153,12 +194,13 @@ async function submitting(form, busyLabel, work) {
     if (!(error instanceof Error)) throw error;
     formResult(form, error);
   } finally {
-    setBusy(button, false);
+    setBusy(submit, false);
   }
 }
 
 // ---------------------------------------------------------------- products
 
+/** @param {CatalogueList} firstPage */
 async function loadProducts(firstPage) {
   let page = firstPage;
   const seen = new Set();
@@ -168,7 +210,8 @@ async function loadProducts(firstPage) {
       upsertProduct(item);
     }
     if (!page.next_cursor) break;
-    page = (await admin(`/api/admin/products?cursor=${encodeURIComponent(page.next_cursor)}`)).data;
+    const next = await admin(`/api/admin/products?cursor=${encodeURIComponent(page.next_cursor)}`);
+    page = /** @type {CatalogueList} */ (next.data);
   }
   if (products.size === 0) {
     fill($("#product-cards"), el("p", { class: "empty" }, "No products yet: create one below."));
@@ -179,14 +222,18 @@ async function loadProducts(firstPage) {
   markUpdated();
 }
 
+/**
+ * @param {CatalogueItem} item
+ * @returns {ProductEntry}
+ */
 function upsertProduct(item) {
-  let entry = products.get(item.id);
-  if (entry) {
-    entry.item = item;
-    renderCard(entry);
-    return entry;
+  const known = products.get(item.id);
+  if (known) {
+    known.item = item;
+    renderCard(known);
+    return known;
   }
-  entry = {
+  const fields = {
     item,
     product: null,
     stock: null,
@@ -194,12 +241,13 @@ function upsertProduct(item) {
     full: null,
     feed: null,
     deadLetters: null,
-    timer: null,
+    timer: undefined,
   };
+  /** @type {ProductEntry} */
+  const entry = { ...fields, ...buildCard(fields, (id) => void selectProduct(id)) };
   products.set(item.id, entry);
   const cards = $("#product-cards");
   cards.querySelector(".empty")?.remove();
-  entry.card = buildCard(entry, (id) => void select(id));
   // Keep cards in id order, whatever order products arrive in.
   const after = [...products.keys()].filter((id) => id > item.id).sort((a, b) => a - b)[0];
   const before = after === undefined ? null : products.get(after)?.card;
@@ -209,6 +257,7 @@ function upsertProduct(item) {
   return entry;
 }
 
+/** @param {ProductEntry} entry */
 function startFeed(entry) {
   const id = entry.item.id;
   entry.feed = new LiveFeed({
@@ -223,19 +272,23 @@ function startFeed(entry) {
       entry.timer = setTimeout(() => void refreshMetrics(entry), METRICS_AFTER_CHANGE_MS);
     },
     async poll() {
-      const { data } = await request(`/api/products/${id}`);
-      return [
-        { type: "stock", stock: data.stock, reserved: data.reserved, available: data.available },
-      ];
+      const data = /** @type {Product} */ ((await request(`/api/products/${id}`)).data);
+      const { stock, reserved, available, sold_out } = data;
+      return [{ type: "stock", stock, reserved, available, sold_out }];
     },
     pollEveryMs: METRICS_EVERY_MS,
   });
   entry.feed.start();
 }
 
+/**
+ * @param {ProductEntry} entry
+ * @param {{ full?: boolean }} [options]
+ */
 async function refreshMetrics(entry, { full = false } = {}) {
   const id = entry.item.id;
-  const { data } = await admin(`/api/admin/products/${id}/metrics${full ? "?check=full" : ""}`);
+  const answer = await admin(`/api/admin/products/${id}/metrics${full ? "?check=full" : ""}`);
+  const data = /** @type {ProductMetrics} */ (answer.data);
   entry.metrics = data;
   // The counters are as new as the live frame, or newer.
   entry.stock = {
@@ -286,17 +339,19 @@ function markUpdated() {
 }
 
 function suggestNextId() {
-  const input = $("#new-id");
-  if (input.value && !products.has(Number(input.value))) return;
-  input.value = String(Math.max(0, ...products.keys()) + 1);
+  const id = input("#new-id");
+  if (id.value && !products.has(Number(id.value))) return;
+  id.value = String(Math.max(0, ...products.keys()) + 1);
 }
 
 // ---------------------------------------------------------------- drawing, through the modules
 
+/** @param {ProductEntry} entry */
 function renderCard(entry) {
   drawCard(entry, entry.item.id === selectedId);
 }
 
+/** @param {ProductEntry} entry */
 function loadDeadLetters(entry) {
   return drawDeadLetters(entry, {
     isCurrent: (e) => e.item.id === selectedId,
@@ -304,6 +359,7 @@ function loadDeadLetters(entry) {
   });
 }
 
+/** @param {{ more?: boolean }} [options] */
 function loadRefunds(options = {}) {
   return drawRefunds({
     ...options,
@@ -316,9 +372,11 @@ function loadRefunds(options = {}) {
 
 // ---------------------------------------------------------------- one product in detail
 
-async function select(id) {
-  selectedId = id;
+/** @param {number} id */
+async function selectProduct(id) {
   const entry = products.get(id);
+  if (!entry) return;
+  selectedId = id;
   for (const e of products.values()) renderCard(e);
   show($("#detail"), true);
   entry.deadLetters = null;
@@ -328,7 +386,7 @@ async function select(id) {
   $("#detail").focus();
   try {
     // The public product has the queue rates, which the catalogue list does not carry.
-    entry.product = (await request(`/api/products/${id}`)).data;
+    entry.product = /** @type {Product} */ ((await request(`/api/products/${id}`)).data);
     fillForms(entry);
     await refreshMetrics(entry);
   } catch (error) {
@@ -340,7 +398,7 @@ function closeDetail() {
   const id = selectedId;
   selectedId = null;
   show($("#detail"), false);
-  const entry = products.get(id);
+  const entry = id === null ? undefined : products.get(id);
   if (entry) {
     renderCard(entry);
     entry.card.querySelector("button")?.focus();
@@ -348,15 +406,19 @@ function closeDetail() {
 }
 
 function renderDetail() {
-  const entry = products.get(selectedId);
+  const entry = selectedId === null ? undefined : products.get(selectedId);
   if (!entry) return;
   const { item, metrics: m } = entry;
   $("#detail-heading").textContent = `#${item.id} ${item.name}`;
-  $("#detail-storefront").href = `/?product=${item.id}`;
+  $("#detail-storefront").setAttribute("href", `/?product=${item.id}`);
   if (!m) {
     fill($("#detail-stats"), el("p", { class: "hint" }, "Reading the counters…"));
     return;
   }
+  /**
+   * @param {string} title
+   * @param {[string, number | string][]} rows
+   */
   const group = (title, rows) =>
     el(
       "section",
@@ -419,6 +481,7 @@ function renderDetail() {
   renderInvariants(entry);
 }
 
+/** @param {ProductEntry} entry */
 function renderInvariants(entry) {
   const box = $("#detail-invariants");
   const [pill, when] = invariantView(entry);
@@ -426,17 +489,15 @@ function renderInvariants(entry) {
     ...(entry.metrics?.invariants.violations ?? []),
     ...(entry.full && !entry.full.ok ? entry.full.violations : []),
   ];
-  let button = box.querySelector("button");
-  if (!button) {
-    button = el(
-      "button",
-      { type: "button", class: "secondary small", onclick: () => void fullCheck(entry, button) },
-      "Run full check",
-    );
+  let check = box.querySelector("button");
+  if (!check) {
+    const made = el("button", { type: "button", class: "secondary small" }, "Run full check");
+    made.addEventListener("click", () => void fullCheck(entry, made));
+    check = made;
   }
   fill(
     box,
-    el("div", { class: "toolbar" }, el("strong", {}, "Invariants"), pill, when, button),
+    el("div", { class: "toolbar" }, el("strong", {}, "Invariants"), pill, when, check),
     violations.length
       ? el(
           "ul",
@@ -447,34 +508,48 @@ function renderInvariants(entry) {
   );
 }
 
-async function fullCheck(entry, button) {
-  setBusy(button, true, "Checking…");
+/**
+ * @param {ProductEntry} entry
+ * @param {HTMLButtonElement} pressed
+ */
+async function fullCheck(entry, pressed) {
+  setBusy(pressed, true, "Checking…");
   try {
-    await refreshMetrics(products.get(selectedId) ?? entry, { full: true });
+    await refreshMetrics(selected() ?? entry, { full: true });
   } catch (error) {
     showAlert(error, "The full check failed");
   } finally {
-    setBusy(button, false);
+    setBusy(pressed, false);
   }
 }
 
-/** Put the product's current settings in its forms (on select, and after each save). */
+/** The product the detail panel shows, if any. */
+function selected() {
+  return selectedId === null ? undefined : products.get(selectedId);
+}
+
+/**
+ * Put the product's current settings in its forms (on select, and after each save).
+ * @param {ProductEntry} entry
+ */
 function fillForms(entry) {
   const { item, product } = entry;
   const digits = minorUnits(item.currency);
-  $("#edit-name").value = item.name;
+  input("#edit-name").value = item.name;
   $("#edit-currency").textContent = item.currency;
-  $("#edit-price").step = digits === 0 ? "1" : String(10 ** -digits);
-  $("#edit-price").value = fromMinorUnits(item.price_cents, item.currency);
-  $("#edit-starts").value = toLocalInput(item.sale_starts_at);
-  $("#edit-ends").value = toLocalInput(item.sale_ends_at);
-  $("#edit-limit").value = item.max_units_per_shopper ?? "";
-  $("#edit-limit").placeholder = product ? `Default (now ${product.max_units_per_shopper})` : "";
-  $("#edit-late").value = item.late_payments ?? "";
-  $("#queue-enabled").checked = product?.queue.enabled ?? item.queue_enabled;
-  $("#queue-rate").value = product?.queue.admit_per_second ?? "";
-  $("#queue-ttl").value = product?.queue.admission_ttl_seconds ?? "";
-  $("#queue-enabled").disabled = config ? !config.queue_available : false;
+  input("#edit-price").step = digits === 0 ? "1" : String(10 ** -digits);
+  input("#edit-price").value = fromMinorUnits(item.price_cents, item.currency);
+  input("#edit-starts").value = toLocalInput(item.sale_starts_at);
+  input("#edit-ends").value = toLocalInput(item.sale_ends_at);
+  input("#edit-limit").value = String(item.max_units_per_shopper ?? "");
+  input("#edit-limit").placeholder = product
+    ? `Default (now ${product.max_units_per_shopper})`
+    : "";
+  select("#edit-late").value = item.late_payments ?? "";
+  input("#queue-enabled").checked = product?.queue.enabled ?? item.queue_enabled;
+  input("#queue-rate").value = String(product?.queue.admit_per_second ?? "");
+  input("#queue-ttl").value = String(product?.queue.admission_ttl_seconds ?? "");
+  input("#queue-enabled").disabled = config ? !config.queue_available : false;
   show($("#queue-unavailable"), config ? !config.queue_available : false);
   for (const form of ["#restock-form", "#product-form", "#window-form", "#queue-form"]) {
     const result = $(`${form} .form-result`);
@@ -483,23 +558,54 @@ function fillForms(entry) {
   }
 }
 
-async function patchProduct(changes) {
-  const id = selectedId;
-  const entry = products.get(id);
-  const { data } = await admin(`/api/admin/products/${id}`, { method: "PATCH", body: changes });
-  entry.product = data;
-  entry.item = {
-    ...entry.item,
-    name: data.name,
-    price_cents: data.price_cents,
-    sale_starts_at: data.sale_starts_at,
-    sale_ends_at: data.sale_ends_at,
-    queue_enabled: data.queue.enabled,
-    ...("max_units_per_shopper" in changes
-      ? { max_units_per_shopper: changes.max_units_per_shopper }
-      : {}),
-    ...("late_payments" in changes ? { late_payments: changes.late_payments } : {}),
+/**
+ * The product the detail panel's forms act on: they are shown only while one is selected.
+ * @returns {ProductEntry}
+ */
+function current() {
+  const entry = selected();
+  if (!entry) throw new Error("No product is selected.");
+  return entry;
+}
+
+/**
+ * The catalogue row of a product, from its public read and its own settings (the read shows
+ * the limit and late-payment rule in force, which may be the deployment's defaults).
+ * @param {Product} product
+ * @param {Pick<CatalogueItem, "initial_stock" | "max_units_per_shopper" | "late_payments" | "created_at">} own
+ * @returns {CatalogueItem}
+ */
+function catalogueItem(product, own) {
+  return {
+    id: product.id,
+    name: product.name,
+    price_cents: product.price_cents,
+    currency: product.currency,
+    sale_starts_at: product.sale_starts_at,
+    sale_ends_at: product.sale_ends_at,
+    queue_enabled: product.queue.enabled,
+    ...own,
   };
+}
+
+/** @param {ProductUpdateRequest} changes */
+async function patchProduct(changes) {
+  const entry = current();
+  const path = `/api/admin/products/${entry.item.id}`;
+  const data = /** @type {Product} */ (
+    (await admin(path, { method: "PATCH", body: changes })).data
+  );
+  entry.product = data;
+  const { item } = entry;
+  entry.item = catalogueItem(data, {
+    initial_stock: item.initial_stock,
+    created_at: item.created_at,
+    max_units_per_shopper:
+      changes.max_units_per_shopper === undefined
+        ? item.max_units_per_shopper
+        : changes.max_units_per_shopper,
+    late_payments: changes.late_payments === undefined ? item.late_payments : changes.late_payments,
+  });
   renderCard(entry);
   renderDetail();
   fillForms(entry);
@@ -507,102 +613,123 @@ async function patchProduct(changes) {
   return `Saved at ${timeOfDay(new Date().toISOString())}.`;
 }
 
+/**
+ * Run `work` when the form is submitted, with its button busy and its outcome under it.
+ * @param {string} selector
+ * @param {string} busyLabel
+ * @param {(form: HTMLFormElement) => Promise<Child | Child[]>} work
+ */
+function onSubmit(selector, busyLabel, work) {
+  const form = /** @type {HTMLFormElement} */ ($(selector));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void submitting(form, busyLabel, () => work(form));
+  });
+}
+
+/** A number typed into an input, or undefined when it is empty. */
+function numberIn(/** @type {string} */ selector) {
+  const value = input(selector).value;
+  return value === "" ? undefined : Number(value);
+}
+
 function wireForms() {
-  $("#restock-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    void submitting(form, "Restocking…", async () => {
-      const qty = Number($("#restock-qty").value);
-      const entry = products.get(selectedId);
-      // One key per submission: a retry after a lost answer adds the units once.
-      await admin(`/api/admin/products/${selectedId}/restock`, {
-        method: "POST",
-        body: { qty },
-        headers: { "idempotency-key": newKey() },
-      });
-      $("#restock-qty").value = "";
-      await refreshMetrics(entry);
-      return `Added ${count(qty)} units at ${timeOfDay(new Date().toISOString())}.`;
+  onSubmit("#restock-form", "Restocking…", async () => {
+    const qty = Number(input("#restock-qty").value);
+    const entry = current();
+    // One key per submission: a retry after a lost answer adds the units once.
+    await admin(`/api/admin/products/${entry.item.id}/restock`, {
+      method: "POST",
+      body: { qty },
+      headers: { "idempotency-key": newKey() },
+    });
+    input("#restock-qty").value = "";
+    await refreshMetrics(entry);
+    return `Added ${count(qty)} units at ${timeOfDay(new Date().toISOString())}.`;
+  });
+
+  onSubmit("#product-form", "Saving…", () =>
+    patchProduct({
+      name: input("#edit-name").value.trim(),
+      price_cents: toMinorUnits(input("#edit-price").value, current().item.currency),
+    }),
+  );
+
+  onSubmit("#window-form", "Saving…", () => {
+    const late = select("#edit-late").value;
+    return patchProduct({
+      sale_starts_at: fromLocalInput(input("#edit-starts").value),
+      sale_ends_at: fromLocalInput(input("#edit-ends").value),
+      max_units_per_shopper: numberIn("#edit-limit") ?? null,
+      late_payments: late === "refund" || late === "accept_if_available" ? late : null,
     });
   });
 
-  $("#product-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    void submitting(form, "Saving…", () =>
-      patchProduct({
-        name: $("#edit-name").value.trim(),
-        price_cents: toMinorUnits($("#edit-price").value, products.get(selectedId).item.currency),
-      }),
-    );
-  });
+  onSubmit("#queue-form", "Saving…", () =>
+    patchProduct({
+      queue: {
+        enabled: input("#queue-enabled").checked,
+        admit_per_second: numberIn("#queue-rate"),
+        admission_ttl_seconds: numberIn("#queue-ttl"),
+      },
+    }),
+  );
 
-  $("#window-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    const limit = $("#edit-limit").value;
-    void submitting(form, "Saving…", () =>
-      patchProduct({
-        sale_starts_at: fromLocalInput($("#edit-starts").value),
-        sale_ends_at: fromLocalInput($("#edit-ends").value),
-        max_units_per_shopper: limit === "" ? null : Number(limit),
-        late_payments: $("#edit-late").value || null,
-      }),
-    );
-  });
-
-  $("#queue-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    const queue = { enabled: $("#queue-enabled").checked };
-    if ($("#queue-rate").value) queue.admit_per_second = Number($("#queue-rate").value);
-    if ($("#queue-ttl").value) queue.admission_ttl_seconds = Number($("#queue-ttl").value);
-    void submitting(form, "Saving…", () => patchProduct({ queue }));
-  });
-
-  $("#create-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    void submitting(form, "Creating…", async () => {
-      const currency = $("#new-currency").value.trim().toUpperCase();
-      const body = {
-        id: Number($("#new-id").value),
-        name: $("#new-name").value.trim(),
-        price_cents: toMinorUnits($("#new-price").value, currency),
-        currency,
-        stock: Number($("#new-stock").value),
-      };
-      const starts = fromLocalInput($("#new-starts").value);
-      const ends = fromLocalInput($("#new-ends").value);
-      if (starts) body.sale_starts_at = starts;
-      if (ends) body.sale_ends_at = ends;
-      if ($("#new-limit").value) body.max_units_per_shopper = Number($("#new-limit").value);
-      if ($("#new-queue").checked) body.queue = { enabled: true };
-      const { data } = await admin("/api/admin/products", { method: "POST", body });
-      const entry = upsertProduct({
-        id: data.id,
-        name: data.name,
-        price_cents: data.price_cents,
-        currency: data.currency,
+  onSubmit("#create-form", "Creating…", async (form) => {
+    const currency = input("#new-currency").value.trim().toUpperCase();
+    /** @type {ProductCreateRequest} */
+    const body = {
+      id: Number(input("#new-id").value),
+      name: input("#new-name").value.trim(),
+      price_cents: toMinorUnits(input("#new-price").value, currency),
+      currency,
+      stock: Number(input("#new-stock").value),
+    };
+    const starts = fromLocalInput(input("#new-starts").value);
+    const ends = fromLocalInput(input("#new-ends").value);
+    if (starts) body.sale_starts_at = starts;
+    if (ends) body.sale_ends_at = ends;
+    const limit = numberIn("#new-limit");
+    if (limit !== undefined) body.max_units_per_shopper = limit;
+    if (input("#new-queue").checked) body.queue = { enabled: true };
+    const answer = await admin("/api/admin/products", { method: "POST", body });
+    const data = /** @type {Product} */ (answer.data);
+    const entry = upsertProduct(
+      catalogueItem(data, {
         initial_stock: data.stock,
-        sale_starts_at: data.sale_starts_at,
-        sale_ends_at: data.sale_ends_at,
-        max_units_per_shopper: body.max_units_per_shopper ?? null,
+        max_units_per_shopper: limit ?? null,
         late_payments: null,
-        queue_enabled: data.queue.enabled,
         created_at: new Date().toISOString(),
-      });
-      entry.product = data;
-      applyFilter(products);
-      form.reset();
-      $("#new-currency").value = currency;
-      suggestNextId();
-      await refreshMetrics(entry);
-      return [
-        `Created #${data.id} ${data.name}. `,
-        el("a", { href: `/?product=${data.id}` }, "Open it in the storefront"),
-      ];
-    });
+      }),
+    );
+    entry.product = data;
+    applyFilter(products);
+    form.reset();
+    input("#new-currency").value = currency;
+    suggestNextId();
+    await refreshMetrics(entry);
+    return [
+      `Created #${data.id} ${data.name}. `,
+      el("a", { href: `/?product=${data.id}` }, "Open it in the storefront"),
+    ];
+  });
+}
+
+/**
+ * Run a toolbar button's action with the button busy.
+ * @param {string} selector
+ * @param {string} busyLabel
+ * @param {() => Promise<void>} work
+ */
+function onClick(selector, busyLabel, work) {
+  const pressed = button(selector);
+  pressed.addEventListener("click", async () => {
+    setBusy(pressed, true, busyLabel);
+    try {
+      await work();
+    } finally {
+      setBusy(pressed, false);
+    }
   });
 }
 
@@ -613,34 +740,23 @@ async function main() {
   for (const node of document.querySelectorAll(".tz")) node.textContent = zone;
   $("#login-form").addEventListener("submit", (event) => void signIn(event));
   $("#sign-out").addEventListener("click", () => signOut());
-  $("#refresh").addEventListener("click", async (event) => {
-    const button = event.currentTarget;
-    setBusy(button, true, "Refreshing…");
+  onClick("#refresh", "Refreshing…", async () => {
     try {
       const { data } = await admin("/api/admin/products");
-      await loadProducts(data);
+      await loadProducts(/** @type {CatalogueList} */ (data));
     } catch (error) {
       showAlert(error);
-    } finally {
-      setBusy(button, false);
     }
   });
-  $("#check-all").addEventListener("click", async (event) => {
-    const button = event.currentTarget;
-    setBusy(button, true, "Checking…");
-    try {
-      await refreshAllMetrics({ full: true });
-    } finally {
-      setBusy(button, false);
-    }
-  });
+  onClick("#check-all", "Checking…", () => refreshAllMetrics({ full: true }));
   wireForms();
   $("#filter").addEventListener("input", () => applyFilter(products));
   $("#close-detail").addEventListener("click", closeDetail);
   try {
-    config = (await request("/api/config")).data;
+    const answer = /** @type {StorefrontConfig} */ ((await request("/api/config")).data);
+    config = answer;
     // Only a local server shows its well-known token; a deployment's page does not hint at one.
-    show($("#local-token-hint"), config.simulated_payments && config.anonymous_shoppers);
+    show($("#local-token-hint"), answer.simulated_payments && answer.anonymous_shoppers);
   } catch {
     // The console works without it; the queue form then does not say whether a queue is possible.
   }

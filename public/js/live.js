@@ -7,13 +7,16 @@ const SILENCE_MS = 60_000; // no frame and no pong for this long: the line is de
 const MAX_BACKOFF_MS = 30_000;
 const FAILURES_BEFORE_POLLING = 3;
 
+/** @typedef {import("./api-types.js").LiveFrame} LiveFrame */
+/** @typedef {"connecting" | "live" | "reconnecting" | "polling"} LiveMode */
+
 export class LiveFeed {
   /**
    * @param {object} options
    * @param {() => string} options.path the socket's path, read at every (re)connect
-   * @param {(frame: object) => void} options.onFrame each message ({type: "stock"|"queue", …})
-   * @param {() => Promise<object[]>} options.poll frames from plain HTTP, used while polling
-   * @param {(mode: "connecting"|"live"|"reconnecting"|"polling") => void} [options.onMode]
+   * @param {(frame: LiveFrame) => void} options.onFrame each message ({type: "stock"|"queue", …})
+   * @param {() => Promise<LiveFrame[]>} options.poll frames from plain HTTP, used while polling
+   * @param {(mode: LiveMode) => void} [options.onMode]
    * @param {number} [options.pollEveryMs]
    */
   constructor({ path, onFrame, poll, onMode = () => {}, pollEveryMs = 3_000 }) {
@@ -22,11 +25,15 @@ export class LiveFeed {
     this.poll = poll;
     this.onMode = onMode;
     this.pollEveryMs = pollEveryMs;
+    /** @type {WebSocket | null} */
     this.socket = null;
     this.failures = 0;
-    this.reconnectTimer = null;
-    this.pollTimer = null;
-    this.heartbeatTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.reconnectTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.pollTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.heartbeatTimer = undefined;
     this.lastHeard = 0;
     this.stopped = true;
     this.onVisible = () => {
@@ -144,7 +151,7 @@ export class LiveFeed {
         this.scheduleReconnect();
         return;
       }
-      this.socket.send("ping");
+      this.socket?.send("ping");
     }, HEARTBEAT_MS);
   }
 
@@ -164,6 +171,6 @@ export class LiveFeed {
 
   stopPolling() {
     clearInterval(this.pollTimer);
-    this.pollTimer = null;
+    this.pollTimer = undefined;
   }
 }

@@ -7,32 +7,57 @@
 
 import { randomId } from "./api.js";
 
+/** @typedef {import("./api-types.js").Hold} Hold */
+/** @typedef {import("./api-types.js").Order} Order */
+/** @typedef {import("./api-types.js").QueueTicket} QueueTicket */
+
+/**
+ * Where a purchase stands, as the storefront keeps it for the tab.
+ * @typedef {object} Progress
+ * @property {string} step
+ * @property {number} qty
+ * @property {(Partial<QueueTicket> & { ticket: string }) | null} ticket
+ * @property {Hold | null} hold
+ * @property {Order | null} order
+ */
+
+/** @typedef {Pick<Storage, "getItem" | "setItem" | "removeItem">} Store */
+
 const SHOPPER_ID_KEY = "flash-sale:shopper-id";
 const TOKEN_KEY = "flash-sale:shopper-token";
 
-/** localStorage or sessionStorage, or a stand-in in memory where storage is off (private modes). */
+/**
+ * localStorage or sessionStorage, or a stand-in in memory where storage is off (private modes).
+ * @param {"localStorage" | "sessionStorage"} kind
+ * @returns {Store}
+ */
 function storage(kind) {
   try {
     const store = window[kind];
     store.getItem("probe");
     return store;
   } catch {
+    /** @type {Map<string, string>} */
     const memory = new Map();
     return {
       getItem: (k) => memory.get(k) ?? null,
-      setItem: (k, v) => memory.set(k, String(v)),
-      removeItem: (k) => memory.delete(k),
+      setItem: (k, v) => void memory.set(k, String(v)),
+      removeItem: (k) => void memory.delete(k),
     };
   }
 }
 const local = storage("localStorage");
 const session = storage("sessionStorage");
 
-/** A JWT's claims, read without verifying it: only to show who the page shops as. */
+/**
+ * A JWT's claims, read without verifying it: only to show who the page shops as.
+ * @param {string | null} token
+ * @returns {{ sub?: string } | null}
+ */
 export function tokenClaims(token) {
   try {
-    const payload = token.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
-    return JSON.parse(atob(payload));
+    const payload = (token ?? "").split(".")[1] ?? "";
+    return JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/")));
   } catch {
     return null;
   }
@@ -42,7 +67,9 @@ export class Shopper {
   /** @param {"header"|"token"} mode from GET /api/config's shopper_identity */
   constructor(mode) {
     this.mode = mode;
+    /** @type {string | null} */
     this.shopperId = null;
+    /** @type {string | null} */
     this.token = null;
     if (mode === "token") {
       this.token = session.getItem(TOKEN_KEY);
@@ -51,13 +78,17 @@ export class Shopper {
     }
   }
 
-  /** A new generated shopper id (header mode): a new person, as far as the limits go. */
+  /**
+   * A new generated shopper id (header mode): a new person, as far as the limits go.
+   * @returns {string}
+   */
   newId() {
     this.shopperId = `shopper-${randomId(8)}`;
     local.setItem(SHOPPER_ID_KEY, this.shopperId);
     return this.shopperId;
   }
 
+  /** @param {string | null} token */
   setToken(token) {
     this.token = token;
     if (token) session.setItem(TOKEN_KEY, token);
@@ -74,7 +105,10 @@ export class Shopper {
     return this.mode === "token" ? (tokenClaims(this.token)?.sub ?? null) : this.shopperId;
   }
 
-  /** The headers every shopper call carries. */
+  /**
+   * The headers every shopper call carries.
+   * @returns {Record<string, string>}
+   */
   headers() {
     if (this.mode === "token") return this.token ? { authorization: `Bearer ${this.token}` } : {};
     return this.shopperId ? { "x-shopper-id": this.shopperId } : {};
@@ -83,6 +117,8 @@ export class Shopper {
   /**
    * What this shopper has going on for a product (step, hold, order, queue ticket), kept for the
    * tab: a reload, or a phone dropping the tab, must not lose a hold or an order.
+   * @param {number} productId
+   * @returns {Partial<Progress> | null}
    */
   loadProgress(productId) {
     try {
@@ -92,11 +128,16 @@ export class Shopper {
     }
   }
 
+  /**
+   * @param {number} productId
+   * @param {Progress | null} progress
+   */
   saveProgress(productId, progress) {
     if (progress) session.setItem(this.progressKey(productId), JSON.stringify(progress));
     else session.removeItem(this.progressKey(productId));
   }
 
+  /** @param {number} productId */
   progressKey(productId) {
     return `flash-sale:checkout:${productId}:${this.name ?? "anonymous"}`;
   }

@@ -4,7 +4,25 @@
 
 import { count, dateTime } from "./format.js";
 
-/** Sold out: `final` when nothing can come back (no holds, no pending orders, no stock). */
+/** @typedef {import("./dom.js").Child} Child */
+/** @typedef {import("./api.js").RequestError} RequestError */
+/** @typedef {import("./api-types.js").Order} Order */
+
+/**
+ * What the shopper is told.
+ * @typedef {object} Message
+ * @property {string} title
+ * @property {Child | Child[]} detail
+ * @property {"error" | "warning" | "info" | "success"} tone
+ */
+
+/** @typedef {(untilMs: number) => HTMLElement} CountdownTo a live countdown node */
+
+/**
+ * Sold out: `final` when nothing can come back (no holds, no pending orders, no stock).
+ * @param {boolean} final
+ * @returns {Message}
+ */
 export function soldOutMessage(final) {
   return {
     title: "Sold out",
@@ -15,6 +33,7 @@ export function soldOutMessage(final) {
   };
 }
 
+/** @type {Message} */
 export const HOLD_EXPIRED = {
   title: "Your hold expired",
   detail:
@@ -22,6 +41,7 @@ export const HOLD_EXPIRED = {
   tone: "warning",
 };
 
+/** @type {Message} */
 export const TURN_PASSED = {
   title: "Your turn has passed",
   detail: "You were let in, but no units were reserved in time. Press Buy to join the line again.",
@@ -32,6 +52,9 @@ export const TURN_PASSED = {
  * Why a hold (or joining the line) failed. `context`: qty asked, the product's per-shopper
  * limit, what is available now and whether it is sold out for good, whether the shopper was
  * admitted from the line, the sale window, and countdownTo(ms) → a live countdown node.
+ * @param {RequestError} error
+ * @param {{ qty: number, limit: number, available: number, soldOut: boolean, admitted: boolean, startsAt: number | null, endsAt: number | null, countdownTo: CountdownTo }} context
+ * @returns {Message}
  */
 export function holdErrorMessage(error, context) {
   const { qty, limit, available, soldOut, admitted, startsAt, endsAt, countdownTo } = context;
@@ -96,7 +119,12 @@ export function holdErrorMessage(error, context) {
   }
 }
 
-/** Any other API error: the ones a shopper can act on are explained, the rest shown as sent. */
+/**
+ * Any other API error: the ones a shopper can act on are explained, the rest shown as sent.
+ * @param {RequestError} error
+ * @param {{ countdownTo?: CountdownTo, retryAt?: number | null }} [context]
+ * @returns {Message}
+ */
 export function errorMessage(error, { countdownTo, retryAt } = {}) {
   switch (error.code) {
     case "network_error":
@@ -110,7 +138,10 @@ export function errorMessage(error, { countdownTo, retryAt } = {}) {
     case "rate_limited":
       return {
         title: "Too many tries",
-        detail: ["Please wait ", countdownTo(retryAt), " and try again."],
+        detail:
+          countdownTo && retryAt
+            ? ["Please wait ", countdownTo(retryAt), " and try again."]
+            : "Please wait a moment and try again.",
         tone: "warning",
       };
     case "shopper_token_required":
@@ -142,7 +173,12 @@ export function errorMessage(error, { countdownTo, retryAt } = {}) {
   }
 }
 
-/** The end of a purchase: paid, failed or cancelled. */
+/**
+ * The end of a purchase: paid, failed or cancelled.
+ * @param {string} step
+ * @param {Order | null} order
+ * @param {string} amount
+ */
 export function doneMessage(step, order, amount) {
   switch (step) {
     case "paid":

@@ -3,13 +3,46 @@
 // render() after every change.
 
 import { serverNow } from "./api.js";
-import { $, el, fill, show } from "./dom.js";
+import { $, button, el, fill, select, show } from "./dom.js";
 import { count, countdown, dateTime, money, spokenDuration } from "./format.js";
 import { doneMessage } from "./storefront-messages.js";
 
+/** @typedef {import("./api-types.js").StorefrontConfig} StorefrontConfig */
+/** @typedef {import("./api-types.js").Product} Product */
+/** @typedef {import("./api-types.js").Hold} Hold */
+/** @typedef {import("./api-types.js").Order} Order */
+/** @typedef {import("./api-types.js").QueueTicket} QueueTicket */
+/** @typedef {import("./api-types.js").StockFrame} StockFrame */
+/** @typedef {import("./live.js").LiveMode} LiveMode */
+/** @typedef {import("./shopper.js").Shopper} Shopper */
+
+/**
+ * The storefront's one state (storefront.js changes it; render() draws it).
+ * @typedef {object} StorefrontState
+ * @property {StorefrontConfig | null} config
+ * @property {Product | null} product
+ * @property {(Omit<StockFrame, "type" | "sold_out"> & { sold_out?: boolean, live?: boolean }) | null} stock the latest stock, from the socket or a read
+ * @property {"idle" | "queued" | "admitted" | "holding" | "ordered" | "paid" | "failed" | "cancelled"} step
+ * @property {number} qty
+ * @property {(Partial<QueueTicket> & { ticket: string }) | null} ticket the queue ticket being followed
+ * @property {Hold | null} hold
+ * @property {Order | null} order
+ * @property {boolean} busy an action in flight: its button is busy and the others wait
+ * @property {number} blockedUntil rate limited until this time (ms), from Retry-After
+ * @property {Set<string>} triedAdmissions admission tokens a hold was tried with already
+ * @property {number} lastOrderPoll
+ */
+
+/** A state whose product, stock and config are read: what render() draws from. */
+/** @typedef {StorefrontState & { product: Product, config: StorefrontConfig, stock: NonNullable<StorefrontState["stock"]> }} LoadedState */
+
+/** @type {StorefrontState["step"][]} */
 const FINAL_STEPS = ["paid", "failed", "cancelled"];
 
-/** A countdown node that updateCountdowns() keeps current until `untilMs`. */
+/**
+ * A countdown node that updateCountdowns() keeps current until `untilMs`.
+ * @param {number} untilMs
+ */
 export function liveCountdown(untilMs) {
   return el(
     "span",
@@ -18,7 +51,10 @@ export function liveCountdown(untilMs) {
   );
 }
 
-/** The live feed's state, small under the counter: live, reconnecting, or polling. */
+/**
+ * The live feed's state, small under the counter: live, reconnecting, or polling.
+ * @param {LiveMode} mode
+ */
 export function showLiveMode(mode) {
   const line = $("#live-status");
   line.dataset.mode = mode;
@@ -33,10 +69,13 @@ export function showLiveMode(mode) {
 /**
  * The whole page from the state. `shopper` is the Shopper; `actions.changeToken` is the
  * "Change token" button's handler (token mode).
+ * @param {StorefrontState} state
+ * @param {Shopper} shopper
+ * @param {{ changeToken: () => void }} actions
  */
 export function render(state, shopper, actions) {
+  if (!isLoaded(state)) return;
   const { product, stock, step } = state;
-  if (!product) return;
   show($("#loading"), false);
   show($("#product"), true);
   $("#product-name").textContent = product.name;
@@ -49,6 +88,15 @@ export function render(state, shopper, actions) {
   updateCountdowns(state);
 }
 
+/**
+ * @param {StorefrontState} state
+ * @returns {state is LoadedState}
+ */
+function isLoaded(state) {
+  return Boolean(state.product && state.config && state.stock);
+}
+
+/** @param {LoadedState["stock"]} stock */
 function renderStock(stock) {
   const available = Math.max(0, stock.available);
   const noneFree = available === 0;
@@ -62,6 +110,7 @@ function renderStock(stock) {
       : `${count(stock.stock)} in stock${reserved}`;
 }
 
+/** @param {Product} product */
 function renderFacts(product) {
   $("#fact-limit").textContent = `${product.max_units_per_shopper} per shopper`;
   const now = serverNow();
@@ -93,6 +142,10 @@ function renderFacts(product) {
   show(banner, Boolean((starts && starts > now) || ends));
 }
 
+/**
+ * @param {Shopper} shopper
+ * @param {{ changeToken: () => void }} actions
+ */
 function renderIdentity(shopper, actions) {
   const tokenMode = shopper.mode === "token";
   show($("#token-form"), tokenMode && !shopper.token);
@@ -100,7 +153,7 @@ function renderIdentity(shopper, actions) {
   const summary = $("#identity-summary");
   if (!tokenMode) {
     $("#shopper-id").textContent = shopper.shopperId;
-    fill(summary, "Shopper ", el("code", {}, shopper.shopperId));
+    fill(summary, "Shopper ", el("code", {}, shopper.shopperId ?? ""));
   } else if (shopper.name) {
     const change = el(
       "button",
@@ -113,6 +166,10 @@ function renderIdentity(shopper, actions) {
   }
 }
 
+/**
+ * @param {LoadedState} state
+ * @param {StorefrontState["step"]} step
+ */
 function renderSteps(state, step) {
   const idle = step === "idle";
   // Each step's panel says what is going on; the status line shows on its own only where
@@ -131,26 +188,28 @@ function renderSteps(state, step) {
   if (FINAL_STEPS.includes(step)) renderDone(state, step);
 
   // While an action is in flight, the other buttons wait (the busy one says what it is doing).
-  for (const button of document.querySelectorAll("#checkout .step button")) {
-    if (!button.hasAttribute("aria-busy") && button.id !== "buy") button.disabled = state.busy;
+  for (const node of document.querySelectorAll("#checkout .step button")) {
+    const other = /** @type {HTMLButtonElement} */ (node);
+    if (!other.hasAttribute("aria-busy") && other.id !== "buy") other.disabled = state.busy;
   }
   show($("#new-shopper"), idle || FINAL_STEPS.includes(step));
 }
 
+/** @param {LoadedState} state */
 function renderBuy(state) {
   // Quantity: up to the per-shopper limit and the per-hold maximum.
-  const select = $("#qty");
+  const qty = select("#qty");
   const max = Math.max(
     1,
     Math.min(state.config.max_qty_per_hold, state.product.max_units_per_shopper),
   );
-  if (select.options.length !== max) {
+  if (qty.options.length !== max) {
     const options = Array.from({ length: max }, (_, i) => el("option", {}, String(i + 1)));
-    fill(select, options);
+    fill(qty, options);
   }
-  select.value = String(Math.min(state.qty, max));
-  select.disabled = state.busy;
-  const buy = $("#buy");
+  qty.value = String(Math.min(state.qty, max));
+  qty.disabled = state.busy;
+  const buy = button("#buy");
   if (!buy.hasAttribute("aria-busy")) {
     buy.disabled = state.busy || Date.now() < state.blockedUntil || Boolean(state.stock.sold_out);
   }
@@ -163,6 +222,7 @@ function renderBuy(state) {
   show(hint, hint.textContent !== "");
 }
 
+/** @param {LoadedState} state */
 function renderQueue(state) {
   const t = state.ticket;
   const admitted = state.step === "admitted" || t?.state === "admitted";
@@ -203,14 +263,18 @@ function renderQueue(state) {
   show($("#queue-retry"), state.step === "admitted");
 }
 
+/** @param {LoadedState} state */
 function renderHold(state) {
   const { hold, product } = state;
+  if (!hold) return;
   $("#hold-summary").textContent =
     `${hold.qty} × ${product.name}, ${money(product.price_cents * hold.qty, product.currency)}.`;
 }
 
+/** @param {LoadedState} state */
 function renderOrder(state) {
   const { order, product, config } = state;
+  if (!order) return;
   fill(
     $("#order-summary"),
     `${order.qty} × ${product.name}, `,
@@ -222,6 +286,10 @@ function renderOrder(state) {
   show($("#order-waiting"), !config.simulated_payments);
 }
 
+/**
+ * @param {LoadedState} state
+ * @param {StorefrontState["step"]} step
+ */
 function renderDone(state, step) {
   const o = state.order;
   const { title, detail } = doneMessage(step, o, o ? money(o.amount_cents, o.currency) : "");
@@ -230,15 +298,23 @@ function renderDone(state, step) {
   $("#step-done").dataset.tone = step === "paid" ? "success" : "warning";
 }
 
-/** Set a node's text only when it changed (the clock calls this four times a second). */
+/**
+ * Set a node's text only when it changed (the clock calls this four times a second).
+ * @param {Element} node
+ * @param {string} text
+ */
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
-/** Every countdown on the page, from the deadlines in the state and in data-until. */
+/**
+ * Every countdown on the page, from the deadlines in the state and in data-until.
+ * @param {StorefrontState} state
+ */
 export function updateCountdowns(state) {
   const now = serverNow();
   for (const node of document.querySelectorAll("[data-until]")) {
+    if (!(node instanceof HTMLElement)) continue;
     setText(node, countdown(Number(node.dataset.until) - now));
   }
   if (state.step === "holding" && state.hold) {

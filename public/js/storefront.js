@@ -6,7 +6,7 @@
 // The server is the authority: the page never treats a unit as the shopper's until the API said so.
 
 import { RequestError, newKey, request, serverNow } from "./api.js";
-import { $, el, fill, messageContent, setBusy, show } from "./dom.js";
+import { $, button, el, fill, input, messageContent, select, setBusy, show } from "./dom.js";
 import { money, timeOfDay } from "./format.js";
 import { LiveFeed } from "./live.js";
 import { Shopper, tokenClaims } from "./shopper.js";
@@ -30,9 +30,24 @@ const ORDER_POLL_MS = 5_000;
 /** Product settings (sale window, queue) are not pushed live: read them again this often. */
 const PRODUCT_REFRESH_MS = 60_000;
 
+/** @typedef {import("./api-types.js").StorefrontConfig} StorefrontConfig */
+/** @typedef {import("./api-types.js").Product} Product */
+/** @typedef {import("./api-types.js").Hold} Hold */
+/** @typedef {import("./api-types.js").Order} Order */
+/** @typedef {import("./api-types.js").QueueTicket} QueueTicket */
+/** @typedef {import("./api-types.js").QueueFrame} QueueFrame */
+/** @typedef {import("./api-types.js").PaymentWebhookAnswer} PaymentWebhookAnswer */
+/** @typedef {import("./storefront-view.js").LoadedState} LoadedState */
+/** @typedef {import("./storefront-messages.js").Message} Message */
+
 const productId = parseProductId(new URLSearchParams(location.search).get("product"));
 
-const state = {
+/**
+ * Its config, product and stock are null only until main() has read them: nothing that reads
+ * them runs before then (the forms are hidden, the socket and the clock not started).
+ * @type {LoadedState}
+ */
+const state = /** @type {LoadedState} */ ({
   config: null,
   product: null,
   /** The latest stock: {stock, reserved, available, sold_out}, from the socket or a read. */
@@ -51,10 +66,13 @@ const state = {
   /** Admission tokens a hold was tried with already: one admission, one automatic try. */
   triedAdmissions: new Set(),
   lastOrderPoll: 0,
-};
+});
 
-/** Set once /api/config has said how shoppers identify themselves. */
-let shopper = null;
+/**
+ * Set once /api/config has said how shoppers identify themselves (before anything uses it).
+ * @type {Shopper}
+ */
+let shopper;
 
 const render = () =>
   draw(state, shopper, {
@@ -80,17 +98,17 @@ async function restore() {
   state.qty = saved.qty ?? 1;
   if (saved.order) {
     state.order = saved.order;
-    state.hold = saved.hold;
+    state.hold = saved.hold ?? null;
     state.step = "ordered";
     await refreshOrder();
   } else if (saved.hold && Date.parse(saved.hold.expires_at) > serverNow()) {
     state.hold = saved.hold;
     state.step = "holding";
-  } else if (saved.ticket && ["queued", "admitted"].includes(saved.step)) {
+  } else if (saved.ticket && ["queued", "admitted"].includes(saved.step ?? "")) {
     state.ticket = saved.ticket;
     state.step = "queued";
     try {
-      applyTicket(await readTicket());
+      applyTicket(await readTicket(saved.ticket.ticket));
     } catch {
       state.ticket = null;
       state.step = "idle";
@@ -104,12 +122,19 @@ async function restore() {
 const statusLine = $("#status");
 const notice = $("#notice");
 
-/** Say what just happened, for everyone (a polite live region: screen readers read it too). */
+/**
+ * Say what just happened, for everyone (a polite live region: screen readers read it too).
+ * @param {string} text
+ */
 function announce(text) {
   statusLine.textContent = text;
 }
 
-/** Something the shopper must see: { title, detail, tone } and the error behind it (its id). */
+/**
+ * Something the shopper must see: { title, detail, tone } and the error behind it (its id).
+ * @param {Message} message
+ * @param {RequestError | null} [error]
+ */
 function showNotice({ title, detail, tone = "error" }, error) {
   // What the notice is about, so it can be taken down when it stops being true.
   notice.dataset.code = error?.code ?? "";
@@ -127,7 +152,7 @@ function clearNotice() {
 // ---------------------------------------------------------------- reading from the API
 
 async function loadProduct() {
-  const { data } = await request(`/api/products/${productId}`);
+  const data = /** @type {Product} */ ((await request(`/api/products/${productId}`)).data);
   state.product = data;
   // The read is exact; once the socket speaks, its frames are the newer word on stock.
   if (!state.stock?.live) {
@@ -136,9 +161,10 @@ async function loadProduct() {
   return data;
 }
 
-async function readTicket() {
-  const path = `/api/queue/${encodeURIComponent(state.ticket.ticket)}`;
-  return (await request(path, { headers: shopper.headers() })).data;
+/** @param {string} ticket */
+async function readTicket(ticket) {
+  const path = `/api/queue/${encodeURIComponent(ticket)}`;
+  return /** @type {QueueTicket} */ ((await request(path, { headers: shopper.headers() })).data);
 }
 
 async function refreshOrder() {
@@ -146,7 +172,7 @@ async function refreshOrder() {
   state.lastOrderPoll = Date.now();
   try {
     const path = `/api/orders/${encodeURIComponent(state.order.order_id)}`;
-    applyOrder((await request(path, { headers: shopper.headers() })).data);
+    applyOrder(/** @type {Order} */ ((await request(path, { headers: shopper.headers() })).data));
   } catch (error) {
     if (error instanceof RequestError && error.code === "order_not_found") {
       // Another shopper in this browser now, or retention removed it: nothing to follow.
@@ -159,7 +185,12 @@ async function refreshOrder() {
 
 // ---------------------------------------------------------------- actions
 
-/** Run an action with its button busy; everything redraws when it is done. */
+/**
+ * Run an action with its button busy; everything redraws when it is done.
+ * @param {HTMLButtonElement} button
+ * @param {string} busyLabel
+ * @param {() => Promise<void>} work
+ */
 async function act(button, busyLabel, work) {
   state.busy = true;
   setBusy(button, true, busyLabel);
@@ -173,6 +204,7 @@ async function act(button, busyLabel, work) {
   }
 }
 
+/** @param {SubmitEvent} event */
 async function onBuy(event) {
   event.preventDefault();
   if (state.busy || Date.now() < state.blockedUntil) return;
@@ -186,28 +218,40 @@ async function onBuy(event) {
     $("#shopper-token").focus();
     return;
   }
-  state.qty = Number($("#qty").value) || 1;
+  state.qty = Number(select("#qty").value) || 1;
   if (state.product.queue.enabled) await joinQueue();
   else await hold(state.qty);
 }
 
-/** Hold units; a lost answer or a busy server is tried once more with the same key (same hold). */
+/**
+ * Hold units; a lost answer or a busy server is tried once more with the same key (same hold).
+ * @param {number} qty
+ * @param {string} [admissionToken]
+ * @returns {Promise<Hold>}
+ */
 async function createHold(qty, admissionToken) {
+  /** @type {import("./api-types.js").Schemas["HoldRequest"]} */
   const body = { product_id: productId, qty };
   if (admissionToken) body.admission_token = admissionToken;
   const headers = { ...shopper.headers(), "idempotency-key": newKey() };
+  const post = async () =>
+    /** @type {Hold} */ ((await request("/api/holds", { method: "POST", body, headers })).data);
   try {
-    return (await request("/api/holds", { method: "POST", body, headers })).data;
+    return await post();
   } catch (error) {
     if (!(error instanceof RequestError) || (error.status !== 0 && error.status !== 503))
       throw error;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    return (await request("/api/holds", { method: "POST", body, headers })).data;
+    return await post();
   }
 }
 
+/**
+ * @param {number} qty
+ * @param {string} [admissionToken]
+ */
 async function hold(qty, admissionToken) {
-  await act($("#buy"), "Reserving…", async () => {
+  await act(button("#buy"), "Reserving…", async () => {
     try {
       const made = await createHold(qty, admissionToken);
       state.hold = made;
@@ -229,13 +273,14 @@ async function hold(qty, admissionToken) {
 }
 
 async function joinQueue() {
-  await act($("#buy"), "Joining the line…", async () => {
+  await act(button("#buy"), "Joining the line…", async () => {
     try {
-      const { data } = await request(`/api/products/${productId}/queue`, {
+      const answer = await request(`/api/products/${productId}/queue`, {
         method: "POST",
         body: {},
         headers: shopper.headers(),
       });
+      const data = /** @type {QueueTicket} */ (answer.data);
       state.ticket = data;
       state.step = "queued";
       save();
@@ -253,11 +298,14 @@ async function joinQueue() {
   if (state.ticket) applyTicket(state.ticket);
 }
 
-/** A queue update, from the join answer, the socket or a poll. */
+/**
+ * A queue update, from the join answer, the socket or a poll.
+ * @param {Partial<QueueTicket>} update
+ */
 function applyTicket(update) {
   if (!state.ticket) return;
-  state.ticket = { ...state.ticket, ...update };
-  const ticket = state.ticket;
+  const ticket = { ...state.ticket, ...update };
+  state.ticket = ticket;
   if (ticket.state === "admitted" && ticket.admission_token) {
     if (!state.triedAdmissions.has(ticket.admission_token)) {
       state.triedAdmissions.add(ticket.admission_token);
@@ -283,13 +331,16 @@ function leaveQueue() {
 }
 
 async function placeOrder() {
-  await act($("#place-order"), "Placing order…", async () => {
+  const held = state.hold;
+  if (!held) return;
+  await act(button("#place-order"), "Placing order…", async () => {
     try {
-      const { data } = await request("/api/orders", {
+      const answer = await request("/api/orders", {
         method: "POST",
-        body: { hold_id: state.hold.hold_id },
+        body: { hold_id: held.hold_id },
         headers: shopper.headers(),
       });
+      const data = /** @type {Order} */ (answer.data);
       state.order = data;
       state.step = "ordered";
       save();
@@ -297,6 +348,7 @@ async function placeOrder() {
         `Order placed: ${money(data.amount_cents, data.currency)}. Pay by ${timeOfDay(data.pay_by)}.`,
       );
     } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
       if (error.code === "hold_expired" || error.code === "hold_released") holdGone(error);
       else showError(error);
     }
@@ -304,9 +356,11 @@ async function placeOrder() {
 }
 
 async function release() {
-  await act($("#release"), "Releasing…", async () => {
+  const held = state.hold;
+  if (!held) return;
+  await act(button("#release"), "Releasing…", async () => {
     try {
-      await request(`/api/holds/${encodeURIComponent(state.hold.hold_id)}`, {
+      await request(`/api/holds/${encodeURIComponent(held.hold_id)}`, {
         method: "DELETE",
         headers: shopper.headers(),
       });
@@ -320,16 +374,23 @@ async function release() {
   });
 }
 
-/** Play the payment gateway: an unsigned webhook, accepted only while simulated_payments. */
-async function simulatePayment(status, button) {
-  await act(button, "Sending…", async () => {
+/**
+ * Play the payment gateway: an unsigned webhook, accepted only while simulated_payments.
+ * @param {"success" | "failure"} status
+ * @param {HTMLButtonElement} pressed
+ */
+async function simulatePayment(status, pressed) {
+  const order = state.order;
+  if (!order) return;
+  await act(pressed, "Sending…", async () => {
     try {
-      const { data } = await request("/api/payments/webhook", {
+      const answer = await request("/api/payments/webhook", {
         method: "POST",
-        body: { idempotency_key: newKey(), order_id: state.order.order_id, status },
+        body: { idempotency_key: newKey(), order_id: order.order_id, status },
       });
+      const data = /** @type {PaymentWebhookAnswer} */ (answer.data);
       // The answer carries the order's status after the webhook, whatever the webhook did.
-      applyOrder({ ...state.order, status: data.order_status });
+      applyOrder({ ...order, status: data.order_status });
     } catch (error) {
       showError(error);
     }
@@ -337,18 +398,25 @@ async function simulatePayment(status, button) {
 }
 
 async function cancelOrder() {
-  await act($("#cancel-order"), "Cancelling…", async () => {
+  const order = state.order;
+  if (!order) return;
+  await act(button("#cancel-order"), "Cancelling…", async () => {
     try {
-      const path = `/api/orders/${encodeURIComponent(state.order.order_id)}/cancel`;
-      applyOrder((await request(path, { method: "POST", headers: shopper.headers() })).data);
+      const path = `/api/orders/${encodeURIComponent(order.order_id)}/cancel`;
+      const answer = await request(path, { method: "POST", headers: shopper.headers() });
+      applyOrder(/** @type {Order} */ (answer.data));
     } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
       if (error.code === "order_not_pending") await refreshOrder();
       else showError(error);
     }
   });
 }
 
-/** The order as the API sees it now. */
+/**
+ * The order as the API sees it now.
+ * @param {Order} order
+ */
 function applyOrder(order) {
   const before = state.step;
   state.order = order;
@@ -371,7 +439,10 @@ function startOver() {
   $("#qty").focus();
 }
 
-/** The hold expired (or was released elsewhere) before the order was placed. */
+/**
+ * The hold expired (or was released elsewhere) before the order was placed.
+ * @param {RequestError | null} error
+ */
 function holdGone(error) {
   state.hold = null;
   state.step = "idle";
@@ -383,6 +454,7 @@ function holdGone(error) {
 
 // ---------------------------------------------------------------- when the API says no
 
+/** @param {unknown} error */
 function showError(error) {
   if (!(error instanceof RequestError)) throw error;
   let retryAt = null;
@@ -399,7 +471,11 @@ function showError(error) {
   }
 }
 
-/** A hold (or joining the line) was refused: bring the page up to date, then say why. */
+/**
+ * A hold (or joining the line) was refused: bring the page up to date, then say why.
+ * @param {unknown} error
+ * @param {number} qty
+ */
 async function holdFailed(error, qty) {
   if (!(error instanceof RequestError)) throw error;
   const code = error.code;
@@ -456,9 +532,10 @@ const live = new LiveFeed({
     }
   },
   async poll() {
-    const { stock, reserved, available } = await loadProduct();
-    const frames = [{ type: "stock", stock, reserved, available }];
-    if (state.ticket) frames.push({ type: "queue", ...(await readTicket()) });
+    const { stock, reserved, available, sold_out } = await loadProduct();
+    /** @type {import("./api-types.js").LiveFrame[]} */
+    const frames = [{ type: "stock", stock, reserved, available, sold_out }];
+    if (state.ticket) frames.push({ type: "queue", ...(await readTicket(state.ticket.ticket)) });
     return frames;
   },
   onMode: showLiveMode,
@@ -477,13 +554,14 @@ const passedBoundaries = new Set();
 function tick() {
   updateCountdowns(state);
   const now = serverNow();
-  if (state.step === "holding" && !state.busy && Date.parse(state.hold.expires_at) <= now) {
+  const { hold, order } = state;
+  if (state.step === "holding" && hold && !state.busy && Date.parse(hold.expires_at) <= now) {
     holdGone(null);
   }
-  if (state.step === "ordered" && !state.busy) {
+  if (state.step === "ordered" && order && !state.busy) {
     // A real gateway answers the server, not this page: look at the order now and then, and
     // once its payment window has closed (the server cancels it then).
-    const closed = Date.parse(state.order.pay_by) <= now;
+    const closed = Date.parse(order.pay_by) <= now;
     const watching = closed || !state.config.simulated_payments;
     if (watching && Date.now() - state.lastOrderPoll > ORDER_POLL_MS) {
       void refreshOrder().then(render);
@@ -511,6 +589,7 @@ function tick() {
 
 // ---------------------------------------------------------------- start
 
+/** @param {string | null} raw */
 function parseProductId(raw) {
   const id = Number(raw ?? 1);
   return Number.isInteger(id) && id > 0 ? id : 1;
@@ -519,13 +598,17 @@ function parseProductId(raw) {
 function wire() {
   $("#step-buy").addEventListener("submit", onBuy);
   // Redraws (a live frame) set the select from the state, so the state follows the shopper's pick.
-  $("#qty").addEventListener("change", (event) => {
-    state.qty = Number(event.currentTarget.value) || 1;
+  $("#qty").addEventListener("change", () => {
+    state.qty = Number(select("#qty").value) || 1;
   });
   $("#place-order").addEventListener("click", placeOrder);
   $("#release").addEventListener("click", release);
-  $("#pay-success").addEventListener("click", (e) => simulatePayment("success", e.currentTarget));
-  $("#pay-failure").addEventListener("click", (e) => simulatePayment("failure", e.currentTarget));
+  $("#pay-success").addEventListener("click", () =>
+    simulatePayment("success", button("#pay-success")),
+  );
+  $("#pay-failure").addEventListener("click", () =>
+    simulatePayment("failure", button("#pay-failure")),
+  );
   $("#cancel-order").addEventListener("click", cancelOrder);
   $("#again").addEventListener("click", startOver);
   $("#queue-retry").addEventListener("click", () => {
@@ -539,7 +622,7 @@ function wire() {
   });
   $("#token-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const token = $("#shopper-token")
+    const token = input("#shopper-token")
       .value.trim()
       .replace(/^Bearer\s+/i, "");
     if (!tokenClaims(token)?.sub) {
@@ -551,7 +634,7 @@ function wire() {
       return;
     }
     shopper.setToken(token);
-    $("#shopper-token").value = "";
+    input("#shopper-token").value = "";
     clearNotice();
     announce(`Signed in as ${shopper.name}.`);
     void restore().then(render);
@@ -561,12 +644,13 @@ function wire() {
 async function main() {
   wire();
   try {
-    state.config = (await request("/api/config")).data;
+    state.config = /** @type {StorefrontConfig} */ ((await request("/api/config")).data);
     shopper = new Shopper(state.config.shopper_identity);
     await loadProduct();
   } catch (error) {
+    if (!(error instanceof RequestError)) throw error;
     show($("#loading"), false);
-    const missing = error instanceof RequestError && error.code === "product_not_found";
+    const missing = error.code === "product_not_found";
     fill(
       $("#load-error"),
       messageContent({

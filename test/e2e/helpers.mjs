@@ -8,6 +8,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+/** @typedef {import("playwright-core").Browser} Browser */
+/** @typedef {import("playwright-core").Page} Page */
+/** @typedef {import("playwright-core").Locator} Locator */
+/** @typedef {import("../../src/contract/openapi.d.ts").components["schemas"]} Schemas */
+/** @typedef {Schemas["Product"]} Product */
+/** @typedef {Schemas["ProductCreateRequest"]} ProductCreateRequest */
+
 export const BASE_URL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8787";
 export const ADMIN_TOKEN = process.env.E2E_ADMIN_TOKEN ?? "dev-admin-token";
 export const SHOTS_DIR = fileURLToPath(new URL("../../test-results/e2e/", import.meta.url));
@@ -36,9 +43,18 @@ export async function launchBrowser() {
   });
 }
 
+/** @param {number} ms */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** An admin API call; throws with the API's error unless it answered 2xx. */
+/**
+ * An admin API call; throws with the API's error unless it answered 2xx. The answer is the
+ * parsed JSON; the caller says which of the API's shapes (Schemas) it is.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {Record<string, string>} [headers]
+ * @returns {Promise<any>}
+ */
 export async function adminApi(method, path, body, headers = {}) {
   const res = await fetch(new URL(path, BASE_URL), {
     method,
@@ -57,6 +73,8 @@ export async function adminApi(method, path, body, headers = {}) {
 /**
  * A product of its own for each test, so tests can run at once and against a server that has
  * other products: a random id, tried again on the rare clash.
+ * @param {Partial<ProductCreateRequest>} fields
+ * @returns {Promise<Product>}
  */
 export async function createProduct(fields) {
   for (let attempt = 0; ; attempt++) {
@@ -81,10 +99,13 @@ export async function createProduct(fields) {
  * A shopper: a fresh browser context (its own storage, so its own generated shopper id) and a
  * page. Uncaught page errors and any request that leaves loopback are recorded, and
  * `assertClean()` fails the test on either.
+ * @param {Browser} browser
+ * @param {{ width: number, height: number }} [viewport]
  */
 export async function openPage(browser, viewport = DESKTOP) {
   const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
   const page = await context.newPage();
+  /** @type {string[]} */
   const problems = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("request", (request) => {
@@ -107,6 +128,10 @@ export async function openPage(browser, viewport = DESKTOP) {
 /**
  * Wait until the locator's visible text (innerText: what a person reads, blocks apart, spaces
  * collapsed) matches, and return it; a failure says what it last was.
+ * @param {Locator} locator
+ * @param {{ test(text: string): boolean, toString?(): string }} pattern a RegExp, or any object with test()
+ * @param {number} [timeout] ms
+ * @returns {Promise<string>}
  */
 export async function waitForText(locator, pattern, timeout = 10_000) {
   const deadline = Date.now() + timeout;
@@ -127,7 +152,10 @@ export async function waitForText(locator, pattern, timeout = 10_000) {
   }
 }
 
-/** "01:59" → 119 (seconds); also "1:02:03". */
+/**
+ * "01:59" → 119 (seconds); also "1:02:03".
+ * @param {string} countdown
+ */
 export function seconds(countdown) {
   const parts = countdown.trim().split(":").map(Number);
   assert.ok(parts.every(Number.isInteger), `not a countdown: ${countdown}`);
@@ -138,25 +166,33 @@ export function seconds(countdown) {
  * The countdown in the locator's text (the first mm:ss in it) runs: a second or more after a first
  * reading it shows less time. On a busy machine a page's timer can lag, so the second reading
  * waits up to 5 s for the change rather than insisting on an exact moment.
+ * @param {Locator} locator
  */
 export async function assertCountdownRuns(locator) {
   const clock = /\b(\d+:)?\d\d:\d\d\b/;
-  const first = (await waitForText(locator, clock)).match(clock)[0];
+  /** @param {string} text */
+  const reading = (text) => text.match(clock)?.[0] ?? "";
+  const first = reading(await waitForText(locator, clock));
   await sleep(1_100);
   const later = await waitForText(
     locator,
     {
-      test: (text) => clock.test(text) && text.match(clock)[0] !== first,
+      test: (text) => clock.test(text) && reading(text) !== first,
       toString: () => `a countdown other than ${first}`,
     },
     5_000,
   );
-  const second = later.match(clock)[0];
+  const second = reading(later);
   assert.ok(seconds(second) < seconds(first), `the countdown went from ${first} to ${second}`);
   return [first, second];
 }
 
-/** A screenshot under test-results/e2e/ (git-ignored). */
+/**
+ * A screenshot under test-results/e2e/ (git-ignored).
+ * @param {Page} page
+ * @param {string} name
+ * @param {{ fullPage?: boolean }} [options]
+ */
 export async function screenshot(page, name, { fullPage = false } = {}) {
   await mkdir(SHOTS_DIR, { recursive: true });
   const path = join(SHOTS_DIR, `${name}.png`);
@@ -164,7 +200,10 @@ export async function screenshot(page, name, { fullPage = false } = {}) {
   return path;
 }
 
-/** Sign in to the operator console in this page. */
+/**
+ * Sign in to the operator console in this page.
+ * @param {Page} page
+ */
 export async function signInToConsole(page) {
   await page.goto(`${BASE_URL}/admin`);
   await page.getByLabel("Admin token").fill(ADMIN_TOKEN);

@@ -21,6 +21,7 @@ const started = Date.now();
 const SERVER_VARS = { HOLD_TTL_SECONDS: "20" };
 
 await mkdir(resultsDir, { recursive: true });
+/** @type {Awaited<ReturnType<typeof startServer>> | null} */
 let server = null;
 const stopServer = async () => {
   const s = server;
@@ -38,7 +39,9 @@ if (!baseUrl) {
   try {
     server = await startServer({ vars: SERVER_VARS, logFile });
   } catch (error) {
-    console.error(`e2e: ${error.message}; its output is in ${logFile}`);
+    console.error(
+      `e2e: ${error instanceof Error ? error.message : error}; its output is in ${logFile}`,
+    );
     process.exit(1);
   }
   baseUrl = server.baseUrl;

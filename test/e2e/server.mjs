@@ -21,19 +21,26 @@ const quietEnv = {
   WRANGLER_SEND_METRICS: "false",
 };
 
-/** A port nothing listens on right now (the kernel picks it; we free it at once). */
+/**
+ * A port nothing listens on right now (the kernel picks it; we free it at once).
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
   });
 }
 
+/**
+ * @param {import("node:child_process").ChildProcess} child
+ * @returns {Promise<number>}
+ */
 function exitOf(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? 1);
@@ -45,6 +52,8 @@ function exitOf(child) {
  * Apply the D1 migrations into `persistTo`. start.mjs applies them too, but without
  * --persist-to (it always migrates the default .wrangler/state), so a fresh directory would
  * otherwise have no tables; applying them twice is harmless.
+ * @param {string} persistTo
+ * @param {import("node:fs").WriteStream} log
  */
 async function migrate(persistTo, log) {
   const child = spawn(
@@ -61,6 +70,7 @@ async function migrate(persistTo, log) {
 /**
  * Start the server; resolves once GET /healthz answers. `vars` are extra `--var NAME:value`
  * settings; `logFile` gets the server's output (shown when something fails).
+ * @param {{ vars?: Record<string, string>, logFile?: string, timeoutMs?: number }} [options]
  */
 export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {}) {
   const persistTo = await mkdtemp(join(tmpdir(), "flash-sale-e2e-"));
@@ -87,9 +97,10 @@ export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    /** @param {NodeJS.Signals} signal */
     const signalGroup = (signal) => {
       try {
-        process.kill(-child.pid, signal);
+        process.kill(-(child.pid ?? 0), signal);
       } catch {
         // the group is gone already
       }

@@ -17,6 +17,7 @@ import {
   waitForText,
 } from "./helpers.mjs";
 
+/** @type {import("playwright-core").Browser} */
 let browser;
 before(async () => {
   browser = await launchBrowser();

@@ -1,9 +1,9 @@
 // A typed storefront client: openapi-fetch over the types openapi-typescript generates from
-// GET /openapi.json (test/typed-client/schema.d.ts; `npm run openapi:types` regenerates them).
+// GET /openapi.json (src/contract/openapi.d.ts; `npm run openapi:types` regenerates them).
 // `tsc --noEmit` and test/typed-client/openapi.spec.mjs compile it; test/openapi.test.ts runs it
 // against the Worker.
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema";
+import type { components, paths } from "../../src/contract/openapi";
 
 export type Product = components["schemas"]["Product"];
 export type Hold = components["schemas"]["Hold"];
