@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { readCatalogue } from "../contract/catalogue-entry";
+import { readCatalogue, type CatalogueEntry } from "../contract/catalogue-entry";
 import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Answer, type Failure } from "../contract/errors";
@@ -276,6 +276,19 @@ export class ProductObject extends DurableObject<Env> {
         return { ok: true, metrics };
       })
     );
+  }
+
+  /**
+   * The product's catalogue entry as this object holds it, for the Worker while D1 cannot be read.
+   * Reads no D1 and writes nothing: an object that never opened its product (no row, also after a
+   * restart) answers product_not_found, whatever D1 may say.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- an RPC method answers a promise
+  async readCatalogueEntry(call: Call): Promise<Answer<{ entry: CatalogueEntry }>> {
+    if (this.productId !== call.productId) {
+      return failure("product_not_found", `This object holds no product ${call.productId}.`);
+    }
+    return { ok: true, entry: catalogueEntry(productRow(this.sql)) };
   }
 
   /** Join the product's queue: the seq to sign into a ticket, and the frontier to read it by. */

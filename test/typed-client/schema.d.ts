@@ -929,6 +929,12 @@ export interface operations {
           "application/json": {
             /** @enum {boolean} */
             ok: true;
+            /** @description What this isolate saw of D1 failing since it started: catalogue reads that failed, lookups answered with an entry read before, and lookups answered by the product's own object. Non-zero counts mean a D1 outage that the sale rode through. */
+            catalogue: {
+              read_failures: number;
+              served_stale: number;
+              answered_by_object: number;
+            };
           };
         };
       };
