@@ -1423,7 +1423,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1699,7 +1699,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
