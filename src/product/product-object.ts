@@ -184,6 +184,7 @@ export class ProductObject extends DurableObject<Env> {
         settlePayment(tx, call.notice, {
           latePayments: config.latePayments,
           defaultLimit: config.maxUnitsPerShopper,
+          admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
         }),
       )
     );
@@ -241,9 +242,14 @@ export class ProductObject extends DurableObject<Env> {
     return (
       (await this.open(call.productId)) ??
       this.write(call, (tx) => {
+        const before = productRow(tx.sql);
         const product = updateProduct(tx, call.changes);
         if ("ok" in product) return product;
         this.queueEnabled = product.queue_enabled === 1;
+        // Cleared to open early: the pre-queue is shuffled now, before anyone is admitted.
+        if (before.sale_starts_at !== null && product.sale_starts_at === null) {
+          this.queue?.openEarly(tx);
+        }
         return {
           ok: true as const,
           product: this.view(product),
