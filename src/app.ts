@@ -105,7 +105,7 @@ export function createApp(options: AppOptions = {}): App {
     catalogue,
     frontiers: options.frontiers ?? new FrontierCache(),
   };
-  healthRoutes(app);
+  healthRoutes(app, catalogue);
   configRoutes(app);
   productRoutes(app, deps);
   holdRoutes(app, deps);

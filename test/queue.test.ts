@@ -2,16 +2,18 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/reach/product";
-import { BLOCK } from "../src/product/queue";
 import {
+  ADMIN,
   as,
   call,
   expectError,
   getProduct,
+  logLines,
   newProduct,
   newShopper,
   order,
   patchProduct,
+  pendingOrder,
   productObject,
   release,
   uniqueKey,
@@ -359,21 +361,138 @@ describe("the pre-queue and restarts", () => {
     expect((await holdWith(id, token, joined[0]!.shopper)).status).toBe(201);
   });
 
-  it("joining writes nothing per shopper: seqs are reserved a block at a time", async () => {
-    const id = await queuedProduct(1);
-    // The one unit is held, so joiners wait and nothing is admitted (admissions do write).
-    const [holder] = await line(id, 1);
-    const token = (await poll(holder!.ticket, holder!.shopper)).body.admission_token;
-    expect((await holdWith(id, token, holder!.shopper)).status).toBe(201);
-    const saved = () =>
-      runInDurableObject(productObject(id), (_, state) => ({
-        reserved: state.storage.sql.exec("SELECT next_seq_reserved AS n FROM queue_state").one().n,
-        shoppers: state.storage.sql.exec("SELECT COUNT(*) AS n FROM queue_shoppers").one().n,
-      }));
-    const start = await saved();
-    for (let i = 0; i < BLOCK - 2; i++) await join(id, as(newShopper()));
-    expect(await saved()).toEqual(start);
-    for (let i = 0; i < 3; i++) await join(id, as(newShopper()));
-    expect((await saved()).reserved).toBe(Number(start.reserved) + BLOCK);
+  it("after a restart the line holds exactly the people who joined: 5 on 3 units, a newcomer is 6th", async () => {
+    const id = await queuedProduct(3);
+    const joined = await line(id, 5);
+    const queueMetrics = async () =>
+      (await call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN })).body.queue;
+    expect(await queueMetrics()).toMatchObject({ issued: 5, waiting: 2, admitted_unused: 3 });
+    await evictDurableObject(productObject(id));
+    // No seq reserved but never handed out counts as anyone: still 5 issued, 2 waiting.
+    expect(await queueMetrics()).toMatchObject({ issued: 5, waiting: 2, admitted_unused: 3 });
+    const newcomer = await join(id, as(newShopper()));
+    expect(newcomer.status).toBe(201);
+    // Behind the two who wait: 6th in line, 3rd from the frontier.
+    expect(newcomer.body).toMatchObject({ state: "waiting", position: 3 });
+    expect(await queueMetrics()).toMatchObject({ issued: 6, waiting: 3 });
+    // Those who joined keep their places, and joining again gives the same ticket (looked up in SQL).
+    const again = await join(id, joined[4]!.shopper);
+    expect(again.status).toBe(200);
+    expect(again.body.ticket).toBe(joined[4]!.ticket);
+  });
+
+  it("the shopper -> ticket map is not held in memory: the queue's memory does not grow with joiners", async () => {
+    const id = await queuedProduct(2);
+    const sizes = () =>
+      runInDurableObject(productObject(id), (instance) => {
+        const queue = (instance as unknown as { queue: Record<string, unknown> }).queue;
+        return Object.entries(queue)
+          .filter(([, v]) => v instanceof Map || v instanceof Set || Array.isArray(v))
+          .map(([name, v]) => [
+            name,
+            (v as { size?: number; length?: number }).size ?? (v as unknown[]).length,
+          ]);
+      });
+    await line(id, 3);
+    const before = await sizes();
+    await Promise.all(Array.from({ length: 200 }, () => join(id, as(newShopper()))));
+    const after = await sizes();
+    expect(after).toEqual(before);
+    // What memory holds is bounded by the units (one move per admission), not the crowd.
+    for (const [, size] of after) expect(size).toBeLessThanOrEqual(2);
+    const saved = await runInDurableObject(productObject(id), (_, state) => ({
+      shoppers: state.storage.sql.exec("SELECT COUNT(*) AS n FROM queue_shoppers").one().n,
+      issued: state.storage.sql.exec("SELECT issued FROM queue_state").one().issued,
+    }));
+    expect(saved).toEqual({ shoppers: 203, issued: 203 });
+  });
+});
+
+describe("queue rules", () => {
+  it("moving sale_starts_at once the queue has tickets is 409 queue_has_tickets and changes nothing", async () => {
+    const id = await newProduct(10);
+    const start = Date.now() + 60_000;
+    const startIso = new Date(start).toISOString();
+    await patchProduct(id, { ...QUEUE_ON, sale_starts_at: startIso });
+    const joined = await line(id, 3);
+    for (const moved of [
+      new Date(start + 3_600_000).toISOString(),
+      new Date(start - 30_000).toISOString(),
+    ]) {
+      expectError(await patchProduct(id, { sale_starts_at: moved }), 409, "queue_has_tickets");
+    }
+    expect((await getProduct(id)).body.sale_starts_at).toBe(startIso);
+    for (const j of joined) {
+      expect((await poll(j.ticket, j.shopper)).body).toMatchObject({
+        state: "waiting",
+        position: null,
+      });
+    }
+  });
+
+  it("clearing sale_starts_at opens the line now, its pre-queue shuffled first", async () => {
+    const id = await newProduct(100);
+    const start = Date.now() + 600_000;
+    await patchProduct(id, { ...QUEUE_ON, sale_starts_at: new Date(start).toISOString() });
+    const joined = await line(id, 30);
+    const infos = vi.spyOn(console, "log");
+    const opened = await patchProduct(id, { sale_starts_at: null });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+    expect(logLines(infos, "Queue pre-queue shuffled: opened early.")).toHaveLength(1);
+    const ranks = await runInDurableObject(productObject(id), async (instance) => {
+      const answer = (await instance.readQueue({ productId: id, requestId: "t" })) as {
+        ok: true;
+        frontier: any;
+      };
+      const { rankOf } = await import("../src/queue/frontier");
+      return joined.map((_, i) => rankOf(answer.frontier, i + 1));
+    });
+    expect([...ranks].sort((a, b) => a! - b!)).toEqual(joined.map((_, i) => i + 1));
+    expect(ranks).not.toEqual(joined.map((_, i) => i + 1));
+  });
+
+  it("a late payment accepted if available never takes a unit an admitted shopper is counting on", async () => {
+    const id = await newProduct(2);
+    const late = await pendingOrder(id, 1);
+    expect((await call("POST", `/api/orders/${late.order_id}/cancel`)).status).toBe(200);
+    await patchProduct(id, { ...QUEUE_ON, late_payments: "accept_if_available" });
+    const admitted = await line(id, 2);
+    for (const a of admitted) expect(a.first.state).toBe("admitted");
+    const paid = await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: late.order_id,
+      status: "success",
+    });
+    expect(paid.body).toMatchObject({ order_status: "cancelled", ignored: true });
+    const after = await call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
+    expect(after.body).toMatchObject({ stock: 2, sold: 0, refunds: { due: 1 } });
+    // Both admitted shoppers still get their unit.
+    for (const a of admitted) {
+      const token = (await poll(a.ticket, a.shopper)).body.admission_token;
+      expect((await holdWith(id, token, a.shopper)).status).toBe(201);
+    }
+  });
+
+  it("lowering admission_ttl_seconds keeps the admissions already signed", async () => {
+    const id = await queuedProduct(3, { admission_ttl_seconds: 600 });
+    const [first] = await line(id, 1);
+    const ticket = (await poll(first!.ticket, first!.shopper)).body;
+    const token = ticket.admission_token as string;
+    const signedUntil = Date.parse(ticket.admission_expires_at);
+    expect(
+      (await patchProduct(id, { queue: { enabled: true, admission_ttl_seconds: 10 } })).status,
+    ).toBe(200);
+    travelTo(Date.now() + 60_000);
+    await runDurableObjectAlarm(productObject(id));
+    const metricsNow = await call("GET", `/api/admin/products/${id}/metrics`, { headers: ADMIN });
+    expect(metricsNow.body.queue).toMatchObject({ admitted_unused: 1 });
+    const still = (await poll(first!.ticket, first!.shopper)).body;
+    expect(still.state).toBe("admitted");
+    expect(Date.parse(still.admission_expires_at)).toBe(signedUntil);
+    expect((await holdWith(id, token, first!.shopper)).status).toBe(201);
+    // A shopper admitted from now on gets the new, shorter admission.
+    const [second] = await line(id, 1);
+    const fresh = (await poll(second!.ticket, second!.shopper)).body;
+    expect(Date.parse(fresh.admission_expires_at) - Date.now()).toBeLessThanOrEqual(10_000);
   });
 });

@@ -147,20 +147,135 @@ describe("retention (RETENTION_DAYS, 30 by default)", () => {
     });
   });
 
-  it("a webhook for an order that retention deleted is 404, as for any unknown order", async () => {
-    const id = await newProduct(10);
-    const o = await pendingOrder(id, 1);
-    await webhook({ idempotency_key: uniqueKey(), order_id: o.order_id, status: "success" });
+  it("a deleted order leaves a tombstone: a late success still becomes a refund record, its own payment a duplicate", async () => {
+    const id = await newProduct(10, 700);
+    const paid = await pendingOrder(id, 1);
+    const cancelled = await pendingOrder(id, 2);
+    await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: paid.order_id,
+      status: "success",
+      payment_id: "pi_paid",
+    } as never);
+    await call("POST", `/api/orders/${cancelled.order_id}/cancel`);
     await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
     travelTo(Date.now() + 31 * DAY);
     await drainRetention(id);
+    expect((await rowCounts(id)).orders).toBe(0);
+    const tombstones = await runInDurableObject(productObject(id), (_, state) =>
+      state.storage.sql
+        .exec(
+          "SELECT order_id, status, payment_id, amount_cents, currency FROM order_tombstones ORDER BY amount_cents",
+        )
+        .toArray(),
+    );
+    expect(tombstones).toEqual([
+      {
+        order_id: paid.order_id,
+        status: "paid",
+        payment_id: "pi_paid",
+        amount_cents: 700,
+        currency: "EUR",
+      },
+      {
+        order_id: cancelled.order_id,
+        status: "cancelled",
+        payment_id: null,
+        amount_cents: 1_400,
+        currency: "EUR",
+      },
+    ]);
+
+    // A gateway redelivers the payment that paid it (new key): a duplicate, no refund.
+    const again = await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: paid.order_id,
+      status: "success",
+      payment_id: "pi_paid",
+    } as never);
+    expect(again.body).toMatchObject({ order_status: "paid", duplicate: true });
+    // A success for the cancelled order, long after: the money goes back.
     const late = await webhook({
       idempotency_key: uniqueKey(),
-      order_id: o.order_id,
+      order_id: cancelled.order_id,
       status: "success",
+      payment_id: "pi_late",
+    } as never);
+    expect(late.status).toBe(200);
+    expect(late.body).toMatchObject({ order_status: "cancelled", ignored: true });
+    const refunds = await runInDurableObject(productObject(id), (_, state) =>
+      state.storage.sql
+        .exec("SELECT order_id, amount_cents, payment_id, reason, status FROM refunds")
+        .toArray(),
+    );
+    expect(refunds).toEqual([
+      {
+        order_id: cancelled.order_id,
+        amount_cents: 1_400,
+        payment_id: "pi_late",
+        reason: "late_payment",
+        status: "due",
+      },
+    ]);
+    // Stock is untouched by either.
+    expect((await metrics(id)).body).toMatchObject({
+      stock: 9,
+      sold: 1,
+      reserved: 0,
+      invariants: { ok: true },
     });
-    expectError(late, 404, "order_not_found");
-    expect((await metrics(id)).body).toMatchObject({ sold: 1, invariants: { ok: true } });
+
+    // Tombstones last at least 400 days, then go too.
+    travelTo(Date.now() + 300 * DAY);
+    await drainRetention(id);
+    const kept = () =>
+      runInDurableObject(
+        productObject(id),
+        (_, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM order_tombstones").one().n,
+      );
+    expect(await kept()).toBe(2);
+    travelTo(Date.now() + 101 * DAY);
+    await runDurableObjectAlarm(productObject(id));
+    await vi.waitFor(async () => {
+      vi.setSystemTime(Date.now() + 1_001);
+      await runDurableObjectAlarm(productObject(id));
+      expect(await kept()).toBe(0);
+    });
+  });
+
+  it("a dead letter holds back only the order it is about; retention of every other row goes on", async () => {
+    const id = await newProduct(10);
+    const stuck = await pendingOrder(id, 1);
+    await webhook({ idempotency_key: uniqueKey(), order_id: stuck.order_id, status: "failure" });
+    await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
+    // Park the stuck order's last event as a dead letter, as the flusher does with one D1 refuses.
+    await runInDurableObject(productObject(id), (_, state) => {
+      const payload = JSON.stringify({
+        event: "order_failed",
+        order: { order_id: stuck.order_id, status: "failed" },
+      });
+      state.storage.sql.exec(
+        "INSERT INTO dead_letters (seq, payload, appended_at, attempts, error, failed_at) VALUES (?, ?, ?, 5, 'CHECK constraint failed', ?)",
+        999_999,
+        payload,
+        Date.now(),
+        Date.now(),
+      );
+    });
+    // Newer orders, closed after the dead letter was parked.
+    const later = [];
+    for (let i = 0; i < 3; i++) {
+      const o = await pendingOrder(id, 1);
+      await webhook({ idempotency_key: uniqueKey(), order_id: o.order_id, status: "failure" });
+      later.push(o.order_id);
+    }
+    await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
+    travelTo(Date.now() + 31 * DAY);
+    await drainRetention(id);
+    const left = await runInDurableObject(productObject(id), (_, state) =>
+      state.storage.sql.exec("SELECT order_id FROM orders").toArray(),
+    );
+    expect(left).toEqual([{ order_id: stuck.order_id }]);
   });
 
   it("waits for D1: nothing that is not in D1 yet is deleted", async () => {

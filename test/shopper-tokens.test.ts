@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import {
   as,
   call,
+  cancel,
   expectError,
   getProduct,
   hold,
@@ -10,6 +11,8 @@ import {
   newProduct,
   newShopper,
   pendingOrder,
+  readOrder,
+  release,
 } from "./helpers";
 
 const SECRET = "test-shopper-secret-0123456789";
@@ -137,6 +140,68 @@ describe("SHOPPER_TOKEN_SECRET unset", () => {
       ),
     ).toHaveLength(1);
     expect((await getProduct(id)).body.reserved).toBe(0);
+  });
+
+  describe("X-Shopper-Id without TRUST_SHOPPER_HEADER=true", () => {
+    const untrusted = { TRUST_SHOPPER_HEADER: "false" };
+
+    it.each([
+      ["anonymous shoppers refused", { ALLOW_ANONYMOUS_SHOPPERS: "false" }],
+      ["anonymous shoppers allowed", { ALLOW_ANONYMOUS_SHOPPERS: "true" }],
+    ])(
+      "is refused 503 shopper_auth_not_configured on every shopper route (%s) and changes nothing",
+      async (_, anonymous) => {
+        const id = await newProduct(5);
+        const victim = newShopper("victim");
+        const h = await hold(id, 1, as(victim));
+        const o = await pendingOrder(id, 1, as(victim));
+        const vars = { ...untrusted, ...anonymous };
+        const errors = vi.spyOn(console, "error");
+        const answers = [
+          await hold(id, 1, as(newShopper("script")), undefined, vars),
+          await release(h.body.hold_id, as(victim), vars),
+          await cancel(o.order_id, as(victim), vars),
+          await call("GET", `/api/orders/${o.order_id}`, { headers: as(victim), vars }),
+          await call("POST", "/api/orders", {
+            json: { hold_id: h.body.hold_id },
+            headers: as(victim),
+            vars,
+          }),
+        ];
+        for (const res of answers) expectError(res, 503, "shopper_auth_not_configured");
+        expect(
+          logLines(
+            errors,
+            "Shopper refused: X-Shopper-Id sent, but TRUST_SHOPPER_HEADER is not true and SHOPPER_TOKEN_SECRET is not set.",
+          ),
+        ).toHaveLength(answers.length);
+        // Nothing changed: the victim's hold and order stand, and no new hold was made.
+        expect((await getProduct(id)).body).toMatchObject({ reserved: 2, available: 3 });
+        expect((await readOrder(o.order_id, as(victim))).body.status).toBe("pending");
+      },
+    );
+
+    it("a caller sending no header is still anonymous where anonymous shoppers are allowed", async () => {
+      const id = await newProduct(5);
+      const res = await hold(id, 1, {}, undefined, {
+        ...untrusted,
+        ALLOW_ANONYMOUS_SHOPPERS: "true",
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).not.toHaveProperty("shopper_id");
+    });
+
+    it("a shopper token still names the shopper, and the header is ignored", async () => {
+      const id = await newProduct(5);
+      const sub = newShopper("tok");
+      const res = await call("POST", "/api/holds", {
+        json: { product_id: id, qty: 1 },
+        headers: { ...bearer(await token({ sub, exp: now() + 600 })), ...as("someone-else") },
+        vars: { ...untrusted, SHOPPER_TOKEN_SECRET: SECRET },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.shopper_id).toBe(sub);
+    });
   });
 
   it("anonymous shoppers are allowed when ALLOW_ANONYMOUS_SHOPPERS=true, and their holds name no one", async () => {

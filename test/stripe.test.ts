@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { describe, expect, it, vi } from "vitest";
+import { runInDurableObject } from "cloudflare:test";
 import {
   call,
   getProduct,
@@ -7,6 +8,7 @@ import {
   metrics,
   newProduct,
   pendingOrder,
+  productObject,
   readOrder,
 } from "./helpers";
 
@@ -94,19 +96,74 @@ describe("POST /api/payments/stripe", () => {
     expect((await metrics(id)).body.refunds_required).toBe(1);
   });
 
-  it("payment_intent.payment_failed releases the units", async () => {
+  it("payment_intent.payment_failed records the attempt and keeps the order pending; a retry that succeeds pays it", async () => {
     const id = await newProduct(5);
     const o = await pendingOrder(id, 2);
+    const intent = {
+      id: "pi_retry",
+      amount: 5_000,
+      currency: "eur",
+      metadata: { order_id: o.order_id },
+    };
+    const infos = vi.spyOn(console, "log");
+    const failed = await deliver(intentEvent("payment_intent.payment_failed", intent));
+    expect(failed.status).toBe(200);
+    expect(failed.body.payment).toEqual({
+      order_id: o.order_id,
+      order_status: "pending",
+      duplicate: false,
+    });
+    expect(logLines(infos, "Payment attempt failed, order stays pending.")).toHaveLength(1);
+    // The units stay with the order while the customer tries another card.
+    expect((await getProduct(id)).body).toMatchObject({ reserved: 2, available: 3 });
+    expect((await readOrder(o.order_id)).body.status).toBe("pending");
+    const attempts = await runInDurableObject(productObject(id), (_, state) =>
+      state.storage.sql
+        .exec("SELECT failed_attempts AS n FROM orders WHERE order_id = ?", o.order_id)
+        .one(),
+    );
+    expect(attempts.n).toBe(1);
+
+    const paid = await deliver(
+      intentEvent("payment_intent.succeeded", { ...intent, amount_received: 5_000 }),
+    );
+    expect(paid.body.payment).toMatchObject({ order_status: "paid", duplicate: false });
+    expect((await metrics(id)).body).toMatchObject({
+      sold: 2,
+      reserved: 0,
+      refunds: { due: 0 },
+      invariants: { ok: true },
+    });
+  });
+
+  it("payment_intent.canceled closes the order and frees its units", async () => {
+    const id = await newProduct(5);
+    const o = await pendingOrder(id, 2);
+    const intent = {
+      id: "pi_cancel",
+      amount: 5_000,
+      currency: "eur",
+      metadata: { order_id: o.order_id },
+    };
+    await deliver(intentEvent("payment_intent.payment_failed", intent));
+    const res = await deliver(intentEvent("payment_intent.canceled", intent));
+    expect(res.body.payment).toMatchObject({ order_status: "failed" });
+    expect((await getProduct(id)).body).toMatchObject({ reserved: 0, available: 5 });
+  });
+
+  it("a failed attempt after the order's window closed changes nothing", async () => {
+    const id = await newProduct(5);
+    const o = await pendingOrder(id, 1);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(o.pay_by) + 1);
     const res = await deliver(
       intentEvent("payment_intent.payment_failed", {
-        id: "pi_fail",
-        amount: 5_000,
-        currency: "eur",
+        id: "pi_late_fail",
         metadata: { order_id: o.order_id },
       }),
     );
-    expect(res.body.payment).toMatchObject({ order_status: "failed" });
-    expect((await getProduct(id)).body).toMatchObject({ reserved: 0, available: 5 });
+    expect(res.body.payment).toMatchObject({ order_status: "cancelled", ignored: true });
+    expect((await metrics(id)).body).toMatchObject({ reserved: 0, refunds: { due: 0 } });
   });
 
   it("acknowledges and ignores other event types and intents without an order", async () => {

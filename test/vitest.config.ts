@@ -20,6 +20,9 @@ export default defineConfig(async () => ({
           // Most tests shop anonymously, as under npm start; the shopper tests name shoppers,
           // sign tokens and turn rate limits on per request.
           ALLOW_ANONYMOUS_SHOPPERS: "true",
+          // Tests name shoppers in X-Shopper-Id, as a trusted storefront backend does; the
+          // untrusted-header tests turn this off per request.
+          TRUST_SHOPPER_HEADER: "true",
           RATE_LIMITS: "off",
           // The model-based test (test/model.test.ts): how many random sequences, and from which
           // seed ("" picks a new one each run and prints it on failure). `npm run fuzz` sets both.

@@ -20,7 +20,7 @@ export const WRANGLER_ENV = {
 
 /**
  * The vars the bench gives the Worker on top of wrangler.toml: the admin token, unsigned
- * webhooks, anonymous shoppers and no rate limits as under `npm start`, and a hold TTL longer
+ * webhooks, anonymous shoppers, a trusted X-Shopper-Id and no rate limits as under `npm start`, and a hold TTL longer
  * than the whole run, so that no expiry sweep of earlier rows' holds lands inside a later row
  * (the baseline has no sweeper at all), and the queue's secret.
  */
@@ -28,6 +28,8 @@ export const BENCH_VARS = {
   ADMIN_TOKEN: "dev-admin-token",
   ALLOW_UNSIGNED_WEBHOOKS: "true",
   ALLOW_ANONYMOUS_SHOPPERS: "true",
+  // The crowd names its shoppers in X-Shopper-Id, as a storefront backend would.
+  TRUST_SHOPPER_HEADER: "true",
   RATE_LIMITS: "off",
   HOLD_TTL_SECONDS: "3600",
   // Signs queue tickets and admission tokens (the crowd rows turn a product's queue on).

@@ -12,8 +12,9 @@ import type { AppEnv } from "../http/context";
 /**
  * Who is shopping. With SHOPPER_TOKEN_SECRET set, a shopper proves who they are with a JWT their
  * storefront backend minted (HS256, `sub` = shopper id, `exp` required, verified with Hono's JWT
- * helper); an `X-Shopper-Id` header is then ignored. Without the secret, the storefront backend
- * in front is trusted to name the shopper in `X-Shopper-Id`, and a caller naming no one is an
+ * helper); an `X-Shopper-Id` header is then ignored. Without the secret, `X-Shopper-Id` names
+ * the shopper only with TRUST_SHOPPER_HEADER=true (a storefront backend in front sets it; a
+ * request that sends it otherwise is refused 503), and a caller naming no one is an
  * anonymous shopper (unlimited) only while ALLOW_ANONYMOUS_SHOPPERS=true, which only `npm start`
  * sets: a deploy without the secret refuses anonymous shoppers rather than run uncapped.
  */
@@ -108,9 +109,25 @@ function bearer(c: Context): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
 }
 
-function headerShopper(c: Context): string | null {
+/**
+ * The shopper an `X-Shopper-Id` header names (null: none sent). The header is only believed with
+ * TRUST_SHOPPER_HEADER=true (a storefront backend in front sets it); otherwise anyone could name
+ * anyone, so a request sending it is refused rather than served as somebody else or as nobody.
+ */
+function headerShopper(c: Context<AppEnv>): string | null {
   const named = c.req.header("x-shopper-id");
   if (named === undefined) return null;
+  if (c.env.TRUST_SHOPPER_HEADER !== "true") {
+    logEvent(
+      "Shopper refused: X-Shopper-Id sent, but TRUST_SHOPPER_HEADER is not true and SHOPPER_TOKEN_SECRET is not set.",
+      { request_id: c.get("requestId"), path: c.req.path },
+      "error",
+    );
+    throw new HttpError(
+      "shopper_auth_not_configured",
+      "X-Shopper-Id is not trusted by this deployment: it has no SHOPPER_TOKEN_SECRET and TRUST_SHOPPER_HEADER is not true.",
+    );
+  }
   if (!isShopperId(named)) {
     throw new HttpError("invalid_request", "X-Shopper-Id: 1 to 128 printable ASCII characters");
   }
@@ -130,6 +147,7 @@ export async function identifyShopper(c: Context<AppEnv>): Promise<string | null
     }
     return verifyShopperToken(token, env.SHOPPER_TOKEN_SECRET);
   }
+  // A caller who sends the header believes it names a shopper: never serve it as anonymous.
   const named = headerShopper(c);
   if (named !== null) return named;
   if (env.ALLOW_ANONYMOUS_SHOPPERS === "true") return null;

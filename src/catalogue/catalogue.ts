@@ -3,6 +3,7 @@ import {
   readCatalogue,
   type CatalogueEntry,
 } from "../contract/catalogue-entry";
+import { logEvent } from "../log";
 
 /**
  * The D1 catalogue as the Worker uses it: creating and changing products, and a per-isolate cache
@@ -87,15 +88,28 @@ export async function listCatalogue(
   }));
 }
 
+/** What this isolate saw of D1 failing, for /healthz: a D1 outage shows here before anywhere else. */
+export interface CatalogueOutage {
+  /** Catalogue reads that failed. */
+  readFailures: number;
+  /** Lookups answered with an entry read before, because D1 could not be read. */
+  servedStale: number;
+  /** Lookups answered by the product's own object, because D1 could not be read. */
+  answeredByObject: number;
+}
+
 /**
  * What the Worker remembers of the catalogue: entries and misses, each for `ttlMs`. Lookups of an
- * id that arrive while its read is in flight share that read; a failed read is not remembered.
+ * id that arrive while its read is in flight share that read. A failed read is not remembered:
+ * while D1 fails, an entry read before is served stale (for another `ttlMs` before D1 is tried
+ * again), logged and counted, so an outage of D1 never stops a product this isolate has seen.
  */
 export class CatalogueCache {
   private readonly entries = new Map<
     number,
-    { entry: Promise<CatalogueEntry | null>; until: number }
+    { entry: Promise<CatalogueEntry | null>; until: number; known?: CatalogueEntry }
   >();
+  readonly outage: CatalogueOutage = { readFailures: 0, servedStale: 0, answeredByObject: 0 };
 
   constructor(
     private readonly ttlMs = 5_000,
@@ -104,28 +118,57 @@ export class CatalogueCache {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /** The entry (null: no such product); throws when D1 fails and no entry was ever read here. */
   lookup(db: D1Database, productId: number): Promise<CatalogueEntry | null> {
     const cached = this.entries.get(productId);
     if (cached && cached.until > this.now()) return cached.entry;
-    const entry = readCatalogue(db, productId);
-    this.keep(productId, entry);
-    entry.catch(() => {
-      if (this.entries.get(productId)?.entry === entry) this.entries.delete(productId);
-    });
+    const known = cached?.known;
+    const entry = readCatalogue(db, productId).then(
+      (read) => {
+        const current = this.entries.get(productId);
+        if (current?.entry === entry && read) current.known = read;
+        return read;
+      },
+      (error: unknown) => {
+        this.outage.readFailures++;
+        if (!known) {
+          if (this.entries.get(productId)?.entry === entry) this.entries.delete(productId);
+          throw error;
+        }
+        this.outage.servedStale++;
+        logEvent(
+          "Product catalogue unavailable, serving the entry read before.",
+          { product_id: productId, error: String(error) },
+          "warn",
+        );
+        return known;
+      },
+    );
+    this.keep(productId, entry, known);
     return entry;
   }
 
   /** Record what this isolate just learnt (a product created or changed through it). */
   remember(productId: number, entry: CatalogueEntry | null): void {
-    this.keep(productId, Promise.resolve(entry));
+    this.keep(productId, Promise.resolve(entry), entry ?? undefined);
   }
 
-  private keep(productId: number, entry: Promise<CatalogueEntry | null>): void {
+  /** An entry the product's object gave while D1 failed: served for `ttlMs`, then D1 again. */
+  rememberFromObject(productId: number, entry: CatalogueEntry): void {
+    this.outage.answeredByObject++;
+    this.remember(productId, entry);
+  }
+
+  private keep(
+    productId: number,
+    entry: Promise<CatalogueEntry | null>,
+    known: CatalogueEntry | undefined,
+  ): void {
     this.entries.delete(productId);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(productId, { entry, until: this.now() + this.ttlMs });
+    this.entries.set(productId, { entry, until: this.now() + this.ttlMs, known });
   }
 }

@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 409,
   product_exists: 409,
   queue_disabled: 409,
+  queue_has_tickets: 409,
   hold_expired: 410,
   hold_released: 410,
   payload_too_large: 413,

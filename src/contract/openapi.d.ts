@@ -295,7 +295,7 @@ export interface paths {
     head?: never;
     /**
      * Change a product's name, price, sale window or per-shopper limit
-     * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). After a 503 `service_unavailable`, send the same change again.
+     * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. After a 503 `service_unavailable`, send the same change again.
      */
     patch: operations["updateProduct"];
     trace?: never;
@@ -454,6 +454,7 @@ export interface components {
           | "idempotency_key_reused"
           | "product_exists"
           | "queue_disabled"
+          | "queue_has_tickets"
           | "hold_expired"
           | "hold_released"
           | "payload_too_large"
@@ -929,6 +930,12 @@ export interface operations {
           "application/json": {
             /** @enum {boolean} */
             ok: true;
+            /** @description What this isolate saw of D1 failing since it started: catalogue reads that failed, lookups answered with an entry read before, and lookups answered by the product's own object. Non-zero counts mean a D1 outage that the sale rode through. */
+            catalogue: {
+              read_failures: number;
+              served_stale: number;
+              answered_by_object: number;
+            };
           };
         };
       };
@@ -1417,7 +1424,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1693,7 +1700,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2189,6 +2196,16 @@ export interface operations {
         };
       };
       405: components["responses"]["MethodNotAllowed"];
+      /** @description `queue_has_tickets` */
+      409: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       413: components["responses"]["PayloadTooLarge"];
       /** @description `unsupported_media_type` */
       415: {

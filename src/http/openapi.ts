@@ -99,6 +99,8 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
     "This Idempotency-Key was used for another hold (a different quantity or shopper).",
   product_exists: "Product 42 already exists.",
   queue_disabled: "This product has no queue right now: hold directly.",
+  queue_has_tickets:
+    "The queue has tickets: sale_starts_at can only be cleared (to open the line now, shuffled first), not moved.",
   hold_expired: "Hold hld_1_3b8e… expired at 2026-12-01T09:02:00.000Z; its units were released.",
   hold_released: "Hold hld_1_3b8e… was released; its units are on sale again.",
   payload_too_large: "Request bodies are limited to 16384 bytes.",

@@ -16,15 +16,23 @@ export interface StripePayment {
   notice: null | {
     orderId: string;
     status: PaymentStatus;
+    /** False for a failed attempt the customer may retry (the order stays pending). */
+    final: boolean;
     amountCents?: number;
     currency?: string;
     paymentId: string;
   };
 }
 
-const STATUS: Record<string, PaymentStatus> = {
-  "payment_intent.succeeded": "success",
-  "payment_intent.payment_failed": "failure",
+/**
+ * What each event means for the order. A failed attempt is not the end: Stripe lets the customer
+ * retry the same intent (another card), so the order stays pending until its window closes or
+ * the intent is canceled, which is final.
+ */
+const STATUS: Record<string, { status: PaymentStatus; final: boolean }> = {
+  "payment_intent.succeeded": { status: "success", final: true },
+  "payment_intent.payment_failed": { status: "failure", final: false },
+  "payment_intent.canceled": { status: "failure", final: true },
 };
 
 /** The verified event's payment, or throws (a missing, wrong or stale signature). */
@@ -40,7 +48,7 @@ export async function readStripeEvent(
     undefined,
     crypto,
   );
-  const status = STATUS[event.type];
+  const meaning = STATUS[event.type];
   const intent = event.data.object as {
     id?: unknown;
     object?: unknown;
@@ -50,9 +58,10 @@ export async function readStripeEvent(
     metadata?: Record<string, unknown> | null;
   };
   const orderId = intent.metadata?.order_id;
-  if (!status || intent.object !== "payment_intent" || typeof orderId !== "string") {
+  if (!meaning || intent.object !== "payment_intent" || typeof orderId !== "string") {
     return { eventId: event.id, type: event.type, notice: null };
   }
+  const { status, final } = meaning;
   const amount = status === "success" ? (intent.amount_received ?? intent.amount) : undefined;
   return {
     eventId: event.id,
@@ -60,6 +69,7 @@ export async function readStripeEvent(
     notice: {
       orderId,
       status,
+      final,
       amountCents: typeof amount === "number" ? amount : undefined,
       currency: typeof intent.currency === "string" ? intent.currency : undefined,
       paymentId: String(intent.id),

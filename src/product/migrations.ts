@@ -252,6 +252,30 @@ CREATE TABLE queue_shoppers (
 CREATE INDEX queue_shoppers_by_time ON queue_shoppers (joined_at);
 CREATE INDEX queue_admissions_used_by_time ON queue_admissions_used (used_at);
 `,
+  // 6: trust. The queue saves the last seq it handed out, not a block reserved ahead, so a restart
+  // never turns unissued seqs into phantom tickets (objects from before keep their reservation:
+  // a seq in it may be on a ticket). Each admission keeps when it ends, so lowering the TTL never
+  // cuts short an admission whose token is signed. An order counts its failed payment attempts
+  // (it stays pending: the customer may retry). A deleted order leaves a tombstone (what a late
+  // payment needs to be refunded), kept at least 400 days.
+  `
+ALTER TABLE queue_state RENAME COLUMN next_seq_reserved TO issued;
+ALTER TABLE queue_moves ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+UPDATE queue_moves SET expires_at = at + 1000 * (SELECT queue_admission_ttl_seconds FROM product);
+CREATE INDEX queue_moves_by_expiry ON queue_moves (expires_at);
+
+ALTER TABLE orders ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE order_tombstones (
+  order_id     TEXT    PRIMARY KEY,
+  status       TEXT    NOT NULL CHECK (status IN ('paid', 'failed', 'cancelled')),
+  payment_id   TEXT,
+  amount_cents INTEGER NOT NULL,
+  currency     TEXT    NOT NULL,
+  closed_at    INTEGER NOT NULL
+);
+CREATE INDEX order_tombstones_by_time ON order_tombstones (closed_at);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */

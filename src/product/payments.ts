@@ -18,6 +18,12 @@ export interface PaymentNotice {
   currency?: string;
   /** The gateway's charge or payment-intent id. */
   paymentId?: string;
+  /**
+   * For a failure: false when the customer may still retry the same payment (Stripe's
+   * `payment_intent.payment_failed`): the attempt is recorded and the order stays pending.
+   * Absent or true: the payment is over and the order fails (the generic webhook's `failure`).
+   */
+  final?: boolean;
 }
 
 export interface PaymentSettled {
@@ -32,6 +38,8 @@ export interface PaymentPolicy {
   latePayments: LatePayments;
   /** MAX_UNITS_PER_SHOPPER, which a late payment may not take a shopper past either. */
   defaultLimit: number;
+  /** Units admitted queue shoppers are counting on: a late payment never takes them. */
+  admittedUnits: number;
 }
 
 interface WebhookKeyRow {
@@ -68,9 +76,15 @@ export function settlePayment(
   if (seen) return duplicate(tx, seen, notice, fields);
 
   const order = findOrder(tx, notice.orderId);
-  if (!order) return failure("order_not_found", `No order ${notice.orderId}.`);
-
-  const { answer, freed } = decide(tx, order, notice, policy, fields);
+  let decided;
+  if (order) decided = decide(tx, order, notice, policy, fields);
+  else {
+    // Retention may have deleted the order; its tombstone still says what a payment means.
+    const tombstone = findTombstone(tx, notice.orderId);
+    if (!tombstone) return failure("order_not_found", `No order ${notice.orderId}.`);
+    decided = afterRetention(tx, tombstone, notice, fields);
+  }
+  const { answer, freed } = decided;
   tx.sql.exec(
     `INSERT INTO webhook_keys (idempotency_key, order_id, payment_status, order_status, ignored, received_at, answer)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -84,6 +98,57 @@ export function settlePayment(
   );
   adjust(tx, { webhooks_processed: 1, webhooks_ignored: answer.ignored ? 1 : 0 });
   return { ok: true, answer, freed };
+}
+
+/** What retention keeps of a deleted order: enough to refund a payment that comes after. */
+interface TombstoneRow {
+  order_id: string;
+  status: "paid" | "failed" | "cancelled";
+  payment_id: string | null;
+  amount_cents: number;
+  currency: string;
+  closed_at: number;
+}
+
+function findTombstone(tx: Tx, orderId: string): TombstoneRow | undefined {
+  return firstRow<TombstoneRow>(
+    tx.sql.exec("SELECT * FROM order_tombstones WHERE order_id = ?", orderId),
+  );
+}
+
+/**
+ * A payment for an order retention has deleted: it was final long ago, so a failure changes
+ * nothing, the payment that paid it is a duplicate, and any other success is money to return.
+ */
+function afterRetention(
+  tx: Tx,
+  tombstone: TombstoneRow,
+  notice: PaymentNotice,
+  fields: Record<string, string | number | undefined>,
+): { answer: WebhookAnswerView; freed: number } {
+  const answer = (extra: Partial<WebhookAnswerView>): WebhookAnswerView => ({
+    order_id: tombstone.order_id,
+    order_status: tombstone.status,
+    duplicate: false,
+    ...extra,
+  });
+  if (notice.status === "failure") return { answer: answer({ ignored: true }), freed: 0 };
+  if (notice.paymentId !== undefined && notice.paymentId === tombstone.payment_id) {
+    tx.log("Webhook Duplicate Ignored", { ...fields, same_payment: true, order_deleted: true });
+    return { answer: answer({ duplicate: true }), freed: 0 };
+  }
+  const reason = tombstone.status === "paid" ? "double_charge" : "late_payment";
+  createRefund(tx, tombstone, reason, notice);
+  tx.log("Order already finalized, ignoring webhook.", {
+    ...fields,
+    order_status: tombstone.status,
+    order_deleted: true,
+    refund_required: true,
+  });
+  return {
+    answer: answer({ ignored: true, ...(reason === "double_charge" ? { reason } : {}) }),
+    freed: 0,
+  };
 }
 
 /** The same key again: the first answer, marked as a duplicate, and nothing else changes. */
@@ -136,6 +201,23 @@ function decide(
     createRefund(tx, order, reason, notice);
 
   if (notice.status === "failure") {
+    if (notice.final === false && order.status === "pending") {
+      // The customer may retry the same payment: the order keeps its units until its window
+      // closes, a final failure (Stripe's canceled) arrives, or a success pays it.
+      tx.sql.exec(
+        "UPDATE orders SET failed_attempts = failed_attempts + 1 WHERE order_id = ?",
+        order.order_id,
+      );
+      tx.log("Payment attempt failed, order stays pending.", {
+        ...fields,
+        hold_id: order.hold_id,
+        pay_by: new Date(order.pay_by).toISOString(),
+      });
+      return {
+        answer: { order_id: order.order_id, order_status: "pending", duplicate: false },
+        freed: 0,
+      };
+    }
     if (order.status !== "pending") {
       tx.log("Order already finalized, ignoring webhook.", {
         ...fields,
@@ -197,7 +279,7 @@ function decide(
     const limit = limitOf(product, policy.defaultLimit);
     const withinLimit =
       order.shopper_id === null || unitsOf(tx, order.shopper_id) + order.qty <= limit;
-    if (withinLimit && sellLate(tx, order, notice.paymentId)) {
+    if (withinLimit && sellLate(tx, order, notice.paymentId, policy.admittedUnits)) {
       tx.log("Late payment accepted, stock deducted.", {
         ...fields,
         hold_id: order.hold_id,
@@ -263,14 +345,21 @@ function closeOrder(
  * Sell a closed order's units after all, if that many are on sale right now: checked and taken
  * in one statement, as a hold does. Returns false (nothing changed) when they are not.
  */
-function sellLate(tx: Tx, order: OrderRow, paymentId: string | undefined): boolean {
+function sellLate(
+  tx: Tx,
+  order: OrderRow,
+  paymentId: string | undefined,
+  admittedUnits: number,
+): boolean {
   const was = order.status === "failed" ? "orders_failed" : "orders_cancelled";
+  // Units admitted queue shoppers are counting on are not on sale to a late payment.
   const sold = firstRow(
     tx.sql.exec(
       `UPDATE product SET stock = stock - ?1, sold = sold + ?1, orders_paid = orders_paid + 1,
          ${was} = ${was} - 1
-       WHERE stock - reserved >= ?1 RETURNING 1 AS sold`,
+       WHERE stock - reserved - ?2 >= ?1 RETURNING 1 AS sold`,
       order.qty,
+      admittedUnits,
     ),
   );
   if (!sold) return false;

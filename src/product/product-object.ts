@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { readCatalogue } from "../contract/catalogue-entry";
+import { readCatalogue, type CatalogueEntry } from "../contract/catalogue-entry";
 import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Answer, type Failure } from "../contract/errors";
@@ -184,6 +184,7 @@ export class ProductObject extends DurableObject<Env> {
         settlePayment(tx, call.notice, {
           latePayments: config.latePayments,
           defaultLimit: config.maxUnitsPerShopper,
+          admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
         }),
       )
     );
@@ -241,9 +242,14 @@ export class ProductObject extends DurableObject<Env> {
     return (
       (await this.open(call.productId)) ??
       this.write(call, (tx) => {
+        const before = productRow(tx.sql);
         const product = updateProduct(tx, call.changes);
         if ("ok" in product) return product;
         this.queueEnabled = product.queue_enabled === 1;
+        // Cleared to open early: the pre-queue is shuffled now, before anyone is admitted.
+        if (before.sale_starts_at !== null && product.sale_starts_at === null) {
+          this.queue?.openEarly(tx);
+        }
         return {
           ok: true as const,
           product: this.view(product),
@@ -276,6 +282,19 @@ export class ProductObject extends DurableObject<Env> {
         return { ok: true, metrics };
       })
     );
+  }
+
+  /**
+   * The product's catalogue entry as this object holds it, for the Worker while D1 cannot be read.
+   * Reads no D1 and writes nothing: an object that never opened its product (no row, also after a
+   * restart) answers product_not_found, whatever D1 may say.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- an RPC method answers a promise
+  async readCatalogueEntry(call: Call): Promise<Answer<{ entry: CatalogueEntry }>> {
+    if (this.productId !== call.productId) {
+      return failure("product_not_found", `This object holds no product ${call.productId}.`);
+    }
+    return { ok: true, entry: catalogueEntry(productRow(this.sql)) };
   }
 
   /** Join the product's queue: the seq to sign into a ticket, and the frontier to read it by. */

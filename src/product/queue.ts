@@ -3,14 +3,14 @@ import type { ProductMetricsView } from "../contract/shapes";
 import { rankOf, ticketStatus, type QueueFrontier, type QueueMove } from "../queue/frontier";
 import type { Admitted } from "./holds";
 import { available, productRow, type ProductRow } from "./product-row";
-import { rows, type Tx } from "./tx";
+import { firstRow, rows, type Tx } from "./tx";
 
 /**
  * The product's fair queue: inventory-aware admission in arrival order.
  *
- * Joining hands out the next seq; nothing is written per shopper. Seqs are reserved a block at a
- * time (one write per BLOCK joins), and the shopper -> seq map (so a shopper joining again keeps
- * the same ticket) is saved in batches with the next write that happens anyway. The admission
+ * Joining hands out the next seq and saves it (the last seq issued, and the shopper -> seq map so
+ * a shopper joining again keeps the same ticket, looked up by its primary key: the map is never
+ * held in memory, so a crowd of any size costs the object no memory). The admission
  * frontier moves in rank order, at most `admit_per_second` a second, and only as far as the
  * units allow:
  *
@@ -19,20 +19,20 @@ import { rows, type Tx } from "./tx";
  * where stock is what can still be sold. Each move is saved (there are at most as many admissions
  * in flight as units), and so is each admission used for a hold, in the hold's transaction.
  *
- * What a restart of the object loses: the in-memory rate budget (refilled), shoppers who joined
- * since the last save (their tickets still hold their place; only a second join by them gets a new
- * one), and the unissued rest of the current seq block: up to BLOCK seqs that nobody holds are
- * admitted in their turn like anyone and expire unused after the admission TTL, delaying the line
- * behind them by at most that, once. No ticket loses its place: the ticket carries it.
+ * What a restart of the object loses: the in-memory rate budget (refilled), nothing else. Every
+ * seq counted as waiting was handed to someone, so after a restart the line holds exactly the
+ * people who joined, in their places (the ticket carries its place).
+ *
+ * Each admission move keeps the time it ends, set when it is made: lowering the admission TTL
+ * later shortens new admissions only, never the ones whose tokens were already signed.
  */
-export const BLOCK = 64;
-
 interface Move extends QueueMove {
   used: number;
+  until: number;
 }
 
 interface QueueStateRow {
-  next_seq_reserved: number;
+  issued: number;
   frontier: number;
   shuffle_key: number | null;
   shuffle_size: number | null;
@@ -52,12 +52,10 @@ export interface HoldAdmission {
 
 export class ProductQueue {
   private nextSeq: number;
-  private reservedUntil: number;
   private frontier: number;
   private shuffle: { key: number; size: number } | null;
+  /** Admissions in their TTL: at most as many as units on sale, whatever the crowd. */
   private moves: Move[];
-  private readonly shoppers = new Map<string, number>();
-  private unsaved: [string, number, number][] = [];
   /** Admissions the rate allows right now (a one-second bucket). */
   private budget = Infinity;
   private budgetAt = 0;
@@ -66,19 +64,25 @@ export class ProductQueue {
 
   constructor(sql: SqlStorage) {
     const state = sql.exec("SELECT * FROM queue_state").one() as unknown as QueueStateRow;
-    this.reservedUntil = state.next_seq_reserved;
-    this.nextSeq = state.next_seq_reserved + 1;
+    this.nextSeq = state.issued + 1;
     this.frontier = state.frontier;
     this.shuffle =
       state.shuffle_key === null ? null : { key: state.shuffle_key, size: state.shuffle_size ?? 0 };
-    this.moves = rows<{ at: number; from_rank: number; to_rank: number; used: number }>(
-      sql.exec("SELECT at, from_rank, to_rank, used FROM queue_moves ORDER BY to_rank"),
-    ).map((m) => ({ at: m.at, from: m.from_rank, to: m.to_rank, used: m.used }));
-    for (const row of rows<{ shopper_id: string; seq: number }>(
-      sql.exec("SELECT shopper_id, seq FROM queue_shoppers"),
-    )) {
-      this.shoppers.set(row.shopper_id, row.seq);
-    }
+    this.moves = rows<{
+      at: number;
+      from_rank: number;
+      to_rank: number;
+      used: number;
+      expires_at: number;
+    }>(
+      sql.exec("SELECT at, from_rank, to_rank, used, expires_at FROM queue_moves ORDER BY to_rank"),
+    ).map((m) => ({
+      at: m.at,
+      from: m.from_rank,
+      to: m.to_rank,
+      used: m.used,
+      until: m.expires_at,
+    }));
   }
 
   /** The queue's part of the product's metrics. */
@@ -87,14 +91,17 @@ export class ProductQueue {
     return { enabled, issued, waiting: this.waiting(), admitted_unused: this.unused(), frontier };
   }
 
-  /** Tickets given out and not yet admitted (seqs reserved but lost in a restart included). */
+  /** Tickets given out and not yet admitted. */
   waiting(): number {
     return Math.max(0, this.nextSeq - 1 - this.frontier);
   }
 
-  /** Admissions still in their TTL and not used for a hold. */
-  unused(): number {
-    return this.moves.reduce((sum, move) => sum + move.to - move.from + 1 - move.used, 0);
+  /** Admissions still in their TTL (at `now`, when given) and not used for a hold. */
+  unused(now = -Infinity): number {
+    return this.moves.reduce(
+      (sum, move) => (move.until > now ? sum + move.to - move.from + 1 - move.used : sum),
+      0,
+    );
   }
 
   frontierView(product: ProductRow, now: number): QueueFrontier {
@@ -107,7 +114,7 @@ export class ProductQueue {
       shuffle: this.shuffle ?? (product.sale_starts_at === null ? { key: 0, size: 0 } : null),
       issued: this.nextSeq - 1,
       frontier: this.frontier,
-      moves: this.moves.map(({ at, from, to }) => ({ at, from, to })),
+      moves: this.moves.map(({ at, from, to, until }) => ({ at, from, to, until })),
       soldOut: product.stock === 0 && product.reserved === 0,
       waitingForStock: available(product) - this.unused() <= 0,
       publishedAt: now,
@@ -118,21 +125,23 @@ export class ProductQueue {
   join(tx: Tx, product: ProductRow, shopperId: string | null): Joined {
     this.start(tx, product);
     if (shopperId !== null) {
-      const seq = this.shoppers.get(shopperId);
-      if (seq !== undefined) {
-        const { state } = ticketStatus(this.frontierView(product, tx.now), seq, tx.now);
-        if (state === "waiting" || state === "admitted") return { seq, created: false };
+      const had = firstRow<{ seq: number }>(
+        tx.sql.exec("SELECT seq FROM queue_shoppers WHERE shopper_id = ?", shopperId),
+      );
+      if (had) {
+        const { state } = ticketStatus(this.frontierView(product, tx.now), had.seq, tx.now);
+        if (state === "waiting" || state === "admitted") return { seq: had.seq, created: false };
       }
     }
-    if (this.nextSeq > this.reservedUntil) {
-      this.reservedUntil += BLOCK;
-      tx.sql.exec("UPDATE queue_state SET next_seq_reserved = ?", this.reservedUntil);
-      this.save(tx);
-    }
     const seq = this.nextSeq++;
+    tx.sql.exec("UPDATE queue_state SET issued = ?", seq);
     if (shopperId !== null) {
-      this.shoppers.set(shopperId, seq);
-      this.unsaved.push([shopperId, seq, tx.now]);
+      tx.sql.exec(
+        "INSERT OR REPLACE INTO queue_shoppers (shopper_id, seq, joined_at) VALUES (?, ?, ?)",
+        shopperId,
+        seq,
+        tx.now,
+      );
     }
     this.version++;
     this.admit(tx, product);
@@ -146,7 +155,7 @@ export class ProductQueue {
    */
   admit(tx: Tx, product: ProductRow): void {
     if (product.queue_enabled !== 1) return;
-    this.expire(tx, product);
+    this.expire(tx);
     if (!this.start(tx, product) || this.waiting() === 0) return;
     const rate = product.queue_admit_per_second;
     this.budget = Math.min(rate, this.budget + ((tx.now - this.budgetAt) / 1000) * rate);
@@ -154,18 +163,24 @@ export class ProductQueue {
     const room = available(product) - this.unused();
     const count = Math.min(Math.floor(this.budget), room, this.waiting());
     if (count <= 0) return;
-    const move: Move = { at: tx.now, from: this.frontier + 1, to: this.frontier + count, used: 0 };
+    const move: Move = {
+      at: tx.now,
+      from: this.frontier + 1,
+      to: this.frontier + count,
+      used: 0,
+      until: tx.now + product.queue_admission_ttl_seconds * 1000,
+    };
     this.moves.push(move);
     this.frontier = move.to;
     this.budget -= count;
     tx.sql.exec(
-      "INSERT INTO queue_moves (at, from_rank, to_rank) VALUES (?, ?, ?)",
+      "INSERT INTO queue_moves (at, from_rank, to_rank, expires_at) VALUES (?, ?, ?, ?)",
       move.at,
       move.from,
       move.to,
+      move.until,
     );
     tx.sql.exec("UPDATE queue_state SET frontier = ?", this.frontier);
-    this.save(tx);
     this.version++;
     tx.log("Queue admitted shoppers.", {
       product_id: tx.productId,
@@ -253,8 +268,7 @@ export class ProductQueue {
   /** When the alarm must come back for the queue (Infinity: it need not). */
   nextTickAt(product: ProductRow, now: number): number {
     if (product.queue_enabled !== 1) return Infinity;
-    const ttl = product.queue_admission_ttl_seconds * 1000;
-    const expiry = this.moves.length > 0 ? this.moves[0]!.at + ttl : Infinity;
+    const expiry = Math.min(...this.moves.map((move) => move.until));
     if (!this.started(product, now)) return product.sale_starts_at ?? Infinity;
     return this.waiting() > 0 ? Math.min(now + 1_000, expiry) : expiry;
   }
@@ -273,6 +287,19 @@ export class ProductQueue {
     if (this.shuffle !== null) return true;
     if (product.sale_starts_at === null) return true;
     if (tx.now < product.sale_starts_at) return false;
+    this.shufflePreQueue(tx, "Queue pre-queue shuffled at the sale's start.");
+    return true;
+  }
+
+  /**
+   * The operator cleared the start time to open early: the pre-queue is shuffled now, as at the
+   * start, so whoever joined first gains nothing. Call in the transaction that clears it.
+   */
+  openEarly(tx: Tx): void {
+    if (this.shuffle === null) this.shufflePreQueue(tx, "Queue pre-queue shuffled: opened early.");
+  }
+
+  private shufflePreQueue(tx: Tx, message: string): void {
     const key = crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1;
     this.shuffle = { key, size: this.nextSeq - 1 };
     tx.sql.exec(
@@ -281,33 +308,15 @@ export class ProductQueue {
       this.shuffle.size,
     );
     this.version++;
-    tx.log("Queue pre-queue shuffled at the sale's start.", {
-      product_id: tx.productId,
-      size: this.shuffle.size,
-    });
-    return true;
+    tx.log(message, { product_id: tx.productId, size: this.shuffle.size });
   }
 
   /** Admissions past their TTL are over: their places pass on. */
-  private expire(tx: Tx, product: ProductRow): void {
-    const ttl = product.queue_admission_ttl_seconds * 1000;
-    const live = this.moves.filter((move) => move.at + ttl > tx.now);
+  private expire(tx: Tx): void {
+    const live = this.moves.filter((move) => move.until > tx.now);
     if (live.length === this.moves.length) return;
     this.moves = live;
-    tx.sql.exec("DELETE FROM queue_moves WHERE at <= ?", tx.now - ttl);
+    tx.sql.exec("DELETE FROM queue_moves WHERE expires_at <= ?", tx.now);
     this.version++;
-  }
-
-  /** Save the shoppers who joined since the last save, riding on a write that happens anyway. */
-  private save(tx: Tx): void {
-    for (const [shopperId, seq, at] of this.unsaved) {
-      tx.sql.exec(
-        "INSERT OR REPLACE INTO queue_shoppers (shopper_id, seq, joined_at) VALUES (?, ?, ?)",
-        shopperId,
-        seq,
-        at,
-      );
-    }
-    this.unsaved = [];
   }
 }

@@ -38,7 +38,7 @@ function refundView(productId: number, refund: RefundRow): RefundView {
 /** A payment we will not keep: record what to return, to whom (by payment id), and why. */
 export function createRefund(
   tx: Tx,
-  order: OrderRow,
+  order: Pick<OrderRow, "order_id" | "amount_cents" | "currency">,
   reason: RefundReason,
   paid: { amountCents?: number; currency?: string; paymentId?: string; idempotencyKey: string },
 ): RefundRow {

@@ -11,9 +11,23 @@ import { type OrderRow } from "./rows";
  * than a few milliseconds, and comes back a second later while there is more.
  *
  * A webhook key that comes back after it was deleted is treated as new (as Stripe does with
- * idempotency keys); the order's own state still stops a payment from being applied twice.
+ * idempotency keys); the order's own state still stops a payment from being applied twice. A
+ * deleted order leaves a tombstone (its id, status, payment id and amount), kept at least
+ * TOMBSTONE_DAYS, so a payment that arrives after the order is gone still becomes a refund.
+ *
+ * History that D1 refused for good (a dead letter) holds back only the rows it is about: the
+ * rest of retention goes on.
  */
 export const SLICE = 100;
+/** Longer than any gateway redelivers, and than card disputes run. */
+export const TOMBSTONE_DAYS = 400;
+const tombstoneMs = (retentionMs: number) => Math.max(retentionMs, TOMBSTONE_DAYS * 86_400_000);
+
+/** Orders and refunds named by a dead letter: kept until it is retried and copied. */
+const NOT_DEAD_LETTERED = `NOT IN (SELECT json_extract(payload, '$.order.order_id') FROM dead_letters
+  WHERE json_extract(payload, '$.order.order_id') IS NOT NULL)`;
+const REFUND_NOT_DEAD_LETTERED = `NOT IN (SELECT json_extract(payload, '$.refund.refund_id')
+  FROM dead_letters WHERE json_extract(payload, '$.refund.refund_id') IS NOT NULL)`;
 
 export interface RetentionSlice {
   deleted: number;
@@ -21,15 +35,12 @@ export interface RetentionSlice {
   more: boolean;
 }
 
-/** Everything changed before this time has reached D1: the oldest event still waiting. */
+/**
+ * Everything changed before this time has reached D1 or the dead letters: the oldest event still
+ * waiting in the outbox.
+ */
 function copiedBefore(sql: SqlStorage): number {
-  const row = sql
-    .exec(
-      `SELECT MIN(at) AS at FROM (
-         SELECT MIN(appended_at) AS at FROM outbox
-         UNION ALL SELECT MIN(appended_at) FROM dead_letters)`,
-    )
-    .one();
+  const row = sql.exec("SELECT MIN(appended_at) AS at FROM outbox").one();
   return typeof row.at === "number" ? row.at : Infinity;
 }
 
@@ -46,7 +57,8 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
 
   const orders = rows<OrderRow>(
     tx.sql.exec(
-      "SELECT * FROM orders WHERE status != 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+      `SELECT * FROM orders WHERE status != 'pending' AND updated_at < ?
+         AND order_id ${NOT_DEAD_LETTERED} ORDER BY updated_at LIMIT ?`,
       copiedCutoff,
       SLICE,
     ),
@@ -64,6 +76,17 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
         );
       }
     }
+    tx.sql.exec(
+      `INSERT OR REPLACE INTO order_tombstones
+         (order_id, status, payment_id, amount_cents, currency, closed_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      order.order_id,
+      order.status,
+      order.payment_id,
+      order.amount_cents,
+      order.currency,
+      order.updated_at,
+    );
     tx.sql.exec("DELETE FROM orders WHERE order_id = ?", order.order_id);
     tx.sql.exec("DELETE FROM holds WHERE hold_id = ?", order.hold_id);
   }
@@ -88,8 +111,14 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
   );
   deleteOld(
     `DELETE FROM refunds WHERE refund_id IN (SELECT refund_id FROM refunds
-       WHERE status = 'resolved' AND resolved_at < ? ORDER BY resolved_at LIMIT ?)`,
+       WHERE status = 'resolved' AND resolved_at < ? AND refund_id ${REFUND_NOT_DEAD_LETTERED}
+       ORDER BY resolved_at LIMIT ?)`,
     copiedCutoff,
+  );
+  deleteOld(
+    `DELETE FROM order_tombstones WHERE order_id IN (SELECT order_id FROM order_tombstones
+       WHERE closed_at < ? ORDER BY closed_at LIMIT ?)`,
+    tx.now - tombstoneMs(retentionMs),
   );
   deleteOld(
     `DELETE FROM queue_shoppers WHERE shopper_id IN (SELECT shopper_id FROM queue_shoppers
@@ -126,5 +155,9 @@ export function nextPrunableAt(sql: SqlStorage, retentionMs: number): number {
     "SELECT MIN(used_at) AS at FROM queue_admissions_used",
   ].map((query) => sql.exec(query).one().at);
   const at = Math.min(...oldest.map((value) => (typeof value === "number" ? value : Infinity)));
-  return at + retentionMs;
+  const tombstone = sql.exec("SELECT MIN(closed_at) AS at FROM order_tombstones").one().at;
+  return Math.min(
+    at + retentionMs,
+    typeof tombstone === "number" ? tombstone + tombstoneMs(retentionMs) : Infinity,
+  );
 }

@@ -1,4 +1,4 @@
-import type { Failure } from "../contract/errors";
+import { failure, type Failure } from "../contract/errors";
 import { windowOrderFailure } from "./sale-window";
 import type { LatePayments } from "../contract/shapes";
 import { productRow, type ProductRow } from "./product-row";
@@ -26,6 +26,11 @@ const COLUMNS = [
   "late_payments",
 ] as const satisfies readonly (keyof ProductChanges & keyof ProductRow)[];
 
+/** Queue tickets handed out so far, on or off (0 for a product whose queue never ran). */
+function issuedTickets(tx: Tx): number {
+  return tx.sql.exec("SELECT issued FROM queue_state").one().issued as number;
+}
+
 /** Apply an operator's change in one statement; nothing changes when the result is invalid. */
 export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Failure {
   const current = productRow(tx.sql);
@@ -41,6 +46,15 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
   }
   const invalid = windowOrderFailure(next);
   if (invalid) return invalid;
+  const moved = next.sale_starts_at !== current.sale_starts_at && next.sale_starts_at !== null;
+  if (moved && issuedTickets(tx) > 0) {
+    // Ticket holders' places depend on the start (the pre-queue is shuffled then): moving it
+    // would re-rank every ticket. Clearing it opens the line now, shuffled first.
+    return failure(
+      "queue_has_tickets",
+      "The queue has tickets: sale_starts_at can only be cleared (to open now), not moved.",
+    );
+  }
   tx.sql.exec(
     `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
        max_units_per_shopper = ?, late_payments = ?,

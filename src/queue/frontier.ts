@@ -16,6 +16,8 @@ export interface QueueMove {
   /** Ranks admitted, both included. */
   from: number;
   to: number;
+  /** Epoch ms the admission ends: its TTL when it was made (absent: `at` + today's TTL). */
+  until?: number;
 }
 
 export interface QueueFrontier {
@@ -67,7 +69,7 @@ export function ticketStatus(frontier: QueueFrontier, seq: number, now: number):
   const rank = rankOf(frontier, seq);
   if (rank !== null && rank <= frontier.frontier) {
     const move = moveFor(frontier, rank);
-    const expiresAt = move ? move.at + frontier.admissionTtlMs : 0;
+    const expiresAt = move ? (move.until ?? move.at + frontier.admissionTtlMs) : 0;
     return expiresAt > now
       ? { state: "admitted", position: null, admissionExpiresAt: expiresAt }
       : { state: "expired", position: null };

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { CatalogueCache } from "../catalogue/catalogue";
 import type { CatalogueEntry } from "../contract/catalogue-entry";
-import type { Failure } from "../contract/errors";
+import { failure, type Failure } from "../contract/errors";
 import type { Env } from "../env";
 import { HttpError } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
@@ -31,6 +31,7 @@ export type ProductStub = Pick<
   | "retryDeadLetter"
   | "joinQueue"
   | "readQueue"
+  | "readCatalogueEntry"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
 export type ProductMethod = Exclude<keyof ProductStub, "fetch">;
@@ -167,20 +168,48 @@ export class Products {
     try {
       entry = await this.options.catalogue.lookup(c.env.DB, productId);
     } catch (error) {
-      logEvent(
-        "Product catalogue unavailable.",
-        { request_id: c.get("requestId"), ...fields, product_id: productId, error: String(error) },
-        "error",
-      );
-      throw new HttpError(
-        "service_unavailable",
-        "The product catalogue cannot be read right now; retry shortly.",
-      );
+      entry = await this.askObject(c, productId, { ...fields, error: String(error) });
     }
     if (!entry) {
       const id = fields.hold_id ?? fields.order_id ?? fields.refund_id ?? productId;
       throw new HttpError(unknown, `No ${unknown.replace("_not_found", "")} ${String(id)}.`);
     }
     return entry;
+  }
+
+  /**
+   * D1 cannot be read and this isolate never read the entry: the product's object knows its own
+   * product once it has opened (also after a restart), and answers without D1 and without writing.
+   * An object that never opened cannot tell whether the product exists: that is a 503, not a 404.
+   */
+  private async askObject(
+    c: Context<AppEnv>,
+    productId: number,
+    fields: LogFields,
+  ): Promise<CatalogueEntry> {
+    const logFields = { request_id: c.get("requestId"), ...fields, product_id: productId };
+    let answer;
+    try {
+      answer = await withRetries(
+        () =>
+          this.options
+            .stubFor(c.env, productId)
+            .readCatalogueEntry({ productId, requestId: c.get("requestId") }),
+        this.options.retry,
+        () => undefined,
+      );
+    } catch (error) {
+      answer = failure("service_unavailable", String(error));
+    }
+    if (answer.ok) {
+      logEvent("Product catalogue unavailable, the product's object answered.", logFields, "warn");
+      this.options.catalogue.rememberFromObject(productId, answer.entry);
+      return answer.entry;
+    }
+    logEvent("Product catalogue unavailable.", logFields, "error");
+    throw new HttpError(
+      "service_unavailable",
+      "The product catalogue cannot be read right now; retry shortly.",
+    );
   }
 }

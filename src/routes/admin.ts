@@ -115,7 +115,7 @@ const updateProduct = createRoute({
   tags: ["Admin"],
   summary: "Change a product's name, price, sale window or per-shopper limit",
   description:
-    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). After a 503 `service_unavailable`, send the same change again.",
+    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. After a 503 `service_unavailable`, send the same change again.",
   security,
   request: { params: ProductIdParam, body: jsonBody(ProductUpdateRequest, "What to change") },
   responses: {
@@ -125,6 +125,7 @@ const updateProduct = createRoute({
       ...ADMIN_ERRORS,
       ...BODY_ERRORS,
       "queue_not_configured",
+      "queue_has_tickets",
       "service_unavailable",
     ),
   },

@@ -32,7 +32,7 @@ const SECURITY_SCHEMES = {
     in: "header",
     name: "X-Shopper-Id",
     description:
-      "When SHOPPER_TOKEN_SECRET is not set: a trusted storefront backend names the shopper (1 to 128 printable ASCII characters, else 422 `invalid_request`). For trusted backends only: a browser could claim any id. Naming no one is shopping anonymously, allowed only while ALLOW_ANONYMOUS_SHOPPERS=true (local use); otherwise the routes that take stock answer 503 `shopper_auth_not_configured`.",
+      "When SHOPPER_TOKEN_SECRET is not set and TRUST_SHOPPER_HEADER=true: a trusted storefront backend names the shopper (1 to 128 printable ASCII characters, else 422 `invalid_request`). For trusted backends only: a browser could claim any id, so without TRUST_SHOPPER_HEADER=true a request that sends the header is 503 `shopper_auth_not_configured` (whatever ALLOW_ANONYMOUS_SHOPPERS says). Naming no one is shopping anonymously, allowed only while ALLOW_ANONYMOUS_SHOPPERS=true (local use); otherwise the routes that take stock answer 503 `shopper_auth_not_configured`.",
   },
   WebhookSignature: {
     type: "apiKey",

@@ -50,6 +50,7 @@ const getOrder = createRoute({
     ...errorResponses(
       "order_not_found",
       "invalid_shopper_token",
+      "shopper_auth_not_configured",
       "invalid_request",
       "service_unavailable",
     ),

@@ -58,6 +58,7 @@ const readTicket = createRoute({
     ...errorResponses(
       "invalid_ticket",
       "invalid_shopper_token",
+      "shopper_auth_not_configured",
       // Only for a ticket this service signed for a product its catalogue no longer has.
       "product_not_found",
       "queue_not_configured",
