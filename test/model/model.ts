@@ -15,6 +15,8 @@
 export const HOLD_TTL_MS = 120_000; // HOLD_TTL_SECONDS
 export const PAYMENT_TTL_MS = 900_000; // PAYMENT_TTL_SECONDS
 export const RETENTION_MS = 30 * 86_400_000; // RETENTION_DAYS
+/** How long a deleted order's tombstone is kept (src/product/retention.ts). */
+const TOMBSTONE_MS = 400 * 86_400_000;
 export const DEFAULT_LIMIT = 2; // MAX_UNITS_PER_SHOPPER
 export const CURRENCY = "EUR"; // newProduct's currency
 
@@ -69,6 +71,8 @@ export interface ModelOrder {
   paidLate: boolean;
   needsRefund: boolean;
   deleted: boolean;
+  /** Deleted, and past the tombstone's time too: nothing of it is left. */
+  forgotten?: boolean;
 }
 
 export interface ModelRefund {
@@ -351,6 +355,10 @@ export class ProductModel {
         hold.deleted = true;
       }
     }
+    // A deleted order's tombstone (id, status, payment id, amount) outlives it by far.
+    for (const order of this.orders) {
+      if (order.deleted && order.updatedAt < this.now - TOMBSTONE_MS) order.forgotten = true;
+    }
     for (const [key, entry] of this.webhookKeys) {
       if (entry.at < cutoff) this.webhookKeys.delete(key);
     }
@@ -522,8 +530,9 @@ export class ProductModel {
       return { status: 200, body: { ...seen.answer, duplicate: true }, fields: WEBHOOK_FIELDS };
     }
     const order = this.liveOrder(notice.orderId);
-    if (!order) return fail(404, "order_not_found"); // the key is not remembered
-    const answer = this.decide(order, notice);
+    const gone = this.orders.find((o) => o.id === notice.orderId && o.deleted && !o.forgotten);
+    if (!order && !gone) return fail(404, "order_not_found"); // the key is not remembered
+    const answer = order ? this.decide(order, notice) : this.decideDeleted(gone!, notice);
     this.webhookKeys.set(notice.key, { notice, answer, at: this.now });
     this.webhooks.processed++;
     if (answer.ignored) this.webhooks.ignored++;
@@ -592,6 +601,21 @@ export class ProductModel {
     }
     this.refund(order, "late_payment", notice);
     return ignored();
+  }
+
+  /**
+   * A payment for an order retention deleted, decided by its tombstone: a failure changes nothing,
+   * the payment the order showed is a duplicate, any other success is money to give back.
+   */
+  private decideDeleted(order: ModelOrder, notice: Notice): WebhookAnswer {
+    const answer = { order_id: order.id, order_status: order.status, duplicate: false };
+    if (notice.status === "failure") return { ...answer, ignored: true };
+    if (notice.paymentId !== undefined && notice.paymentId === order.paymentId) {
+      return { ...answer, duplicate: true };
+    }
+    const reason = order.status === "paid" ? "double_charge" : "late_payment";
+    this.refund(order, reason, notice);
+    return { ...answer, ignored: true, ...(reason === "double_charge" ? { reason } : {}) };
   }
 
   private pay(order: ModelOrder, pid: string | undefined, late: boolean): void {
