@@ -506,6 +506,8 @@ describe("live answers match GET /openapi.json", () => {
       queue_enabled: 0,
       queue_admit_per_second: 50,
       queue_admission_ttl_seconds: 60,
+      image_url: null,
+      description: null,
     });
     await runInDurableObject(productObject(asleep), (instance: ProductObject) => {
       const down = {

@@ -11,6 +11,8 @@ describe("GET /api/products/:id", () => {
     expect(res.body).toEqual({
       id: 1,
       name: "Flash Sale Sneaker",
+      image_url: "/images/sneaker.svg",
+      description: expect.stringContaining("sneaker"),
       price_cents: 4999,
       currency: "USD",
       stock: 10,

@@ -14,7 +14,7 @@ import { logEvent } from "../log";
 export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
   const inserted = await db
     .prepare(
-      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
@@ -30,6 +30,8 @@ export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Pr
       entry.queue_enabled,
       entry.queue_admit_per_second,
       entry.queue_admission_ttl_seconds,
+      entry.image_url,
+      entry.description,
     )
     .run();
   return inserted.meta.changes > 0;
@@ -41,7 +43,7 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
     .prepare(
       `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
          max_units_per_shopper = ?, late_payments = ?, queue_enabled = ?, queue_admit_per_second = ?,
-         queue_admission_ttl_seconds = ?
+         queue_admission_ttl_seconds = ?, image_url = ?, description = ?
        WHERE id = ?`,
     )
     .bind(
@@ -54,6 +56,8 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
       entry.queue_enabled,
       entry.queue_admit_per_second,
       entry.queue_admission_ttl_seconds,
+      entry.image_url,
+      entry.description,
       entry.id,
     )
     .run();
@@ -77,7 +81,8 @@ export async function listCatalogue(
   const { results } = await db
     .prepare(
       `SELECT id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-              max_units_per_shopper, late_payments, queue_enabled, created_at
+              max_units_per_shopper, late_payments, queue_enabled, image_url, description,
+              created_at
        FROM products WHERE id > ? ORDER BY id LIMIT ?`,
     )
     .bind(page.afterId, page.limit)

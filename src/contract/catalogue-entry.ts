@@ -20,10 +20,13 @@ export interface CatalogueEntry {
   queue_enabled: number;
   queue_admit_per_second: number;
   queue_admission_ttl_seconds: number;
+  /** An https URL or a path on this origin; null: no picture. */
+  image_url: string | null;
+  description: string | null;
 }
 
 export const CATALOGUE_COLUMNS = `id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds`;
+  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds, image_url, description`;
 
 /** One D1 read; throws when D1 cannot answer. */
 export async function readCatalogue(

@@ -52,6 +52,14 @@ export const Product = z
   .object({
     id: ProductId,
     name: z.string(),
+    image_url: z.string().nullable().openapi({
+      description:
+        "The product's picture: an https URL, or a path on this origin (e.g. `/images/sneaker.svg`); null: none.",
+      example: "/images/sneaker.svg",
+    }),
+    description: z.string().nullable().openapi({
+      description: "A few plain sentences for the storefront; null: none.",
+    }),
     price_cents: z.number().int(),
     currency: z.string().openapi({ example: "USD" }),
     stock: z.number().int().openapi({ description: "Units on hand, not yet sold." }),
@@ -215,8 +223,38 @@ const UnitsPerShopper = z.number().int().min(1).max(1_000_000).nullable().openap
   description: "null: MAX_UNITS_PER_SHOPPER applies",
 });
 
+const ImageUrl = z
+  .string()
+  .max(2_048)
+  .refine(
+    (value) => {
+      // A path on this origin ("/images/a.svg", not the protocol-relative "//host/a.svg")...
+      if (value.startsWith("/")) return !value.startsWith("//") && !/[\s\\]/.test(value);
+      // ...or an absolute https URL.
+      try {
+        return new URL(value).protocol === "https:" && !/\s/.test(value);
+      } catch {
+        return false;
+      }
+    },
+    { message: "an https URL or a path on this origin starting with /, e.g. /images/shoe.svg" },
+  )
+  .nullable()
+  .openapi({
+    description:
+      "An https URL, or a path on this origin starting with `/`; at most 2048 characters. null clears it.",
+    example: "/images/sneaker.svg",
+  });
+const Description = z
+  .string()
+  .max(2_000)
+  .nullable()
+  .openapi({ description: "At most 2000 characters; null clears it." });
+
 /** The settings an operator may give a product when creating it and change later. */
 const ProductSettings = {
+  image_url: ImageUrl.optional(),
+  description: Description.optional(),
   sale_starts_at: SaleTime.optional(),
   sale_ends_at: SaleTime.optional(),
   max_units_per_shopper: UnitsPerShopper.optional(),

@@ -276,6 +276,31 @@ CREATE TABLE order_tombstones (
 );
 CREATE INDEX order_tombstones_by_time ON order_tombstones (closed_at);
 `,
+  // 7: a sale shoppers can see and pay for. The product gets a picture and a description (from
+  // the catalogue); revenue is a counter kept with `sold` (filled here from the paid orders an
+  // existing object still has; what retention deleted before is not known); an order remembers
+  // the Stripe Checkout Session opened for it, so a second click gets the same one; a queue
+  // ticket whose shopper left the line is remembered by its seq.
+  `
+ALTER TABLE product ADD COLUMN image_url TEXT;
+ALTER TABLE product ADD COLUMN description TEXT;
+ALTER TABLE product ADD COLUMN revenue_cents INTEGER NOT NULL DEFAULT 0 CHECK (revenue_cents >= 0);
+-- Revenue of paid orders that retention has deleted: revenue = paid orders still here + this.
+ALTER TABLE product ADD COLUMN pruned_paid_cents INTEGER NOT NULL DEFAULT 0;
+UPDATE product SET
+  revenue_cents = (SELECT COALESCE(SUM(amount_cents), 0) FROM orders WHERE status = 'paid');
+
+ALTER TABLE orders ADD COLUMN checkout_session_id TEXT;
+ALTER TABLE orders ADD COLUMN checkout_url TEXT;
+ALTER TABLE orders ADD COLUMN checkout_expires_at INTEGER;
+
+CREATE TABLE queue_left (
+  seq        INTEGER PRIMARY KEY,
+  shopper_id TEXT,
+  left_at    INTEGER NOT NULL
+);
+CREATE INDEX queue_left_by_time ON queue_left (left_at);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */

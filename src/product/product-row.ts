@@ -26,6 +26,9 @@ export interface ProductRow {
   queue_enabled: number;
   queue_admit_per_second: number;
   queue_admission_ttl_seconds: number;
+  /** An https URL or a path on the storefront's origin; null: no picture. */
+  image_url: string | null;
+  description: string | null;
 }
 
 /** The product row with its counters (src/product/counters.ts), as metrics read it. */
@@ -51,8 +54,8 @@ export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
     `INSERT OR IGNORE INTO product
        (id, name, price_cents, currency, initial_stock, stock, sale_starts_at, sale_ends_at,
         max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second,
-        queue_admission_ttl_seconds)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        queue_admission_ttl_seconds, image_url, description)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     entry.id,
     entry.name,
     entry.price_cents,
@@ -66,6 +69,9 @@ export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
     entry.queue_enabled,
     entry.queue_admit_per_second,
     entry.queue_admission_ttl_seconds,
+    // Entries cached before these fields existed lack them.
+    entry.image_url ?? null,
+    entry.description ?? null,
   );
 }
 
@@ -88,6 +94,8 @@ export function catalogueEntry(product: ProductRow): CatalogueEntry {
     queue_enabled: product.queue_enabled,
     queue_admit_per_second: product.queue_admit_per_second,
     queue_admission_ttl_seconds: product.queue_admission_ttl_seconds,
+    image_url: product.image_url,
+    description: product.description,
   };
 }
 
@@ -104,6 +112,8 @@ export function productView(product: ProductRow, defaults: ProductDefaults): Pro
   return {
     id: product.id,
     name: product.name,
+    image_url: product.image_url,
+    description: product.description,
     price_cents: product.price_cents,
     currency: product.currency,
     stock: product.stock,

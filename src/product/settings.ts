@@ -13,6 +13,8 @@ export interface ProductChanges {
   sale_ends_at?: number | null;
   max_units_per_shopper?: number | null;
   late_payments?: LatePayments | null;
+  image_url?: string | null;
+  description?: string | null;
   /** Turn the queue on or off; the rates not given keep their values. */
   queue?: { enabled: boolean; admit_per_second?: number; admission_ttl_seconds?: number };
 }
@@ -24,6 +26,8 @@ const COLUMNS = [
   "sale_ends_at",
   "max_units_per_shopper",
   "late_payments",
+  "image_url",
+  "description",
 ] as const satisfies readonly (keyof ProductChanges & keyof ProductRow)[];
 
 /** Queue tickets handed out so far, on or off (0 for a product whose queue never ran). */
@@ -57,7 +61,7 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
   }
   tx.sql.exec(
     `UPDATE product SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
-       max_units_per_shopper = ?, late_payments = ?,
+       max_units_per_shopper = ?, late_payments = ?, image_url = ?, description = ?,
        queue_enabled = ?, queue_admit_per_second = ?, queue_admission_ttl_seconds = ?`,
     next.name,
     next.price_cents,
@@ -65,6 +69,8 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
     next.sale_ends_at,
     next.max_units_per_shopper,
     next.late_payments,
+    next.image_url,
+    next.description,
     next.queue_enabled,
     next.queue_admit_per_second,
     next.queue_admission_ttl_seconds,

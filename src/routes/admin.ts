@@ -40,6 +40,8 @@ const CatalogueItem = z
     max_units_per_shopper: z.number().int().nullable(),
     late_payments: z.enum(["refund", "accept_if_available"]).nullable(),
     queue_enabled: z.boolean(),
+    image_url: z.string().nullable(),
+    description: z.string().nullable(),
     created_at: z.string(),
   })
   .openapi("CatalogueItem");
@@ -113,7 +115,7 @@ const updateProduct = createRoute({
   path: "/api/admin/products/{id}",
   operationId: "updateProduct",
   tags: ["Admin"],
-  summary: "Change a product's name, price, sale window or per-shopper limit",
+  summary: "Change a product's name, picture, description, price, sale window or limits",
   description:
     "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. After a 503 `service_unavailable`, send the same change again.",
   security,
@@ -230,6 +232,8 @@ export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDep
       queue_enabled: input.queue?.enabled ? 1 : 0,
       queue_admit_per_second: input.queue?.admit_per_second ?? 50,
       queue_admission_ttl_seconds: input.queue?.admission_ttl_seconds ?? 60,
+      image_url: input.image_url ?? null,
+      description: input.description ?? null,
     };
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
     const invalid = windowOrderFailure({
@@ -261,6 +265,8 @@ export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDep
       sale_ends_at: epochMs(input.sale_ends_at),
       max_units_per_shopper: input.max_units_per_shopper,
       late_payments: input.late_payments,
+      image_url: input.image_url,
+      description: input.description,
       queue: input.queue,
     };
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
