@@ -770,13 +770,22 @@ describe("live answers match GET /openapi.json", () => {
     });
     expect(done.body.status).toBe("resolved");
     expect(
+      (
+        await check("POST", resolve, `/api/admin/refunds/${refundId}/resolve`, {
+          headers: ADMIN,
+          ...json({ note: "again" }),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
       (await check("POST", resolve, `/api/admin/refunds/${refundId}/resolve`, { headers: ADMIN }))
         .status,
-    ).toBe(200);
+    ).toBe(422);
     expect(
       (
         await check("POST", resolve, `/api/admin/refunds/rfd_${id}_${hex32()}/resolve`, {
           headers: ADMIN,
+          ...json({ note: "done" }),
         })
       ).status,
     ).toBe(404);

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { orderIdPrefixOf, orderNumber } from "../src/contract/ids";
 import { call, getProduct, hold, newProduct, order } from "./helpers";
 
 describe("POST /api/orders", () => {
@@ -10,6 +11,7 @@ describe("POST /api/orders", () => {
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       order_id: expect.stringMatching(new RegExp(`^ord_${id}_`)),
+      order_number: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{8}$/),
       hold_id: h.hold_id,
       product_id: id,
       qty: 3,
@@ -96,5 +98,32 @@ describe("GET /api/orders/:id", () => {
     const res = await call("GET", `/api/orders/${orderId}`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("order_not_found");
+  });
+});
+
+describe("order numbers", () => {
+  it("are 8 Crockford base32 characters derived from the order id, the same on every read", async () => {
+    const id = await newProduct(10);
+    const created = (await order((await hold(id, 1)).body.hold_id)).body;
+    expect(created.order_number).toBe(orderNumber(created.order_id));
+    const read = await call("GET", `/api/orders/${created.order_id}`);
+    expect(read.body.order_number).toBe(created.order_number);
+  });
+
+  it("encode the first 40 random bits of the id, and read back as Crockford allows", () => {
+    const orderId = `ord_7_${"0123456789abcdef".repeat(2)}`;
+    // 0x0123456789 is 0 4 17 20 10 25 28 9 in base 32: 04HMASW9 in Crockford's digits.
+    expect(orderNumber(orderId)).toBe("04HMASW9");
+    expect(orderNumber(`ord_7_${"f".repeat(32)}`)).toBe("ZZZZZZZZ");
+    expect(orderNumber(`ord_7_${"0".repeat(32)}`)).toBe("00000000");
+    expect(orderIdPrefixOf("04HMASW9")).toBe("0123456789");
+    // Lower case, O for 0 and a hyphen in the middle are read as meant; so are I and L for 1.
+    expect(orderIdPrefixOf("o4hm-asw9")).toBe("0123456789");
+    expect(orderIdPrefixOf("I0000000")).toBe(orderIdPrefixOf("10000000"));
+    expect(orderIdPrefixOf("l0000000")).toBe(orderIdPrefixOf("10000000"));
+    expect(orderIdPrefixOf("ZZZZZZZZ")).toBe("ffffffffff");
+    for (const bad of ["", "04HMASW", "04HMASW90", "04HMASWU", "04HMASW!"]) {
+      expect(orderIdPrefixOf(bad), bad).toBeNull();
+    }
   });
 });

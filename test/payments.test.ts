@@ -7,6 +7,7 @@ import {
   as,
   call,
   cancel,
+  expectError,
   getProduct,
   hold,
   logLines,
@@ -59,6 +60,11 @@ describe("payment reconciliation", () => {
       .bind(o.order_id)
       .first();
     expect(row).toEqual({ payment_id: "pi_123" });
+    expect((await metrics(id)).body).toMatchObject({
+      revenue_cents: 5_000,
+      units_sold: 2,
+      invariants: { ok: true, checked: "full", violations: [] },
+    });
   });
 
   it.each([
@@ -86,6 +92,7 @@ describe("payment reconciliation", () => {
     ]);
     expect((await readOrder(o.order_id)).body.status).toBe("pending");
     expect((await getProduct(id)).body).toMatchObject({ stock: 5, reserved: 2 });
+    expect((await metrics(id)).body).toMatchObject({ revenue_cents: 0, units_sold: 0 });
     expect(await refundsOf(id)).toEqual([
       expect.objectContaining({
         order_id: o.order_id,
@@ -123,9 +130,13 @@ describe("payment reconciliation", () => {
       payment_id: "pi_second",
       amount_cents: 1_000,
     });
+    // The second charge is money to give back, not revenue.
     expect((await metrics(id)).body).toMatchObject({
       refunds_required: 1,
       refunds: { due: 1, resolved: 0 },
+      revenue_cents: 1_000,
+      units_sold: 1,
+      invariants: { ok: true, violations: [] },
     });
   });
 
@@ -212,6 +223,8 @@ describe("late payments", () => {
     expect((await metrics(id)).body).toMatchObject({
       stock: 3,
       sold: 2,
+      units_sold: 2,
+      revenue_cents: 2_000,
       reserved: 0,
       refunds_required: 0,
       orders: { paid: 1, cancelled: 0 },
@@ -317,6 +330,12 @@ describe("refunds an operator can act on", () => {
     await pay(o.order_id, { amount_cents: 1 });
     const [refund] = await refundsOf(id);
     const path = `/api/admin/refunds/${refund.refund_id}/resolve`;
+    // A note is required: without one (no body, no note, blank, not text) nothing changes.
+    for (const json of [undefined, {}, { note: "" }, { note: "   " }, { note: 7 }]) {
+      const refused = await call("POST", path, { headers: ADMIN, json });
+      expectError(refused, 422, "invalid_request");
+    }
+    expect((await metrics(id)).body).toMatchObject({ refunds: { due: 1, resolved: 0 } });
     const done = await call("POST", path, {
       headers: ADMIN,
       json: { note: "re_123 at the gateway" },
@@ -328,7 +347,7 @@ describe("refunds an operator can act on", () => {
       note: "re_123 at the gateway",
     });
     expect(done.body.resolved_at).toEqual(expect.any(String));
-    const again = await call("POST", path, { headers: ADMIN });
+    const again = await call("POST", path, { headers: ADMIN, json: { note: "a second note" } });
     expect(again.body).toEqual(done.body);
     expect((await metrics(id)).body).toMatchObject({ refunds: { due: 0, resolved: 1 } });
     await vi.waitFor(async () => {
@@ -346,15 +365,18 @@ describe("refunds an operator can act on", () => {
     const unknown = await call(
       "POST",
       `/api/admin/refunds/rfd_${id}_0123456789abcdef0123456789abcdef/resolve`,
-      {
-        headers: ADMIN,
-      },
+      { headers: ADMIN, json: { note: "done" } },
     );
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe("refund_not_found");
-    expect((await call("POST", "/api/admin/refunds/nope/resolve", { headers: ADMIN })).status).toBe(
-      404,
-    );
+    expect(
+      (
+        await call("POST", "/api/admin/refunds/nope/resolve", {
+          headers: ADMIN,
+          json: { note: "x" },
+        })
+      ).status,
+    ).toBe(404);
     expect((await call("GET", "/api/admin/refunds?cursor=bm9wZQ", { headers: ADMIN })).status).toBe(
       422,
     );

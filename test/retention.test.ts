@@ -85,7 +85,10 @@ describe("retention (RETENTION_DAYS, 30 by default)", () => {
     await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
     const refunds = (await call("GET", `/api/admin/refunds?product_id=${id}`, { headers: ADMIN }))
       .body.refunds;
-    await call("POST", `/api/admin/refunds/${refunds[0].refund_id}/resolve`, { headers: ADMIN });
+    await call("POST", `/api/admin/refunds/${refunds[0].refund_id}/resolve`, {
+      headers: ADMIN,
+      json: { note: "refunded" },
+    });
     await vi.waitFor(async () => expect((await metrics(id)).body.history_outbox_backlog).toBe(0));
 
     // 31 days on, something still live: a new pending order and an active hold.

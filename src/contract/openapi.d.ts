@@ -370,8 +370,8 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Mark a refund as done, with an optional note
-     * @description Resolving again answers the same refund, with the first resolution kept.
+     * Mark a refund as done, with a note saying how
+     * @description The note is required (422 without one, and nothing changes). Resolving again answers the same refund, with the first resolution and its note kept.
      */
     post: operations["resolveRefund"];
     delete?: never;
@@ -581,6 +581,11 @@ export interface components {
     QueueJoinRequest: Record<string, never>;
     Order: {
       order_id: string;
+      /**
+       * @description For people (receipts, support): 8 Crockford base32 characters derived from the order id. Not unique across all time: a search by number may find more than one order; the order id is unique.
+       * @example 7ZK3M0QD
+       */
+      order_number: string;
       hold_id: string;
       /** @example 1 */
       product_id: number;
@@ -743,6 +748,10 @@ export interface components {
       reserved: number;
       available: number;
       sold: number;
+      /** @description Units in paid orders (the same as `sold`). */
+      units_sold: number;
+      /** @description The amounts of paid orders, in the product's currency (a refund due does not lower it; resolving one is done at the gateway). */
+      revenue_cents: number;
       initial_stock: number;
       restocked: number;
       holds: {
@@ -830,7 +839,11 @@ export interface components {
       note: string | null;
     };
     RefundResolveRequest: {
-      note?: string;
+      /**
+       * @description Required: how the money went back, e.g. the gateway's refund id (1..1000 characters, not blank).
+       * @example Refunded in Stripe: re_3Q…
+       */
+      note: string;
     };
     DeadLetterList: {
       dead_letters: components["schemas"]["DeadLetter"][];
@@ -2508,8 +2521,8 @@ export interface operations {
       };
       cookie?: never;
     };
-    /** @description An optional note, e.g. the gateway's refund id */
-    requestBody?: {
+    /** @description How the money went back, e.g. the gateway's refund id */
+    requestBody: {
       content: {
         "application/json": components["schemas"]["RefundResolveRequest"];
       };

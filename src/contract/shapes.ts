@@ -146,6 +146,11 @@ export type OrderStatus = z.infer<typeof OrderStatus>;
 export const Order = z
   .object({
     order_id: z.string(),
+    order_number: z.string().openapi({
+      example: "7ZK3M0QD",
+      description:
+        "For people (receipts, support): 8 Crockford base32 characters derived from the order id. Not unique across all time: a search by number may find more than one order; the order id is unique.",
+    }),
     hold_id: z.string(),
     product_id: ProductId,
     qty: z.number().int(),
@@ -310,6 +315,14 @@ export const ProductMetrics = z
     reserved: z.number().int(),
     available: z.number().int(),
     sold: z.number().int(),
+    units_sold: z
+      .number()
+      .int()
+      .openapi({ description: "Units in paid orders (the same as `sold`)." }),
+    revenue_cents: z.number().int().openapi({
+      description:
+        "The amounts of paid orders, in the product's currency (a refund due does not lower it; resolving one is done at the gateway).",
+    }),
     initial_stock: z.number().int(),
     restocked: z.number().int(),
     holds: z.object({
@@ -429,7 +442,18 @@ export const RefundIdParam = z.object({
 });
 
 export const RefundResolveRequest = z
-  .object({ note: z.string().max(1_000).optional() })
+  .object({
+    note: z
+      .string()
+      .trim()
+      .min(1, "a note is required: say how the money went back")
+      .max(1_000)
+      .openapi({
+        description:
+          "Required: how the money went back, e.g. the gateway's refund id (1..1000 characters, not blank).",
+        example: "Refunded in Stripe: re_3Q…",
+      }),
+  })
   .strict()
   .openapi("RefundResolveRequest");
 

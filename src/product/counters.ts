@@ -27,6 +27,8 @@ export const COUNTERS = [
   "outbox_backlog",
   "dead_letters",
   "pruned_paid_units",
+  "revenue_cents",
+  "pruned_paid_cents",
 ] as const;
 
 export type Counter = (typeof COUNTERS)[number];

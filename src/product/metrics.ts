@@ -53,6 +53,15 @@ function rowViolations(sql: SqlStorage, product: ProductCounters): string[] {
       `reserved ${product.reserved} != active holds ${held} + pending orders ${pending}`,
     );
   }
+  const paidCents = count(
+    sql,
+    "SELECT COALESCE(SUM(amount_cents), 0) AS n FROM orders WHERE status = 'paid'",
+  );
+  if (product.revenue_cents !== paidCents + product.pruned_paid_cents) {
+    violations.push(
+      `revenue_cents ${product.revenue_cents} != paid orders ${paidCents} + deleted by retention ${product.pruned_paid_cents}`,
+    );
+  }
   if (product.sold !== paid + product.pruned_paid_units) {
     violations.push(
       `sold ${product.sold} != paid orders ${paid} + deleted by retention ${product.pruned_paid_units}`,
@@ -98,6 +107,8 @@ export function productMetrics(
     reserved: product.reserved,
     available: available(product),
     sold: product.sold,
+    units_sold: product.sold,
+    revenue_cents: product.revenue_cents,
     initial_stock: product.initial_stock,
     restocked: product.restocked,
     holds: {

@@ -1,5 +1,5 @@
 import { failure, type Answer, type Failure } from "../contract/errors";
-import { newOrderId } from "../contract/ids";
+import { newOrderId, orderNumber } from "../contract/ids";
 import type { OrderView } from "../contract/shapes";
 import { findHold, holdOwnerFailure } from "./holds";
 import { moveShopperUnits } from "./shoppers";
@@ -29,6 +29,7 @@ export interface OrderViewer {
 export function orderView(productId: number, order: OrderRow): OrderView {
   const view: OrderView = {
     order_id: order.order_id,
+    order_number: orderNumber(order.order_id),
     hold_id: order.hold_id,
     product_id: productId,
     qty: order.qty,

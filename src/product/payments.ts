@@ -319,6 +319,7 @@ function closeOrder(
       sold: order.qty,
       orders_pending: -1,
       orders_paid: 1,
+      revenue_cents: order.amount_cents,
     });
   } else {
     adjust(tx, { reserved: -order.qty, orders_pending: -1, orders_failed: 1 });
@@ -356,10 +357,11 @@ function sellLate(
   const sold = firstRow(
     tx.sql.exec(
       `UPDATE product SET stock = stock - ?1, sold = sold + ?1, orders_paid = orders_paid + 1,
-         ${was} = ${was} - 1
+         ${was} = ${was} - 1, revenue_cents = revenue_cents + ?3
        WHERE stock - reserved - ?2 >= ?1 RETURNING 1 AS sold`,
       order.qty,
       admittedUnits,
+      order.amount_cents,
     ),
   );
   if (!sold) return false;

@@ -67,7 +67,7 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
     if (order.status === "paid") {
       // Sold stays sold and still counts against the shopper's limit: the units are kept as
       // counts once their rows are gone, for the full check to add back.
-      adjust(tx, { pruned_paid_units: order.qty });
+      adjust(tx, { pruned_paid_units: order.qty, pruned_paid_cents: order.amount_cents });
       if (order.shopper_id !== null) {
         tx.sql.exec(
           "UPDATE shopper_units SET pruned_units = pruned_units + ? WHERE shopper_id = ?",

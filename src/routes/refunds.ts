@@ -1,6 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { HttpError } from "../http/error-answer";
-import { ADMIN_ERRORS, BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
+import {
+  ADMIN_ERRORS,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  SECURITY,
+} from "../http/openapi";
 import { productOfRefund } from "../contract/ids";
 import { listRefunds } from "../catalogue/refund-history";
 import {
@@ -40,20 +47,16 @@ const resolveRefund = createRoute({
   path: "/api/admin/refunds/{id}/resolve",
   operationId: "resolveRefund",
   tags: ["Admin"],
-  summary: "Mark a refund as done, with an optional note",
-  description: "Resolving again answers the same refund, with the first resolution kept.",
+  summary: "Mark a refund as done, with a note saying how",
+  description:
+    "The note is required (422 without one, and nothing changes). Resolving again answers the same refund, with the first resolution and its note kept.",
   security,
   request: {
     params: RefundIdParam,
-    body: {
-      required: false,
-      description: "An optional note, e.g. the gateway's refund id",
-      content: { "application/json": { schema: RefundResolveRequest } },
-    },
+    body: jsonBody(RefundResolveRequest, "How the money went back, e.g. the gateway's refund id"),
   },
   responses: {
     200: jsonResponse(Refund, "The refund, resolved"),
-    // The body is optional, but one that is sent is parsed and checked.
     ...errorResponses("refund_not_found", ...ADMIN_ERRORS, ...BODY_ERRORS, "service_unavailable"),
   },
 });
@@ -111,7 +114,7 @@ export function refundRoutes(app: App, { products }: RouteDeps): void {
     const { refund } = await products.call(c, {
       productId,
       method: "resolveRefund",
-      input: { refundId, note: note ?? null },
+      input: { refundId, note },
       unknown: "refund_not_found",
       fields: { refund_id: refundId },
     });
