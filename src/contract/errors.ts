@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   admission_required: 403,
   invalid_admission: 403,
   admission_used: 403,
+  left_queue: 403,
+  not_your_ticket: 403,
   not_found: 404,
   product_not_found: 404,
   hold_not_found: 404,

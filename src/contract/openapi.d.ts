@@ -130,7 +130,11 @@ export interface paths {
     get: operations["getQueueTicket"];
     put?: never;
     post?: never;
-    delete?: never;
+    /**
+     * Leave the line: the ticket's place is freed
+     * @description Only the ticket's own shopper (the same token or X-Shopper-Id as for the join; anyone for an anonymous ticket). A waiting ticket leaves: the places behind it move up. An admitted ticket not yet used for a hold gives its admission back, so the next in line is admitted. A hold with that ticket's admission is then refused (403 `left_queue`), and GET shows it `left`. Leaving again answers the same. To queue again, join: the shopper gets a new ticket at the back.
+     */
+    delete: operations["leaveQueue"];
     options?: never;
     head?: never;
     patch?: never;
@@ -438,6 +442,8 @@ export interface components {
           | "admission_required"
           | "invalid_admission"
           | "admission_used"
+          | "left_queue"
+          | "not_your_ticket"
           | "not_found"
           | "product_not_found"
           | "hold_not_found"
@@ -567,8 +573,11 @@ export interface components {
       product_id: number;
       /** @description Live place in line (1 = next); null before the pre-queue is shuffled and once admitted. */
       position: number | null;
-      /** @enum {string} */
-      state: "waiting" | "admitted" | "expired" | "sold_out";
+      /**
+       * @description `left`: its shopper left the line (DELETE /api/queue/{ticket}); join again for a new place.
+       * @enum {string}
+       */
+      state: "waiting" | "admitted" | "expired" | "sold_out" | "left";
       /** @description Once admitted, to the ticket's own shopper: send it with the hold. */
       admission_token?: string;
       /**
@@ -579,6 +588,11 @@ export interface components {
       estimated_wait_seconds?: number;
     };
     QueueJoinRequest: Record<string, never>;
+    QueueLeft: {
+      ticket: string;
+      /** @enum {string} */
+      state: "left";
+    };
     Order: {
       order_id: string;
       /**
@@ -1086,7 +1100,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description `admission_required`, `invalid_admission`, `admission_used` */
+      /** @description `admission_required`, `invalid_admission`, `admission_used`, `left_queue` */
       403: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1405,6 +1419,83 @@ export interface operations {
         };
       };
       /** @description `invalid_ticket` */
+      403: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `product_not_found` */
+      404: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      405: components["responses"]["MethodNotAllowed"];
+      413: components["responses"]["PayloadTooLarge"];
+      /** @description `invalid_request` */
+      422: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      500: components["responses"]["InternalError"];
+      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  leaveQueue: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ticket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The ticket has left the line (now or before) */
+      200: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["QueueLeft"];
+        };
+      };
+      /** @description `shopper_token_required`, `invalid_shopper_token` */
+      401: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `invalid_ticket`, `not_your_ticket` */
       403: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

@@ -491,7 +491,10 @@ export const QueueTicket = z
       description:
         "Live place in line (1 = next); null before the pre-queue is shuffled and once admitted.",
     }),
-    state: z.enum(["waiting", "admitted", "expired", "sold_out"]),
+    state: z.enum(["waiting", "admitted", "expired", "sold_out", "left"]).openapi({
+      description:
+        "`left`: its shopper left the line (DELETE /api/queue/{ticket}); join again for a new place.",
+    }),
     admission_token: z.string().optional().openapi({
       description: "Once admitted, to the ticket's own shopper: send it with the hold.",
     }),
@@ -499,6 +502,13 @@ export const QueueTicket = z
     estimated_wait_seconds: z.number().int().optional(),
   })
   .openapi("QueueTicket");
+
+export const QueueLeft = z
+  .object({
+    ticket: z.string(),
+    state: z.literal("left"),
+  })
+  .openapi("QueueLeft");
 
 export const QueueJoinRequest = z.object({}).strict().openapi("QueueJoinRequest");
 

@@ -81,6 +81,8 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   admission_required: "This product has a queue: join it, and send the admission_token you get.",
   invalid_admission: "This admission token is not valid: it is another shopper's.",
   admission_used: "This admission was already used for a hold.",
+  left_queue: "This ticket left the line; join the queue again.",
+  not_your_ticket: "This ticket belongs to another shopper.",
   not_found: "No route for GET /api/nothing-here.",
   product_not_found: "No product 42.",
   hold_not_found: "No hold hld_1_3b8e….",

@@ -314,6 +314,23 @@ export class ProductObject extends DurableObject<Env> {
     );
   }
 
+  /** The ticket's shopper leaves the line (the Worker checked the ticket and who sent it). */
+  async leaveQueue(
+    call: Call & { seq: number; shopperId: string | null },
+  ): Promise<Answer<{ frontier: QueueFrontier }>> {
+    return (
+      (await this.open(call.productId)) ??
+      this.write(call, (tx) => {
+        const queue = this.queue;
+        if (!queue) return failure("queue_disabled", "No queue.");
+        queue.leave(tx, productRow(tx.sql), call.seq, call.shopperId);
+        // The admission given back may let the next in line in now.
+        queue.admit(tx, productRow(tx.sql));
+        return { ok: true, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
+      })
+    );
+  }
+
   /** The queue as it stands, for the Worker to answer ticket polls from. */
   async readQueue(call: Call): Promise<Answer<{ frontier: QueueFrontier }>> {
     return (

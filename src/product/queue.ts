@@ -56,6 +56,8 @@ export class ProductQueue {
   private shuffle: { key: number; size: number } | null;
   /** Admissions in their TTL: at most as many as units on sale, whatever the crowd. */
   private moves: Move[];
+  /** Seqs of tickets whose shoppers left the line. */
+  private readonly left = new Set<number>();
   /** Admissions the rate allows right now (a one-second bucket). */
   private budget = Infinity;
   private budgetAt = 0;
@@ -83,6 +85,9 @@ export class ProductQueue {
       used: m.used,
       until: m.expires_at,
     }));
+    for (const row of rows<{ seq: number }>(sql.exec("SELECT seq FROM queue_left"))) {
+      this.left.add(row.seq);
+    }
   }
 
   /** The queue's part of the product's metrics. */
@@ -118,7 +123,57 @@ export class ProductQueue {
       soldOut: product.stock === 0 && product.reserved === 0,
       waitingForStock: available(product) - this.unused() <= 0,
       publishedAt: now,
+      ...(this.left.size > 0 ? { left: [...this.left] } : {}),
     };
+  }
+
+  /**
+   * The ticket's shopper leaves the line. A waiting ticket simply leaves: the places behind it
+   * move up, and when the frontier reaches its rank its admission counts as given back at once.
+   * An admitted ticket not used for a hold gives its admission back now, so the next in line is
+   * admitted (by the `admit` that ends this transaction). Leaving again changes nothing. Returns
+   * whether this call made it leave.
+   */
+  leave(tx: Tx, product: ProductRow, seq: number, shopperId: string | null): boolean {
+    if (this.left.has(seq)) return false;
+    this.left.add(seq);
+    tx.sql.exec(
+      "INSERT OR IGNORE INTO queue_left (seq, shopper_id, left_at) VALUES (?, ?, ?)",
+      seq,
+      shopperId,
+      tx.now,
+    );
+    const rank = rankOf(this.frontierView(product, tx.now), seq);
+    const move = this.moves.find(
+      (m) => rank !== null && m.from <= rank && rank <= m.to && m.until > tx.now,
+    );
+    const used = rows(
+      tx.sql.exec("SELECT 1 AS used FROM queue_admissions_used WHERE seq = ?", seq),
+    );
+    if (move && used.length === 0 && move.used < move.to - move.from + 1) {
+      move.used++;
+      tx.sql.exec("UPDATE queue_moves SET used = used + 1 WHERE to_rank = ?", move.to);
+    }
+    this.version++;
+    tx.log("Queue ticket left the line.", {
+      product_id: tx.productId,
+      seq,
+      shopper_id: shopperId,
+      admission_returned: move !== undefined && used.length === 0,
+    });
+    return true;
+  }
+
+  /** Tickets that left the line and whose ranks a new move covers: their admissions go back. */
+  private leftIn(product: ProductRow, now: number, from: number, to: number): number {
+    if (this.left.size === 0) return 0;
+    const frontier = this.frontierView(product, now);
+    let count = 0;
+    for (const seq of this.left) {
+      const rank = rankOf(frontier, seq);
+      if (rank !== null && from <= rank && rank <= to) count++;
+    }
+    return count;
   }
 
   /** Join the line: the shopper's ticket if it still waits or is admitted, else a new one at the back. */
@@ -160,26 +215,37 @@ export class ProductQueue {
     const rate = product.queue_admit_per_second;
     this.budget = Math.min(rate, this.budget + ((tx.now - this.budgetAt) / 1000) * rate);
     this.budgetAt = tx.now;
-    const room = available(product) - this.unused();
-    const count = Math.min(Math.floor(this.budget), room, this.waiting());
-    if (count <= 0) return;
-    const move: Move = {
-      at: tx.now,
-      from: this.frontier + 1,
-      to: this.frontier + count,
-      used: 0,
-      until: tx.now + product.queue_admission_ttl_seconds * 1000,
-    };
-    this.moves.push(move);
-    this.frontier = move.to;
-    this.budget -= count;
-    tx.sql.exec(
-      "INSERT INTO queue_moves (at, from_rank, to_rank, expires_at) VALUES (?, ?, ?, ?)",
-      move.at,
-      move.from,
-      move.to,
-      move.until,
-    );
+    // Tickets that left are passed over: their admissions count as given back at once, and cost
+    // neither a unit nor the rate, so the move goes on to the next in line.
+    let move: Move | null = null;
+    for (;;) {
+      const room = available(product) - this.unused();
+      const count = Math.min(Math.floor(this.budget), room, this.waiting());
+      if (count <= 0) break;
+      const from = this.frontier + 1;
+      const to = this.frontier + count;
+      const gone = this.leftIn(product, tx.now, from, to);
+      move = {
+        at: tx.now,
+        from,
+        to,
+        used: gone,
+        until: tx.now + product.queue_admission_ttl_seconds * 1000,
+      };
+      this.moves.push(move);
+      this.frontier = move.to;
+      this.budget -= count - gone;
+      tx.sql.exec(
+        "INSERT INTO queue_moves (at, from_rank, to_rank, used, expires_at) VALUES (?, ?, ?, ?, ?)",
+        move.at,
+        move.from,
+        move.to,
+        move.used,
+        move.until,
+      );
+      if (gone === 0) break;
+    }
+    if (move === null) return;
     tx.sql.exec("UPDATE queue_state SET frontier = ?", this.frontier);
     this.version++;
     tx.log("Queue admitted shoppers.", {
@@ -224,6 +290,9 @@ export class ProductQueue {
    * stand in for the admission's place). Call in the hold's transaction, before it reserves.
    */
   private checkAdmission(tx: Tx, seq: number): Failure | null {
+    if (this.left.has(seq)) {
+      return failure("left_queue", "This ticket left the line; join the queue again.");
+    }
     const used = rows(
       tx.sql.exec("SELECT 1 AS used FROM queue_admissions_used WHERE seq = ?", seq),
     );

@@ -126,6 +126,11 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
     cutoff,
   );
   deleteOld(
+    `DELETE FROM queue_left WHERE seq IN (SELECT seq FROM queue_left
+       WHERE left_at < ? ORDER BY left_at LIMIT ?)`,
+    cutoff,
+  );
+  deleteOld(
     `DELETE FROM queue_admissions_used WHERE seq IN (SELECT seq FROM queue_admissions_used
        WHERE used_at < ? ORDER BY used_at LIMIT ?)`,
     cutoff,
@@ -153,6 +158,7 @@ export function nextPrunableAt(sql: SqlStorage, retentionMs: number): number {
     "SELECT MIN(resolved_at) AS at FROM refunds WHERE status = 'resolved'",
     "SELECT MIN(joined_at) AS at FROM queue_shoppers",
     "SELECT MIN(used_at) AS at FROM queue_admissions_used",
+    "SELECT MIN(left_at) AS at FROM queue_left",
   ].map((query) => sql.exec(query).one().at);
   const at = Math.min(...oldest.map((value) => (typeof value === "number" ? value : Infinity)));
   const tombstone = sql.exec("SELECT MIN(closed_at) AS at FROM order_tombstones").one().at;

@@ -40,9 +40,11 @@ export interface QueueFrontier {
   waitingForStock: boolean;
   /** When the object published this (epoch ms). */
   publishedAt: number;
+  /** Seqs of tickets whose shoppers left the line (DELETE /api/queue/:ticket). */
+  left?: number[];
 }
 
-export type TicketState = "waiting" | "admitted" | "expired" | "sold_out";
+export type TicketState = "waiting" | "admitted" | "expired" | "sold_out" | "left";
 
 export interface TicketStatus {
   state: TicketState;
@@ -65,7 +67,18 @@ function moveFor(frontier: QueueFrontier, rank: number): QueueMove | undefined {
   return frontier.moves.find((move) => move.from <= rank && rank <= move.to);
 }
 
+/** Tickets that left the line between the frontier and `rank`: they no longer stand ahead. */
+function leftAhead(frontier: QueueFrontier, rank: number): number {
+  let ahead = 0;
+  for (const seq of frontier.left ?? []) {
+    const other = rankOf(frontier, seq);
+    if (other !== null && other > frontier.frontier && other < rank) ahead++;
+  }
+  return ahead;
+}
+
 export function ticketStatus(frontier: QueueFrontier, seq: number, now: number): TicketStatus {
+  if (frontier.left?.includes(seq)) return { state: "left", position: null };
   const rank = rankOf(frontier, seq);
   if (rank !== null && rank <= frontier.frontier) {
     const move = moveFor(frontier, rank);
@@ -76,7 +89,7 @@ export function ticketStatus(frontier: QueueFrontier, seq: number, now: number):
   }
   if (frontier.soldOut) return { state: "sold_out", position: null };
   if (rank === null) return { state: "waiting", position: null };
-  const position = rank - frontier.frontier;
+  const position = rank - frontier.frontier - leftAhead(frontier, rank);
   // The rate says how long the line takes only while units are there to admit into.
   if (frontier.waitingForStock) return { state: "waiting", position };
   return {

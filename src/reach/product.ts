@@ -32,6 +32,7 @@ export type ProductStub = Pick<
   | "joinQueue"
   | "readQueue"
   | "readCatalogueEntry"
+  | "leaveQueue"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
 export type ProductMethod = Exclude<keyof ProductStub, "fetch">;

@@ -46,6 +46,7 @@ const createHold = createRoute({
       "admission_required",
       "invalid_admission",
       "admission_used",
+      "left_queue",
       ...SHOPPER_ERRORS,
       "rate_limited",
       ...BODY_ERRORS,

@@ -4,7 +4,13 @@ import { HttpError } from "../http/error-answer";
 import { BODY_ERRORS, errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { ticketStatus, type QueueFrontier } from "../queue/frontier";
 import { signAdmission, signTicket, verifyTicket, type Ticket } from "../queue/tokens";
-import { ProductIdParam, QueueJoinRequest, QueueTicket, TicketParam } from "../contract/shapes";
+import {
+  ProductIdParam,
+  QueueJoinRequest,
+  QueueLeft,
+  QueueTicket,
+  TicketParam,
+} from "../contract/shapes";
 import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import { z } from "@hono/zod-openapi";
 import type { App, AppEnv } from "../http/context";
@@ -60,6 +66,31 @@ const readTicket = createRoute({
       "invalid_shopper_token",
       "shopper_auth_not_configured",
       // Only for a ticket this service signed for a product its catalogue no longer has.
+      "product_not_found",
+      "queue_not_configured",
+      "invalid_request",
+      "service_unavailable",
+    ),
+  },
+});
+
+const leaveQueue = createRoute({
+  method: "delete",
+  path: "/api/queue/{ticket}",
+  operationId: "leaveQueue",
+  tags: ["Queue"],
+  summary: "Leave the line: the ticket's place is freed",
+  description:
+    "Only the ticket's own shopper (the same token or X-Shopper-Id as for the join; anyone for an anonymous ticket). A waiting ticket leaves: the places behind it move up. An admitted ticket not yet used for a hold gives its admission back, so the next in line is admitted. A hold with that ticket's admission is then refused (403 `left_queue`), and GET shows it `left`. Leaving again answers the same. To queue again, join: the shopper gets a new ticket at the back.",
+  security: SECURITY.shopper,
+  middleware: [requireShopper] as const,
+  request: { params: TicketParam },
+  responses: {
+    200: jsonResponse(QueueLeft, "The ticket has left the line (now or before)"),
+    ...errorResponses(
+      "invalid_ticket",
+      "not_your_ticket",
+      ...SHOPPER_ERRORS,
       "product_not_found",
       "queue_not_configured",
       "invalid_request",
@@ -179,6 +210,24 @@ export function queueRoutes(app: App, { products, frontiers }: RouteDeps): void 
     }
     const own = reader.shopperId === ticket.shopperId;
     return c.json(await ticketAnswer(token, ticket, frontier, secret, own), 200);
+  });
+
+  app.openapi(leaveQueue, async (c) => {
+    const secret = queueSecret(c);
+    const { ticket: token } = c.req.valid("param");
+    const ticket = await openTicket(token, secret);
+    const shopperId = c.get("shopperId");
+    if (ticket.shopperId !== null && ticket.shopperId !== shopperId) {
+      throw new HttpError("not_your_ticket", "This ticket belongs to another shopper.");
+    }
+    const { frontier } = await products.call(c, {
+      productId: ticket.productId,
+      method: "leaveQueue",
+      input: { seq: ticket.seq, shopperId: ticket.shopperId },
+      fields: { ticket_seq: ticket.seq },
+    });
+    frontiers.keep(ticket.productId, frontier);
+    return c.json({ ticket: token, state: "left" as const }, 200);
   });
 
   app.openapi(liveUpdates, async (c) => {
