@@ -16,6 +16,7 @@ import { requestId } from "./http/request-id";
 import { DEFAULT_RETRY, ProductUnavailable, type RetryPolicy } from "./reach/retry";
 import { requireAdmin } from "./auth/admin";
 import { adminRoutes } from "./routes/admin";
+import { adminOrderRoutes } from "./routes/admin-orders";
 import { configRoutes } from "./routes/config";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { docsRoutes } from "./routes/docs";
@@ -116,6 +117,7 @@ export function createApp(options: AppOptions = {}): App {
   // Every operator route needs the admin token; registered before them so it runs first.
   app.use("/api/admin/*", requireAdmin);
   adminRoutes(app, deps);
+  adminOrderRoutes(app, deps);
   refundRoutes(app, deps);
   deadLetterRoutes(app, deps);
   // GET /openapi.json (the document, with its shared components) and GET /docs (Scalar's reference).

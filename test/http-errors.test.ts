@@ -70,6 +70,8 @@ describe("GET /openapi.json", () => {
     expect(res.body.openapi).toBe("3.1.0");
     expect(Object.keys(res.body.paths).sort()).toEqual(
       [
+        "/api/admin/orders",
+        "/api/admin/orders/{id}",
         "/api/admin/products",
         "/api/admin/products/{id}",
         "/api/admin/products/{id}/dead-letters",

@@ -464,6 +464,49 @@ describe("live answers match GET /openapi.json", () => {
       headers: shopper,
     });
     expect(again.body.error.code).toBe("admission_used");
+
+    const leave = (path: string, options: CallOptions = {}) =>
+      check("DELETE", "/api/queue/{ticket}", path, options);
+    const other = as(newShopper());
+    const theirs = await join({ headers: other });
+    expect((await leave(`/api/queue/${theirs.body.ticket}`, { headers: shopper })).status).toBe(
+      403,
+    );
+    expect((await leave("/api/queue/qt1.forged.x", { headers: other })).status).toBe(403);
+    expect((await leave(`/api/queue/${theirs.body.ticket}`, { headers: other })).status).toBe(200);
+    expect(
+      (
+        await leave(`/api/queue/${theirs.body.ticket}`, {
+          headers: other,
+          vars: { QUEUE_SECRET: "" },
+        })
+      ).status,
+    ).toBe(503);
+    expect((await leave(`/api/queue/${"x".repeat(1_001)}`, { headers: other })).status).toBe(422);
+  });
+
+  it("admin: orders, GET /api/admin/orders and GET /api/admin/orders/{id}", async () => {
+    const id = await newProduct(5);
+    const o = await pendingOrder(id, 1);
+    await vi.waitFor(async () =>
+      expect(
+        (
+          await check("GET", "/api/admin/orders", `/api/admin/orders?product_id=${id}`, {
+            headers: ADMIN,
+          })
+        ).body.orders,
+      ).toHaveLength(1),
+    );
+    expect(
+      (await check("GET", "/api/admin/orders", "/api/admin/orders?limit=0", { headers: ADMIN }))
+        .status,
+    ).toBe(422);
+    expect((await check("GET", "/api/admin/orders", "/api/admin/orders")).status).toBe(401);
+    const one = (orderId: string, options: CallOptions = { headers: ADMIN }) =>
+      check("GET", "/api/admin/orders/{id}", `/api/admin/orders/${orderId}`, options);
+    expect((await one(o.order_id)).status).toBe(200);
+    expect((await one(`ord_${id}_${hex32()}`)).status).toBe(404);
+    expect((await one(o.order_id, {})).status).toBe(401);
   });
 
   it("GET /api/products/{id}/live", async () => {

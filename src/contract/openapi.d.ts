@@ -344,6 +344,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/orders": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Search orders, newest first, from the order history in D1
+     * @description Filters combine (all must match): `product_id`, `status`, `shopper_id`, `payment_id` (the gateway's, e.g. a Stripe payment intent), `order_number` (may match more than one order) and `since` (created at or after). `limit` 1..100 (default 100); follow `next_cursor` with the same filters. The history is copied from each product's object through its outbox, so an order shows here within moments; GET /api/admin/orders/{id} has its live state.
+     */
+    get: operations["listOrders"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/orders/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One order with its timeline: hold, order, payment attempts, outcome, refunds
+     * @description The order as its product's object has it now (else, when the object cannot answer, the copy in D1), and a timeline, oldest first, from the history in D1 and what the object keeps: `hold_created`, `order_created`, `payment_attempt` (each payment notice, and each Stripe Checkout opened), `paid`, `failed`, `cancelled` (by the shopper), `expired` (its payment window closed), `refund_created`, `refund_resolved`.
+     */
+    get: operations["getAdminOrder"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/refunds": {
     parameters: {
       query?: never;
@@ -821,6 +861,35 @@ export interface components {
         checked: "counters" | "full";
         violations: string[];
       };
+    };
+    OrderList: {
+      orders: components["schemas"]["Order"][];
+      /** @description Pass as `cursor` (with the same filters) for the next page. */
+      next_cursor: string | null;
+    };
+    OrderDetail: {
+      order: components["schemas"]["Order"];
+      /** @description Oldest first. */
+      timeline: components["schemas"]["TimelineEntry"][];
+    };
+    TimelineEntry: {
+      /**
+       * Format: date-time
+       * @example 2026-11-25T10:00:00.000Z
+       */
+      at: string;
+      /** @enum {string} */
+      kind:
+        | "hold_created"
+        | "order_created"
+        | "payment_attempt"
+        | "paid"
+        | "failed"
+        | "cancelled"
+        | "expired"
+        | "refund_created"
+        | "refund_resolved";
+      detail: string | null;
     };
     RefundList: {
       refunds: components["schemas"]["Refund"][];
@@ -2508,6 +2577,163 @@ export interface operations {
         };
       };
       /** @description `product_not_found` */
+      404: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      405: components["responses"]["MethodNotAllowed"];
+      413: components["responses"]["PayloadTooLarge"];
+      /** @description `invalid_request` */
+      422: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      500: components["responses"]["InternalError"];
+      /** @description `service_unavailable` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  listOrders: {
+    parameters: {
+      query?: {
+        product_id?: string;
+        status?: "pending" | "paid" | "failed" | "cancelled";
+        shopper_id?: string;
+        payment_id?: string;
+        /** @description 8 Crockford base32 characters, any case (O reads as 0, I and L as 1). May match more than one order. */
+        order_number?: string;
+        /** @description Orders created at or after this time. */
+        since?: string;
+        /** @description 1..100, default 100. */
+        limit?: string;
+        /** @description From `next_cursor`. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of orders */
+      200: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OrderList"];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `admin_disabled` */
+      403: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      405: components["responses"]["MethodNotAllowed"];
+      413: components["responses"]["PayloadTooLarge"];
+      /** @description `invalid_request` */
+      422: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      500: components["responses"]["InternalError"];
+      /** @description `service_unavailable` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getAdminOrder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The order and its timeline */
+      200: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OrderDetail"];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `admin_disabled` */
+      403: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `order_not_found` */
       404: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

@@ -172,6 +172,97 @@ export const Order = z
   })
   .openapi("Order");
 
+const QueryProductId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, "product_id must be a positive integer")
+  .transform(Number)
+  .pipe(ProductId)
+  .optional()
+  .openapi({ param: { name: "product_id", in: "query" }, example: "1" });
+
+export const OrderListQuery = z.object({
+  product_id: QueryProductId,
+  status: OrderStatus.optional().openapi({ param: { name: "status", in: "query" } }),
+  shopper_id: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: "shopper_id", in: "query" } }),
+  payment_id: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ param: { name: "payment_id", in: "query" }, example: "pi_3Q…" }),
+  order_number: z
+    .string()
+    .max(20)
+    .optional()
+    .openapi({
+      param: { name: "order_number", in: "query" },
+      example: "7ZK3M0QD",
+      description:
+        "8 Crockford base32 characters, any case (O reads as 0, I and L as 1). May match more than one order.",
+    }),
+  since: z.iso
+    .datetime({ offset: true, message: "an ISO 8601 date and time, e.g. 2026-12-01T09:00:00Z" })
+    .optional()
+    .openapi({
+      param: { name: "since", in: "query" },
+      description: "Orders created at or after this time.",
+    }),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, "limit must be a whole number from 1 to 100")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional()
+    .openapi({ param: { name: "limit", in: "query" }, description: "1..100, default 100." }),
+  cursor: z
+    .string()
+    .max(500)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "From `next_cursor`." }),
+});
+
+export const OrderList = z
+  .object({
+    orders: z.array(Order),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` (with the same filters) for the next page." }),
+  })
+  .openapi("OrderList");
+
+export const TimelineKind = z.enum([
+  "hold_created",
+  "order_created",
+  "payment_attempt",
+  "paid",
+  "failed",
+  "cancelled",
+  "expired",
+  "refund_created",
+  "refund_resolved",
+]);
+
+export const TimelineEntry = z
+  .object({
+    at: Timestamp,
+    kind: TimelineKind,
+    detail: z.string().nullable(),
+  })
+  .openapi("TimelineEntry");
+
+export const OrderDetail = z
+  .object({
+    order: Order,
+    timeline: z.array(TimelineEntry).openapi({ description: "Oldest first." }),
+  })
+  .openapi("OrderDetail");
+
 export const PaymentStatus = z.enum(["success", "failure"]);
 export type PaymentStatus = z.infer<typeof PaymentStatus>;
 

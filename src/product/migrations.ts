@@ -300,6 +300,9 @@ CREATE TABLE queue_left (
   left_at    INTEGER NOT NULL
 );
 CREATE INDEX queue_left_by_time ON queue_left (left_at);
+
+-- The operators' timeline of an order reads its payment notices.
+CREATE INDEX webhook_keys_by_order ON webhook_keys (order_id);
 `,
 ];
 

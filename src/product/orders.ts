@@ -5,7 +5,7 @@ import { findHold, holdOwnerFailure } from "./holds";
 import { moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
 import { productRow } from "./product-row";
-import { firstRow, type Tx } from "./tx";
+import { firstRow, rows, type Tx } from "./tx";
 import { type OrderRow } from "./rows";
 
 export interface OrderMade {
@@ -182,4 +182,42 @@ export function cancelOrder(
     shopper_id: order.shopper_id,
   });
   return { ok: true, order: orderView(tx.productId, cancelled), freed: order.qty };
+}
+
+/** What the object alone knows of an order's story: when its hold was made, each payment notice. */
+export interface OrderTrailLive {
+  order: OrderView;
+  /** Epoch ms; null once retention deleted the hold. */
+  holdCreatedAt: number | null;
+  payments: { at: number; status: "success" | "failure"; ignored: boolean; key: string }[];
+}
+
+/** The live order with what the object keeps beside it, for the operators' timeline. */
+export function readOrderTrail(tx: Tx, orderId: string): Answer<OrderTrailLive> {
+  const order = findOrder(tx, orderId);
+  if (!order) return failure("order_not_found", `No order ${orderId}.`);
+  const hold = findHold(tx, order.hold_id);
+  const payments = rows<{
+    idempotency_key: string;
+    payment_status: "success" | "failure";
+    ignored: number;
+    received_at: number;
+  }>(
+    tx.sql.exec(
+      `SELECT idempotency_key, payment_status, ignored, received_at FROM webhook_keys
+       WHERE order_id = ? ORDER BY received_at`,
+      orderId,
+    ),
+  );
+  return {
+    ok: true,
+    order: orderView(tx.productId, order),
+    holdCreatedAt: hold?.created_at ?? null,
+    payments: payments.map((p) => ({
+      at: p.received_at,
+      status: p.payment_status,
+      ignored: p.ignored === 1,
+      key: p.idempotency_key,
+    })),
+  };
 }

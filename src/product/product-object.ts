@@ -167,6 +167,14 @@ export class ProductObject extends DurableObject<Env> {
     );
   }
 
+  /** The live order and what the object keeps beside it, for the operators' timeline. */
+  async readOrderTrail(call: Call & { orderId: string }): Promise<Answer<orders.OrderTrailLive>> {
+    return (
+      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
+      this.transact(call, (tx) => orders.readOrderTrail(tx, call.orderId))
+    );
+  }
+
   async cancelOrder(
     call: ShopperCall & { orderId: string },
   ): Promise<Answer<orders.OrderCancelled>> {

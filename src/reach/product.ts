@@ -21,6 +21,7 @@ export type ProductStub = Pick<
   | "releaseHold"
   | "createOrder"
   | "readOrder"
+  | "readOrderTrail"
   | "cancelOrder"
   | "settlePayment"
   | "restock"
