@@ -3,6 +3,7 @@
 // Arguments after `--` reach `wrangler dev`, and a `--var NAME:value` given there wins over the
 // defaults below.
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const wrangler = fileURLToPath(
@@ -52,6 +53,36 @@ const given = new Set();
 for (let i = 0; i < extra.length; i++) {
   if (extra[i] === "--var" && extra[i + 1]) given.add(extra[i + 1].split(":")[0]);
 }
+/** A variable as `wrangler dev` will see it: `--var`, else .dev.vars, else wrangler.toml. */
+function setting(name) {
+  for (let i = 0; i < extra.length; i++) {
+    if (extra[i] === "--var" && extra[i + 1]?.startsWith(`${name}:`)) {
+      return extra[i + 1].slice(name.length + 1);
+    }
+  }
+  const read = (file, pattern) => {
+    const path = fileURLToPath(new URL(file, import.meta.url));
+    return existsSync(path) ? pattern.exec(readFileSync(path, "utf8"))?.[1] : undefined;
+  };
+  return (
+    read("../.dev.vars", new RegExp(`^\\s*${name}\\s*=\\s*"?([^"\\n]*)"?\\s*$`, "m")) ??
+    read("../wrangler.toml", new RegExp(`^\\s*${name}\\s*=\\s*"([^"]*)"`, "m"))
+  );
+}
+
+// Stripe keeps a Checkout Session open at least 30 minutes, and a session must close by the
+// order's pay_by: with a key, a shorter payment window could never be paid through Checkout.
+// (A deployed Worker has no start to refuse at: its checkout answers 503 payments_misconfigured.)
+const paymentTtl = Number(setting("PAYMENT_TTL_SECONDS") ?? "900");
+if (setting("STRIPE_SECRET_KEY") && paymentTtl < 1800) {
+  console.error(
+    `npm start: STRIPE_SECRET_KEY is set but PAYMENT_TTL_SECONDS is ${paymentTtl}. Stripe Checkout ` +
+      "keeps a session open at least 1800 seconds and a session must close before the order's " +
+      "payment window does: start with `npm start -- --var PAYMENT_TTL_SECONDS:2400` (or remove the key).",
+  );
+  process.exit(1);
+}
+
 const defaults = Object.entries(LOCAL_VARS)
   .filter(([name]) => !given.has(name))
   .flatMap(([name, value]) => ["--var", `${name}:${value}`]);

@@ -24,6 +24,7 @@ import { refundRoutes } from "./routes/refunds";
 import { stripeRoutes } from "./routes/stripe";
 import { holdRoutes } from "./routes/holds";
 import { orderRoutes } from "./routes/orders";
+import { checkoutRoutes } from "./routes/checkout";
 import { productRoutes } from "./routes/products";
 import type { App, AppEnv } from "./http/context";
 import type { RouteDeps } from "./routes/deps";
@@ -112,6 +113,7 @@ export function createApp(options: AppOptions = {}): App {
   holdRoutes(app, deps);
   queueRoutes(app, deps);
   orderRoutes(app, deps);
+  checkoutRoutes(app, deps);
   webhookRoutes(app, deps);
   stripeRoutes(app, deps);
   // Every operator route needs the admin token; registered before them so it runs first.

@@ -17,6 +17,8 @@ declare global {
       QUEUE_SECRET?: string;
       /** The signing secret of a Stripe webhook endpoint (`whsec_…`), for POST /api/payments/stripe. */
       STRIPE_WEBHOOK_SECRET?: string;
+      /** A Stripe secret key (`sk_live_…`/`sk_test_…`), for POST /api/orders/:id/checkout. */
+      STRIPE_SECRET_KEY?: string;
     }
   }
 }

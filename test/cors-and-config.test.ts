@@ -53,6 +53,7 @@ describe("GET /api/config", () => {
       shopper_identity: "header",
       anonymous_shoppers: true,
       simulated_payments: false, // the test pool signs webhooks
+      payments: "none",
       queue_available: true,
       max_qty_per_hold: 5,
     });
@@ -67,7 +68,16 @@ describe("GET /api/config", () => {
       shopper_identity: "token",
       anonymous_shoppers: false,
       simulated_payments: true,
+      payments: "simulated",
     });
+    const stripe = await call("GET", "/api/config", {
+      vars: {
+        WEBHOOK_SECRET: undefined,
+        ALLOW_UNSIGNED_WEBHOOKS: "true",
+        STRIPE_SECRET_KEY: "sk_x",
+      },
+    });
+    expect(stripe.body).toMatchObject({ payments: "stripe" });
   });
 });
 

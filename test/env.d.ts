@@ -9,6 +9,9 @@ declare global {
       FUZZ_RUNS: string;
       /** Its fast-check seed, optionally with a replay path ("seed:path"); "" for a new one. */
       FUZZ_SEED: string;
+      /** The fake Stripe API on loopback (test/fake-stripe.mjs), and the key it accepts. */
+      FAKE_STRIPE_URL: string;
+      FAKE_STRIPE_KEY: string;
     }
   }
 }

@@ -86,6 +86,7 @@ describe("GET /openapi.json", () => {
         "/api/orders",
         "/api/orders/{id}",
         "/api/orders/{id}/cancel",
+        "/api/orders/{id}/checkout",
         "/api/payments/stripe",
         "/api/payments/webhook",
         "/api/products/{id}",

@@ -485,6 +485,31 @@ describe("live answers match GET /openapi.json", () => {
     expect((await leave(`/api/queue/${"x".repeat(1_001)}`, { headers: other })).status).toBe(422);
   });
 
+  it("POST /api/orders/{id}/checkout", async () => {
+    const id = await newProduct(5);
+    await runInDurableObject(productObject(id), (instance: ProductObject) => {
+      (instance as unknown as { env: object }).env = { ...env, PAYMENT_TTL_SECONDS: "2400" };
+    });
+    const o = await pendingOrder(id, 1);
+    const stripe = {
+      STRIPE_SECRET_KEY: env.FAKE_STRIPE_KEY,
+      STRIPE_API_BASE: env.FAKE_STRIPE_URL,
+      PAYMENT_TTL_SECONDS: "2400",
+    };
+    const pay = (orderId: string, vars: Partial<Cloudflare.Env> = stripe, headers = {}) =>
+      check("POST", "/api/orders/{id}/checkout", `/api/orders/${orderId}/checkout`, {
+        vars,
+        headers,
+      });
+    expect((await pay(o.order_id)).status).toBe(200);
+    expect((await pay(`ord_${id}_${hex32()}`)).status).toBe(404);
+    expect((await pay(o.order_id, { ...stripe, STRIPE_SECRET_KEY: undefined })).status).toBe(503);
+    expect((await pay(o.order_id, { ...stripe, PAYMENT_TTL_SECONDS: "60" })).status).toBe(503);
+    expect((await pay(o.order_id, stripe, as(newShopper()))).status).toBe(200);
+    const late = await pendingOrder(await newProduct(1), 1);
+    expect((await pay(late.order_id)).status).toBe(409);
+  });
+
   it("admin: orders, GET /api/admin/orders and GET /api/admin/orders/{id}", async () => {
     const id = await newProduct(5);
     const o = await pendingOrder(id, 1);

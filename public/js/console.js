@@ -579,6 +579,8 @@ function catalogueItem(product, own) {
   return {
     id: product.id,
     name: product.name,
+    image_url: product.image_url,
+    description: product.description,
     price_cents: product.price_cents,
     currency: product.currency,
     sale_starts_at: product.sale_starts_at,

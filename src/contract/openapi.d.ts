@@ -220,6 +220,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/orders/{id}/checkout": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Hand the shopper to Stripe Checkout to pay a pending order
+     * @description Opens a Stripe Checkout Session for the order's amount and currency (one line item: the product's name and picture), with the order id as `client_reference_id` and in the session's and payment intent's `metadata.order_id`, closing no later than the order's `pay_by`; success and cancel bring the shopper back to `/?order=<id>&checkout=success` (or `cancel`) on this origin. While that session is open, asking again answers the same one. Stripe's `checkout.session.completed` and `payment_intent.succeeded` then pay the order through POST /api/payments/stripe (one payment, whichever comes first). Stripe keeps a session open at least 30 minutes: 409 `checkout_too_late` when the order's window closes sooner; 503 `payments_misconfigured` while PAYMENT_TTL_SECONDS is below 1800.
+     */
+    post: operations["checkoutOrder"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/payments/webhook": {
     parameters: {
       query?: never;
@@ -298,7 +318,7 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Change a product's name, price, sale window or per-shopper limit
+     * Change a product's name, picture, description, price, sale window or limits
      * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. After a 503 `service_unavailable`, send the same change again.
      */
     patch: operations["updateProduct"];
@@ -497,6 +517,7 @@ export interface components {
           | "sale_ended"
           | "hold_already_ordered"
           | "order_not_pending"
+          | "checkout_too_late"
           | "idempotency_key_reused"
           | "product_exists"
           | "queue_disabled"
@@ -509,10 +530,13 @@ export interface components {
           | "invalid_request"
           | "rate_limited"
           | "internal_error"
+          | "payment_provider_error"
           | "service_unavailable"
           | "webhook_secret_not_configured"
           | "webhook_secret_invalid"
           | "stripe_not_configured"
+          | "payments_not_configured"
+          | "payments_misconfigured"
           | "shopper_auth_not_configured"
           | "queue_not_configured";
         message: string;
@@ -530,6 +554,11 @@ export interface components {
       anonymous_shoppers: boolean;
       /** @description Unsigned payment webhooks are accepted (local use): a demo may simulate payments. */
       simulated_payments: boolean;
+      /**
+       * @description How shoppers pay: `stripe` (STRIPE_SECRET_KEY is set: POST /api/orders/{id}/checkout), `simulated` (no key, unsigned webhooks allowed locally: a demo simulates payments), `none` (payment is not set up).
+       * @enum {string}
+       */
+      payments: "stripe" | "simulated" | "none";
       /** @description QUEUE_SECRET is set: products may have a queue. */
       queue_available: boolean;
       /** @description MAX_QTY_PER_HOLD: the largest qty one hold may ask for. */
@@ -539,6 +568,13 @@ export interface components {
       /** @example 1 */
       id: number;
       name: string;
+      /**
+       * @description The product's picture: an https URL, or a path on this origin (e.g. `/images/sneaker.svg`); null: none.
+       * @example /images/sneaker.svg
+       */
+      image_url: string | null;
+      /** @description A few plain sentences for the storefront; null: none. */
+      description: string | null;
       price_cents: number;
       /** @example USD */
       currency: string;
@@ -673,6 +709,17 @@ export interface components {
     OrderRequest: {
       hold_id: string;
     };
+    Checkout: {
+      /** @description Stripe's hosted payment page: send the shopper here. */
+      url: string;
+      /** @example cs_test_a1B2… */
+      session_id: string;
+      /**
+       * Format: date-time
+       * @description When Stripe closes the session: at or before the order's pay_by.
+       */
+      expires_at: string;
+    };
     PaymentWebhookAnswer: {
       order_id: string;
       /** @enum {string} */
@@ -727,6 +774,8 @@ export interface components {
       /** @enum {string|null} */
       late_payments: "refund" | "accept_if_available" | null;
       queue_enabled: boolean;
+      image_url: string | null;
+      description: string | null;
       created_at: string;
     };
     ProductCreateRequest: {
@@ -736,6 +785,13 @@ export interface components {
       price_cents: number;
       currency: string;
       stock: number;
+      /**
+       * @description An https URL, or a path on this origin starting with `/`; at most 2048 characters. null clears it.
+       * @example /images/sneaker.svg
+       */
+      image_url?: string | null;
+      /** @description At most 2000 characters; null clears it. */
+      description?: string | null;
       /**
        * Format: date-time
        * @example 2026-12-01T09:00:00Z
@@ -766,6 +822,13 @@ export interface components {
       name?: string;
       /** @description For holds made from now on; a hold keeps the price it was made at. */
       price_cents?: number;
+      /**
+       * @description An https URL, or a path on this origin starting with `/`; at most 2048 characters. null clears it.
+       * @example /images/sneaker.svg
+       */
+      image_url?: string | null;
+      /** @description At most 2000 characters; null clears it. */
+      description?: string | null;
       /**
        * Format: date-time
        * @example 2026-12-01T09:00:00Z
@@ -1961,6 +2024,114 @@ export interface operations {
       };
       500: components["responses"]["InternalError"];
       /** @description `shopper_auth_not_configured`, `service_unavailable` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  checkoutOrder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The Checkout Session to send the shopper to */
+      200: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Checkout"];
+        };
+      };
+      /** @description `shopper_token_required`, `invalid_shopper_token` */
+      401: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_your_order` */
+      403: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `order_not_found` */
+      404: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      405: components["responses"]["MethodNotAllowed"];
+      /** @description `order_not_pending`, `checkout_too_late` */
+      409: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      /** @description `invalid_request` */
+      422: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      500: components["responses"]["InternalError"];
+      /** @description `payment_provider_error` */
+      502: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `shopper_auth_not_configured`, `payments_not_configured`, `payments_misconfigured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

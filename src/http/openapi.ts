@@ -97,6 +97,8 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   sale_ended: "The sale ended at 2026-12-01T10:00:00.000Z.",
   hold_already_ordered: "Hold hld_1_3b8e… became order ord_1_9f1c…; cancel the order instead.",
   order_not_pending: "Order ord_1_9f1c… is paid; it can no longer be cancelled.",
+  checkout_too_late:
+    "Order ord_1_9f1c… must be paid by 2026-12-01T09:15:00.000Z: too soon for a Stripe Checkout, which stays open at least 30 minutes.",
   idempotency_key_reused:
     "This Idempotency-Key was used for another hold (a different quantity or shopper).",
   product_exists: "Product 42 already exists.",
@@ -111,12 +113,16 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   invalid_request: "qty: Too small: expected number to be >=1",
   rate_limited: "Too many requests from this shopper; retry in 10 s.",
   internal_error: "Something went wrong on our side.",
+  payment_provider_error: "Stripe could not open a checkout right now; retry shortly.",
   service_unavailable: "The product is busy or briefly unavailable; retry shortly.",
   webhook_secret_not_configured: "Webhooks are not accepted until WEBHOOK_SECRET is configured.",
   webhook_secret_invalid:
     "Webhooks are not accepted until WEBHOOK_SECRET is fixed (it is not a valid whsec_ secret).",
   stripe_not_configured:
     "Stripe webhooks are not accepted until STRIPE_WEBHOOK_SECRET is configured.",
+  payments_not_configured: "Payments are not set up: this deployment has no STRIPE_SECRET_KEY.",
+  payments_misconfigured:
+    "PAYMENT_TTL_SECONDS is 900, but Stripe Checkout needs at least 1800: payments are off until it is raised.",
   shopper_auth_not_configured:
     "Shoppers cannot be identified: this deployment has no SHOPPER_TOKEN_SECRET.",
   queue_not_configured: "The queue is not available: this deployment has no QUEUE_SECRET.",

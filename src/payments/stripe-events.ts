@@ -48,6 +48,7 @@ export async function readStripeEvent(
     undefined,
     crypto,
   );
+  if (event.type === "checkout.session.completed") return checkoutPayment(event);
   const meaning = STATUS[event.type];
   const intent = event.data.object as {
     id?: unknown;
@@ -73,6 +74,49 @@ export async function readStripeEvent(
       amountCents: typeof amount === "number" ? amount : undefined,
       currency: typeof intent.currency === "string" ? intent.currency : undefined,
       paymentId: String(intent.id),
+    },
+  };
+}
+
+/**
+ * A Checkout Session completed: paid when its payment_status says so (a delayed method completes
+ * unpaid, and its payment intent's own events say how it ends). The payment id is the session's
+ * payment intent, so this and the intent's `payment_intent.succeeded` are one payment: whichever
+ * arrives second is a duplicate, never a double charge.
+ */
+function checkoutPayment(event: { id: string; type: string; data: { object: unknown } }) {
+  const session = event.data.object as {
+    object?: unknown;
+    payment_status?: unknown;
+    payment_intent?: unknown;
+    amount_total?: unknown;
+    currency?: unknown;
+    client_reference_id?: unknown;
+    metadata?: Record<string, unknown> | null;
+  };
+  const orderId = session.metadata?.order_id ?? session.client_reference_id;
+  const intent =
+    typeof session.payment_intent === "string"
+      ? session.payment_intent
+      : (session.payment_intent as { id?: unknown } | null)?.id;
+  if (
+    session.object !== "checkout.session" ||
+    session.payment_status !== "paid" ||
+    typeof orderId !== "string" ||
+    typeof intent !== "string"
+  ) {
+    return { eventId: event.id, type: event.type, notice: null };
+  }
+  return {
+    eventId: event.id,
+    type: event.type,
+    notice: {
+      orderId,
+      status: "success" as const,
+      final: true,
+      amountCents: typeof session.amount_total === "number" ? session.amount_total : undefined,
+      currency: typeof session.currency === "string" ? session.currency : undefined,
+      paymentId: intent,
     },
   };
 }

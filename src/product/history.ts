@@ -14,7 +14,14 @@ import { type OrderRow, type RefundRow } from "./rows";
 export type HistoryEvent = OrderEvent | RefundEvent;
 
 export interface OrderEvent {
-  event: "order_created" | "order_paid" | "order_failed" | "order_cancelled" | "refund_required";
+  event:
+    | "order_created"
+    | "order_paid"
+    | "order_failed"
+    | "order_cancelled"
+    | "refund_required"
+    // A Stripe Checkout Session opened for the order (it stays pending).
+    | "checkout_started";
   order: OrderRow;
   detail?: string;
 }

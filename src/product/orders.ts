@@ -50,7 +50,7 @@ export function findOrder(tx: Tx, orderId: string): OrderRow | undefined {
   return firstRow<OrderRow>(tx.sql.exec("SELECT * FROM orders WHERE order_id = ?", orderId));
 }
 
-function orderOwnerFailure(order: OrderRow, shopperId: string | null): Failure | null {
+export function orderOwnerFailure(order: OrderRow, shopperId: string | null): Failure | null {
   if (order.shopper_id === null || order.shopper_id === shopperId) return null;
   return failure("not_your_order", `Order ${order.order_id} belongs to another shopper.`);
 }

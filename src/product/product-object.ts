@@ -23,6 +23,7 @@ import { ProductQueue, type HoldAdmission } from "./queue";
 import * as holds from "./holds";
 import { productMetrics } from "./metrics";
 import * as orders from "./orders";
+import * as checkout from "./checkout";
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
 import { resolveRefund } from "./refunds";
 import { restock, type Restocked } from "./restocks";
@@ -164,6 +165,32 @@ export class ProductObject extends DurableObject<Env> {
     return (
       (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
       this.transact(call, (tx) => orders.readOrder(tx, call.orderId, call.viewer))
+    );
+  }
+
+  /** The shopper's pending order as a checkout needs it, and the session already open, if any. */
+  async startCheckout(
+    call: ShopperCall & { orderId: string },
+  ): Promise<Answer<checkout.CheckoutStart>> {
+    return (
+      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
+      this.transact(call, (tx) => checkout.startCheckout(tx, call.orderId, call.shopperId))
+    );
+  }
+
+  /** Keep the session the Worker opened on the order (the first one kept wins). */
+  async saveCheckout(
+    call: Call & {
+      orderId: string;
+      session: checkout.CheckoutSession;
+      previousSessionId: string | null;
+    },
+  ): Promise<Answer<{ session: checkout.CheckoutSession }>> {
+    return (
+      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
+      this.write(call, (tx) =>
+        checkout.saveCheckout(tx, call.orderId, call.session, call.previousSessionId),
+      )
     );
   }
 

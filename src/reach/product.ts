@@ -22,6 +22,8 @@ export type ProductStub = Pick<
   | "createOrder"
   | "readOrder"
   | "readOrderTrail"
+  | "startCheckout"
+  | "saveCheckout"
   | "cancelOrder"
   | "settlePayment"
   | "restock"

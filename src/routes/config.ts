@@ -16,6 +16,10 @@ const StorefrontConfig = z
       description:
         "Unsigned payment webhooks are accepted (local use): a demo may simulate payments.",
     }),
+    payments: z.enum(["stripe", "simulated", "none"]).openapi({
+      description:
+        "How shoppers pay: `stripe` (STRIPE_SECRET_KEY is set: POST /api/orders/{id}/checkout), `simulated` (no key, unsigned webhooks allowed locally: a demo simulates payments), `none` (payment is not set up).",
+    }),
     queue_available: z
       .boolean()
       .openapi({ description: "QUEUE_SECRET is set: products may have a queue." }),
@@ -42,17 +46,24 @@ const readConfig = createRoute({
 });
 
 export function configRoutes(app: App): void {
-  app.openapi(readConfig, (c) =>
-    c.json(
+  app.openapi(readConfig, (c) => {
+    const simulated = !c.env.WEBHOOK_SECRET && c.env.ALLOW_UNSIGNED_WEBHOOKS === "true";
+    const payments = c.env.STRIPE_SECRET_KEY
+      ? ("stripe" as const)
+      : simulated
+        ? ("simulated" as const)
+        : ("none" as const);
+    return c.json(
       {
         shopper_identity: c.env.SHOPPER_TOKEN_SECRET ? ("token" as const) : ("header" as const),
         anonymous_shoppers:
           !c.env.SHOPPER_TOKEN_SECRET && c.env.ALLOW_ANONYMOUS_SHOPPERS === "true",
-        simulated_payments: !c.env.WEBHOOK_SECRET && c.env.ALLOW_UNSIGNED_WEBHOOKS === "true",
+        simulated_payments: simulated,
+        payments,
         queue_available: Boolean(c.env.QUEUE_SECRET),
         max_qty_per_hold: configFrom(c.env).maxQtyPerHold,
       },
       200,
-    ),
-  );
+    );
+  });
 }
