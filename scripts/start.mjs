@@ -3,8 +3,10 @@
 // Arguments after `--` reach `wrangler dev`, and a `--var NAME:value` given there wins over the
 // defaults below.
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
 const wrangler = fileURLToPath(
   new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url),
 );
@@ -52,6 +54,28 @@ const given = new Set();
 for (let i = 0; i < extra.length; i++) {
   if (extra[i] === "--var" && extra[i + 1]) given.add(extra[i + 1].split(":")[0]);
 }
+// An ADMIN_TOKEN no bearer header can carry would lock the operator out (the Worker answers every
+// admin request 503 admin_token_invalid): refuse to start with it, whether given or in .dev.vars.
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const adminTokens = extra.flatMap((arg, i) =>
+  extra[i - 1] === "--var" && arg.startsWith("ADMIN_TOKEN:")
+    ? [arg.slice("ADMIN_TOKEN:".length)]
+    : [],
+);
+if (existsSync(devVars)) {
+  const line = /^ADMIN_TOKEN\s*=\s*"?(.*?)"?\s*$/m.exec(readFileSync(devVars, "utf8"));
+  if (line && !given.has("ADMIN_TOKEN")) adminTokens.push(line[1] ?? "");
+}
+for (const token of adminTokens) {
+  if (!BEARER_TOKEN.test(token)) {
+    console.error(
+      "npm start: ADMIN_TOKEN has characters a bearer token cannot carry, so no request could " +
+        "ever use it. Use only A-Z a-z 0-9 - . _ ~ + / (and = at the end).",
+    );
+    process.exit(1);
+  }
+}
+
 const defaults = Object.entries(LOCAL_VARS)
   .filter(([name]) => !given.has(name))
   .flatMap(([name, value]) => ["--var", `${name}:${value}`]);

@@ -41,6 +41,7 @@ export const ERROR_STATUS = {
   service_unavailable: 503,
   webhook_secret_not_configured: 503,
   webhook_secret_invalid: 503,
+  admin_token_invalid: 503,
   stripe_not_configured: 503,
   shopper_auth_not_configured: 503,
   queue_not_configured: 503,

@@ -466,6 +466,7 @@ export interface components {
           | "service_unavailable"
           | "webhook_secret_not_configured"
           | "webhook_secret_invalid"
+          | "admin_token_invalid"
           | "stripe_not_configured"
           | "shopper_auth_not_configured"
           | "queue_not_configured";
@@ -2025,6 +2026,17 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
+      /** @description `admin_token_invalid` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   createProduct: {
@@ -2115,7 +2127,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2228,7 +2240,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2345,7 +2357,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2426,7 +2438,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2497,6 +2509,17 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
+      /** @description `admin_token_invalid` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   resolveRefund: {
@@ -2589,7 +2612,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2669,7 +2692,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2748,7 +2771,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
