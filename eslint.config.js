@@ -15,6 +15,7 @@ export default tseslint.config(
       ".wrangler/",
       "bench/results/",
       "test-results/",
+      "public/vendor/",
       "**/worker-configuration.d.ts",
     ],
   },

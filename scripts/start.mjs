@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
 const wrangler = fileURLToPath(
   new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url),
 );
@@ -81,6 +82,28 @@ if (setting("STRIPE_SECRET_KEY") && paymentTtl < 1800) {
       "payment window does: start with `npm start -- --var PAYMENT_TTL_SECONDS:2400` (or remove the key).",
   );
   process.exit(1);
+}
+
+// An ADMIN_TOKEN no bearer header can carry would lock the operator out (the Worker answers every
+// admin request 503 admin_token_invalid): refuse to start with it, whether given or in .dev.vars.
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const adminTokens = extra.flatMap((arg, i) =>
+  extra[i - 1] === "--var" && arg.startsWith("ADMIN_TOKEN:")
+    ? [arg.slice("ADMIN_TOKEN:".length)]
+    : [],
+);
+if (existsSync(devVars)) {
+  const line = /^ADMIN_TOKEN\s*=\s*"?(.*?)"?\s*$/m.exec(readFileSync(devVars, "utf8"));
+  if (line && !given.has("ADMIN_TOKEN")) adminTokens.push(line[1] ?? "");
+}
+for (const token of adminTokens) {
+  if (!BEARER_TOKEN.test(token)) {
+    console.error(
+      "npm start: ADMIN_TOKEN has characters a bearer token cannot carry, so no request could " +
+        "ever use it. Use only A-Z a-z 0-9 - . _ ~ + / (and = at the end).",
+    );
+    process.exit(1);
+  }
 }
 
 const defaults = Object.entries(LOCAL_VARS)

@@ -15,3 +15,9 @@ declare global {
     }
   }
 }
+
+/** Vite's `?raw` imports: a file's text (test/trust-headers.test.ts reads public/_headers). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

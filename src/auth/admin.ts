@@ -3,8 +3,17 @@ import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
 import { HttpError, errorResponse } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
+import { logEvent } from "../log";
 
 const encoder = new TextEncoder();
+
+/**
+ * What a bearer token can carry (RFC 6750's b64token, as Hono's bearer-auth matches it). An
+ * ADMIN_TOKEN outside it could never be presented: the operator would be locked out for good.
+ */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+export const isBearerToken = (value: string): boolean => BEARER_TOKEN.test(value);
 
 /** Constant-time comparison of a presented token with the admin token. */
 export async function isAdminToken(given: string, expected: string | undefined): Promise<boolean> {
@@ -37,6 +46,18 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
     throw new HttpError(
       "admin_disabled",
       "Admin routes are disabled: set ADMIN_TOKEN to enable them.",
+    );
+  }
+  // Workers have no start hook: the configuration is checked where it is read, every time.
+  if (!isBearerToken(c.env.ADMIN_TOKEN)) {
+    logEvent(
+      "Admin refused: ADMIN_TOKEN has characters outside the bearer token charset (A-Z a-z 0-9 - . _ ~ + / and = at the end); set a new one.",
+      { request_id: c.get("requestId"), path: c.req.path },
+      "error",
+    );
+    throw new HttpError(
+      "admin_token_invalid",
+      "ADMIN_TOKEN is misconfigured: it has characters a bearer token cannot carry. Set a new one.",
     );
   }
   return checkToken(c, next);

@@ -45,6 +45,7 @@ export const ERROR_STATUS = {
   service_unavailable: 503,
   webhook_secret_not_configured: 503,
   webhook_secret_invalid: 503,
+  admin_token_invalid: 503,
   stripe_not_configured: 503,
   payments_not_configured: 503,
   payments_misconfigured: 503,

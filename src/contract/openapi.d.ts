@@ -271,7 +271,7 @@ export interface paths {
     put?: never;
     /**
      * Stripe's own webhook: payment intents settled exactly once
-     * @description Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET, before anything reads the body (which is why a body that is not a Stripe event is a 400 `invalid_stripe_signature` too). `payment_intent.succeeded` and `payment_intent.payment_failed` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects. Bodies up to 512 KiB.
+     * @description Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET, before anything reads the body (which is why a body that is not a Stripe event is a 400 `invalid_stripe_signature` too). `payment_intent.succeeded`, `payment_intent.payment_failed` and `payment_intent.canceled` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. A failed attempt keeps the order pending (the customer may retry the intent); a canceled intent fails the order and frees its units. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects. Bodies up to 512 KiB.
      */
     post: operations["receiveStripeWebhook"];
     delete?: never;
@@ -534,6 +534,7 @@ export interface components {
           | "service_unavailable"
           | "webhook_secret_not_configured"
           | "webhook_secret_invalid"
+          | "admin_token_invalid"
           | "stripe_not_configured"
           | "payments_not_configured"
           | "payments_misconfigured"
@@ -2369,6 +2370,17 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
+      /** @description `admin_token_invalid` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   createProduct: {
@@ -2459,7 +2471,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2572,7 +2584,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2689,7 +2701,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2770,7 +2782,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2849,7 +2861,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2927,7 +2939,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2998,6 +3010,17 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
+      /** @description `admin_token_invalid` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   resolveRefund: {
@@ -3090,7 +3113,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -3170,7 +3193,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -3249,7 +3272,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

@@ -75,6 +75,8 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   shopper_token_required: "Send the shopper's token as Authorization: Bearer <JWT>.",
   invalid_shopper_token: "The shopper token is not valid: it has expired.",
   admin_disabled: "Admin routes are disabled: set ADMIN_TOKEN to enable them.",
+  admin_token_invalid:
+    "ADMIN_TOKEN has characters a bearer token cannot carry, so no request could ever match it: set one of A-Z a-z 0-9 - . _ ~ + / (and = at the end).",
   not_your_hold: "Hold hld_1_3b8e… belongs to another shopper.",
   not_your_order: "Order ord_1_9f1c… belongs to another shopper.",
   invalid_ticket: "This ticket was not issued by this service.",
@@ -236,6 +238,7 @@ export const BODY_ERRORS = [
 export const ADMIN_ERRORS = [
   "unauthorized",
   "admin_disabled",
+  "admin_token_invalid",
 ] as const satisfies readonly RouteErrorCode[];
 
 export function jsonBody<T>(schema: T, description: string) {

@@ -133,7 +133,7 @@ function afterRetention(
     ...extra,
   });
   if (notice.status === "failure") return { answer: answer({ ignored: true }), freed: 0 };
-  if (notice.paymentId !== undefined && notice.paymentId === tombstone.payment_id) {
+  if (knownPayment(tx, tombstone, notice.paymentId)) {
     tx.log("Webhook Duplicate Ignored", { ...fields, same_payment: true, order_deleted: true });
     return { answer: answer({ duplicate: true }), freed: 0 };
   }

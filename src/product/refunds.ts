@@ -90,7 +90,11 @@ export function createRefund(
  * failed, say a payment intent whose first card was declined, may still succeed: that success is
  * new money.)
  */
-export function knownPayment(tx: Tx, order: OrderRow, paymentId: string | undefined): boolean {
+export function knownPayment(
+  tx: Tx,
+  order: Pick<OrderRow, "order_id" | "status" | "payment_id">,
+  paymentId: string | undefined,
+): boolean {
   if (paymentId === undefined) return false;
   if (order.status === "paid" && order.payment_id === paymentId) return true;
   return (

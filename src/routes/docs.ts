@@ -1,4 +1,5 @@
 import { Scalar } from "@scalar/hono-api-reference";
+import { NONCE, secureHeaders } from "hono/secure-headers";
 import { EXAMPLE_COMPONENTS, HEADER_COMPONENTS, RESPONSE_COMPONENTS } from "../http/openapi";
 import { ErrorBody } from "../contract/shapes";
 import type { App } from "../http/context";
@@ -10,8 +11,35 @@ import type { App } from "../http/context";
  */
 export const OPENAPI_PATH = "/openapi.json";
 export const DOCS_PATH = "/docs";
-/** The renderer's browser build (ESM), pinned. */
-const SCALAR_BUNDLE = "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/esm.js";
+/**
+ * The renderer's single-file browser build, served from this origin: `npm install` copies it from
+ * the pinned @scalar/api-reference package into public/ (scripts/vendor-docs.mjs), so no
+ * third-party script ever runs on the console's origin.
+ */
+export const SCALAR_SCRIPT = "/vendor/scalar-api-reference.js";
+
+/**
+ * The reference page's policy: scripts from this origin and its own inline start-up script (by
+ * nonce); the renderer injects its styles; it reads the document from this origin; nobody may
+ * frame it.
+ */
+const docsHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'", NONCE],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:"],
+    fontSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+  referrerPolicy: "no-referrer",
+  crossOriginEmbedderPolicy: false,
+});
 
 const SECURITY_SCHEMES = {
   AdminToken: {
@@ -113,15 +141,18 @@ export function docsRoutes(app: App): void {
     tags: TAGS,
   });
 
-  // Scalar's API reference: this HTML page, whose browser loads Scalar's renderer from the
-  // jsDelivr CDN (pinned, so the page cannot change under us; bump with the package) and reads
-  // the document from OPENAPI_PATH. Nothing here fetches anything.
+  // Scalar's API reference: this HTML page, whose browser loads Scalar's renderer from this
+  // origin and reads the document from OPENAPI_PATH. Nothing here fetches anything.
   app.get(
     DOCS_PATH,
-    Scalar({
+    docsHeaders,
+    Scalar((c) => ({
       url: OPENAPI_PATH,
       pageTitle: "Flash-sale checkout API",
-      bundle: SCALAR_BUNDLE,
-    }),
+      cdn: SCALAR_SCRIPT,
+      nonce: c.get("secureHeadersNonce"),
+      // Scalar's default fonts come from its own servers; the system's will do.
+      withDefaultFonts: false,
+    })),
   );
 }

@@ -28,7 +28,7 @@ const stripeWebhook = createRoute({
   tags: ["Payments"],
   summary: "Stripe's own webhook: payment intents settled exactly once",
   description:
-    "Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET, before anything reads the body (which is why a body that is not a Stripe event is a 400 `invalid_stripe_signature` too). `payment_intent.succeeded` and `payment_intent.payment_failed` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects. Bodies up to 512 KiB.",
+    "Verified with the `stripe` package against `Stripe-Signature` and STRIPE_WEBHOOK_SECRET, before anything reads the body (which is why a body that is not a Stripe event is a 400 `invalid_stripe_signature` too). `payment_intent.succeeded`, `payment_intent.payment_failed` and `payment_intent.canceled` with the order in `metadata.order_id` go through the same exactly-once path as the generic webhook, keyed by the event id, with the intent's amount, currency and id reconciled. A failed attempt keeps the order pending (the customer may retry the intent); a canceled intent fails the order and frees its units. Other events are acknowledged and ignored. A missing, wrong or stale signature is 400, as Stripe expects. Bodies up to 512 KiB.",
   // The Stripe-Signature header is the security scheme: the route reads it itself.
   security: SECURITY.stripe,
   request: {

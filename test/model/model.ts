@@ -610,9 +610,14 @@ export class ProductModel {
   private decideDeleted(order: ModelOrder, notice: Notice): WebhookAnswer {
     const answer = { order_id: order.id, order_status: order.status, duplicate: false };
     if (notice.status === "failure") return { ...answer, ignored: true };
-    if (notice.paymentId !== undefined && notice.paymentId === order.paymentId) {
-      return { ...answer, duplicate: true };
-    }
+    // As for a live order: the payment that paid it, or one already refunded, is the same
+    // payment; the id of a failed attempt took no money.
+    const pid = notice.paymentId;
+    const samePayment =
+      pid !== undefined &&
+      ((order.status === "paid" && order.paidWith === pid) ||
+        this.refunds.some((r) => r.orderId === order.id && r.paymentId === pid));
+    if (samePayment) return { ...answer, duplicate: true };
     const reason = order.status === "paid" ? "double_charge" : "late_payment";
     this.refund(order, reason, notice);
     return { ...answer, ignored: true, ...(reason === "double_charge" ? { reason } : {}) };
