@@ -105,10 +105,14 @@ export class Products {
    */
   async readProduct(c: Context<AppEnv>, productId: number): Promise<ProductRead> {
     await this.entry(c, productId);
-    return this.reads.run(String(productId), async () => {
-      const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
-      return { product, etag: entityTag(JSON.stringify(product)) };
-    });
+    return this.reads.run(
+      String(productId),
+      async () => {
+        const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
+        return { product, etag: entityTag(JSON.stringify(product)) };
+      },
+      (settled) => keepAlive(c, settled),
+    );
   }
 
   /** The product's catalogue entry: 404 when it does not exist, 503 when D1 cannot be read. */
@@ -268,6 +272,15 @@ export class Products {
       "service_unavailable",
       "The product catalogue cannot be read right now; retry shortly.",
     );
+  }
+}
+
+/** Keep the request alive until `settled` (waitUntil), where the runtime gives one. */
+function keepAlive(c: Context<AppEnv>, settled: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(settled);
+  } catch {
+    // no execution context (app.request in Node): nothing to keep alive
   }
 }
 
