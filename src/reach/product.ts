@@ -68,6 +68,8 @@ export interface ProductCall<M extends ProductMethod> {
 /** A product read, with the entity tag of exactly that answer. */
 export interface ProductRead {
   product: ProductView;
+  /** The product as JSON, serialised once per object call and sent as is to every reader. */
+  body: string;
   etag: string;
 }
 
@@ -109,7 +111,8 @@ export class Products {
       String(productId),
       async () => {
         const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
-        return { product, etag: entityTag(JSON.stringify(product)) };
+        const body = JSON.stringify(product);
+        return { product, body, etag: entityTag(body) };
       },
       (settled) => keepAlive(c, settled),
     );
