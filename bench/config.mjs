@@ -2,7 +2,7 @@
 //   --quick or BENCH_QUICK=1   ~1 s rows and a short warm-up (for smoke tests)
 //   BENCH_ROW_SECONDS=N        seconds per row (default 3; 1 in quick mode)
 //   BENCH_TARGETS=a,b          any of workerd,miniflare,wrangler,baseline (default: workerd,wrangler,baseline)
-//   BENCH_SCENARIOS=a,b        any of noop,hot,soldout,checkout,spread,tokens,bot,crowd (default: all; boundary always runs)
+//   BENCH_SCENARIOS=a,b        any of noop,hot,read,soldout,checkout,spread,tokens,bot,crowd (default: all; boundary always runs)
 //   BENCH_CONCURRENCY=1,16     connection counts (default 1,16,64,256)
 //   BENCH_PG_POOL=N            the baseline's pg pool size (default 10)
 //   BENCH_CROWD_SHOPPERS=N     shoppers in the crowd rows (default 20,000; 2,000 quick)

@@ -4,7 +4,7 @@
 // and by origin (our src/, hono, zod, ...), mapped through the bundle's source map, next to the
 // process's total CPU time from /proc (the rest is native: HTTP, RPC to the object, SQLite, GC).
 //
-//   BENCH_PROFILE_SCENARIO=hot|noop|soldout|checkout|spread|tokens|bot   (default hot)
+//   BENCH_PROFILE_SCENARIO=hot|noop|read|soldout|checkout|spread|tokens|bot   (default hot)
 //   BENCH_PROFILE_CONNECTIONS=64   BENCH_PROFILE_SECONDS=5
 // Writes bench/results/profile-<scenario>.md. The inspector adds overhead: use the numbers here for
 // proportions, and `npm run bench` for throughput.

@@ -61,6 +61,16 @@ export const SCENARIOS = [
     },
   },
   {
+    key: "read",
+    title: "Product reads: GET /api/products/:id on one product (shared object calls)",
+    ok: [200],
+    expected: [],
+    async prepare(target, ids) {
+      const id = await freshProduct(target, ids, AMPLE);
+      return { requests: [{ method: "GET", path: `/api/products/${id}` }] };
+    },
+  },
+  {
     key: "soldout",
     title: "Sold out: the same storm on a sold-out product (409 expected)",
     ok: [],

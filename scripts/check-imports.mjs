@@ -19,12 +19,17 @@ const src = join(root, "src");
 const LAYERS = {
   shared: { paths: ["env.ts", "log.ts", "config.ts", "contract/", "queue/"], may: [] },
   product: { paths: ["product/"], may: ["shared"] },
+  // The live-socket relay object: a Durable Object of its own, fed by the product's object.
+  live: { paths: ["live/"], may: ["shared"] },
   services: {
     paths: ["http/", "auth/", "catalogue/", "reach/", "payments/"],
-    may: ["shared", "product"],
+    may: ["shared", "product", "live"],
   },
-  routes: { paths: ["routes/"], may: ["shared", "product", "services"] },
-  entry: { paths: ["app.ts", "index.ts"], may: ["shared", "product", "services", "routes"] },
+  routes: { paths: ["routes/"], may: ["shared", "product", "services", "live"] },
+  entry: {
+    paths: ["app.ts", "index.ts"],
+    may: ["shared", "product", "services", "routes", "live"],
+  },
 };
 
 /** @param {string} file a path relative to src/ */

@@ -106,6 +106,16 @@ for (const token of adminTokens) {
   }
 }
 
+// The Worker refuses every request when RATE_LIMITS is neither on nor off (src/config.ts); refuse
+// to start with one here, where there is a start to refuse.
+for (let i = 0; i < extra.length; i++) {
+  const [name, ...rest] = extra[i - 1] === "--var" ? extra[i].split(":") : [];
+  const value = rest.join(":");
+  if (name === "RATE_LIMITS" && value !== "on" && value !== "off") {
+    console.error(`RATE_LIMITS must be on or off, got "${value}"; not starting.`);
+    process.exit(1);
+  }
+}
 const defaults = Object.entries(LOCAL_VARS)
   .filter(([name]) => !given.has(name))
   .flatMap(([name, value]) => ["--var", `${name}:${value}`]);

@@ -6,6 +6,8 @@ import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { ErrorCode } from "./contract/errors";
 import { HttpError, errorResponse } from "./http/error-answer";
+import { configFrom } from "./config";
+import type { Env } from "./env";
 import { logEvent } from "./log";
 import { CatalogueCache } from "./catalogue/catalogue";
 import { FrontierCache } from "./queue/frontier-cache";
@@ -68,6 +70,24 @@ function methodsFor(app: App, path: string): string[] {
   return [...methods];
 }
 
+/**
+ * Workers have no start hook, so a configuration the Worker cannot run with (RATE_LIMITS neither
+ * on nor off, a number that is not one) is refused here, on every request: 503
+ * `configuration_invalid` naming the variable, and an error log line, before anything else runs.
+ */
+const configurationChecked = createMiddleware<AppEnv>(async (c, next) => {
+  // Without an environment at all (the document built in Node by app.request) there is nothing to check.
+  if ((c.env as Env | undefined) === undefined) return next();
+  try {
+    configFrom(c.env);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logEvent("Configuration refused.", { request_id: c.get("requestId"), error: message }, "error");
+    return errorResponse(c, "configuration_invalid", `${message}; fix it and deploy again.`);
+  }
+  await next();
+});
+
 /** The Worker: a thin router that validates input and hands each request to its product's object. */
 export function createApp(options: AppOptions = {}): App {
   const catalogue = options.catalogue ?? new CatalogueCache();
@@ -84,6 +104,7 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   app.use("*", requestId);
+  app.use("*", configurationChecked);
   app.use("*", corsForStorefronts);
   const limitBody = (maxSize: number): MiddlewareHandler<AppEnv> =>
     bodyLimit({

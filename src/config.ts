@@ -9,6 +9,18 @@ export interface Config {
   maxUnitsPerShopper: number;
   latePayments: LatePayments;
   retentionMs: number;
+  /** RATE_LIMITS: `on` or `off`, nothing else. */
+  rateLimits: boolean;
+  /** MAX_LIVE_SOCKETS: live sockets one product may have open in all. */
+  maxLiveSockets: number;
+  /** LIVE_SOCKETS_PER_RELAY: live sockets one relay object carries. */
+  liveSocketsPerRelay: number;
+}
+
+function onOff(name: string, raw: string | undefined): boolean {
+  if (raw === "on") return true;
+  if (raw === "off") return false;
+  throw new Error(`Configuration ${name} must be on or off, got "${raw ?? ""}"`);
 }
 
 function latePayments(raw: string | undefined): LatePayments {
@@ -40,6 +52,9 @@ export function configFrom(env: Env): Config {
       maxUnitsPerShopper: positiveInt("MAX_UNITS_PER_SHOPPER", env.MAX_UNITS_PER_SHOPPER, 2),
       latePayments: latePayments(env.LATE_PAYMENTS),
       retentionMs: positiveInt("RETENTION_DAYS", env.RETENTION_DAYS, 30) * 86_400_000,
+      rateLimits: onOff("RATE_LIMITS", env.RATE_LIMITS),
+      maxLiveSockets: positiveInt("MAX_LIVE_SOCKETS", env.MAX_LIVE_SOCKETS, 50_000),
+      liveSocketsPerRelay: positiveInt("LIVE_SOCKETS_PER_RELAY", env.LIVE_SOCKETS_PER_RELAY, 2_500),
     };
     cache.set(env, config);
   }

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
 export { ProductObject } from "./product/product-object";
+export { LiveRelay } from "./live/relay";
 
 export default createApp();

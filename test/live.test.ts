@@ -1,5 +1,8 @@
-import { runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../src/index";
+import { CLOSE_REPLACED, relayName, relayPlan } from "../src/contract/live";
+import { verifyTicket } from "../src/queue/tokens";
 import { describe, expect, it } from "vitest";
 import {
   as,
@@ -11,24 +14,50 @@ import {
   patchProduct,
   productObject,
   release,
+  metrics,
+  uniqueKey,
+  webhook,
 } from "./helpers";
 
 interface Socket {
   frames: unknown[];
+  /** The close code once the server closed it. */
+  closed: () => number | null;
   /** Every message, flattened (a frame may be an array of messages). */
   messages: () => any[];
   next: (count?: number) => Promise<void>;
   close: () => void;
 }
 
+/** Ask for a live socket through the Worker, as a browser would (with these vars, if any). */
+async function upgrade(path: string, vars?: Partial<Cloudflare.Env>): Promise<Response> {
+  const request = new Request(`http://checkout.test${path}`, { headers: { upgrade: "websocket" } });
+  return vars
+    ? worker.fetch(request, { ...env, ...vars }, createExecutionContext())
+    : exports.default.fetch(request);
+}
+
+/** The seq a ticket carries. */
+async function ticketSeq(productId: number, token: string): Promise<number> {
+  const ticket = await verifyTicket(token, env.QUEUE_SECRET!);
+  expect(ticket?.productId).toBe(productId);
+  return ticket!.seq;
+}
+
+/** The relay a ticket's socket goes to under the deployed settings. */
+function relayOf(productId: number, seq: number) {
+  const plan = relayPlan(Number(env.MAX_LIVE_SOCKETS), Number(env.LIVE_SOCKETS_PER_RELAY));
+  return env.LIVE_RELAYS.getByName(relayName(productId, seq % plan.relays));
+}
+
 /** Open the live socket through the Worker, as a browser would. */
-async function connect(path: string): Promise<Socket> {
-  const res = await exports.default.fetch(
-    new Request(`http://checkout.test${path}`, { headers: { upgrade: "websocket" } }),
-  );
+async function connect(path: string, vars?: Partial<Cloudflare.Env>): Promise<Socket> {
+  const res = await upgrade(path, vars);
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
+  let closed: number | null = null;
+  ws.addEventListener("close", (event) => (closed = event.code));
   const frames: unknown[] = [];
   const waiters: (() => void)[] = [];
   ws.addEventListener("message", (event) => {
@@ -37,6 +66,7 @@ async function connect(path: string): Promise<Socket> {
   });
   return {
     frames,
+    closed: () => closed,
     messages: () => frames.flatMap((f) => (Array.isArray(f) ? f : [f])),
     next: async (count = frames.length + 1) => {
       const deadline = Date.now() + 5_000;
@@ -123,12 +153,16 @@ describe("GET /api/products/:id/live", () => {
       expect.objectContaining({ type: "stock", stock: 1 }),
       { type: "queue", position: 1, state: "waiting" },
     ]);
-    const attachments = await runInDurableObject(productObject(id), (_, state) =>
+    // The socket is a relay's (its ticket's: seq mod relays), never the selling object's.
+    const seq = await ticketSeq(id, b.ticket);
+    const relay = relayOf(id, seq);
+    const attachments = await runInDurableObject(relay, (_, state) =>
       state.getWebSockets("ticket").map((ws) => ws.deserializeAttachment()),
     );
-    expect(attachments).toEqual([
-      { productId: id, seq: expect.any(Number), shopperId: second["x-shopper-id"] },
-    ]);
+    expect(attachments).toEqual([{ productId: id, seq, shopperId: second["x-shopper-id"] }]);
+    expect(
+      await runInDurableObject(productObject(id), (_, state) => state.getWebSockets()),
+    ).toEqual([]);
 
     // The first shopper holds and lets go: the second is admitted, live.
     const h = await call("POST", "/api/holds", {
@@ -151,6 +185,11 @@ describe("GET /api/products/:id/live", () => {
       position: null,
       admission_token: expect.stringMatching(/^qa1\./),
     });
+    // Signed once, by the relay, and kept with the socket for the rest of the admission.
+    const kept = await runInDurableObject(relay, (_, state) =>
+      state.getWebSockets("ticket").map((ws) => ws.deserializeAttachment()),
+    );
+    expect(kept[0].admission.token).toBe(admitted.admission_token);
     socket.close();
   });
 
@@ -170,5 +209,153 @@ describe("GET /api/products/:id/live", () => {
       );
       expect(res.status).toBe(403);
     }
+  });
+
+  it("keeps one socket per ticket: a newer one closes the older with 4001", async () => {
+    const id = await newProduct(1);
+    await patchProduct(id, { queue: { enabled: true } });
+    const ticket = (await call("POST", `/api/products/${id}/queue`, { headers: as(newShopper()) }))
+      .body.ticket;
+    const older = await connect(`/api/products/${id}/live?ticket=${ticket}`);
+    await older.next(1);
+    const newer = await connect(`/api/products/${id}/live?ticket=${ticket}`);
+    await newer.next(1);
+    const deadline = Date.now() + 5_000;
+    while (older.closed() === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(older.closed()).toBe(CLOSE_REPLACED);
+    expect(newer.closed()).toBeNull();
+    const relay = relayOf(id, await ticketSeq(id, ticket));
+    expect(
+      await runInDurableObject(relay, (_, state) => state.getWebSockets("ticket").length),
+    ).toBe(1);
+    newer.close();
+  });
+
+  it("caps sockets per product: past MAX_LIVE_SOCKETS an upgrade is 503 live_full with Retry-After", async () => {
+    const id = await newProduct(5);
+    // 3 in all, 2 per relay: two relays carrying 2 and 1.
+    const vars = { MAX_LIVE_SOCKETS: "3", LIVE_SOCKETS_PER_RELAY: "2" };
+    const open = [];
+    for (let i = 0; i < 3; i++) open.push(await connect(`/api/products/${id}/live`, vars));
+    for (let i = 0; i < 3; i++) {
+      const refused = await upgrade(`/api/products/${id}/live`, vars);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("30");
+      expect(((await refused.json()) as any).error.code).toBe("live_full");
+    }
+    const counts = await Promise.all(
+      [0, 1].map((k) =>
+        runInDurableObject(
+          env.LIVE_RELAYS.getByName(relayName(id, k)),
+          (_, s) => s.getWebSockets().length,
+        ),
+      ),
+    );
+    expect(counts.sort()).toEqual([1, 2]);
+    // A socket that closes makes room for another.
+    open[0]!.close();
+    const deadline = Date.now() + 5_000;
+    let again = await upgrade(`/api/products/${id}/live`, vars);
+    while (again.status !== 101 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      again = await upgrade(`/api/products/${id}/live`, vars);
+    }
+    expect(again.status).toBe(101);
+    again.webSocket!.accept();
+    again.webSocket!.close(1000);
+    for (const socket of open.slice(1)) socket.close();
+  });
+
+  it("costs the product one message per relay per flush, whatever the number of sockets", async () => {
+    const id = await newProduct(100);
+    // 40 sockets on two relays.
+    const vars = { MAX_LIVE_SOCKETS: "200", LIVE_SOCKETS_PER_RELAY: "100" };
+    const sockets = await Promise.all(
+      Array.from({ length: 40 }, () => connect(`/api/products/${id}/live`, vars)),
+    );
+    await Promise.all(sockets.map((socket) => socket.next(1)));
+    for (let i = 0; i < 5; i++) {
+      await hold(id, 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    for (const socket of sockets) {
+      const deadline = Date.now() + 5_000;
+      while (lastStock(socket).reserved !== 5) {
+        if (Date.now() > deadline) throw new Error(JSON.stringify(socket.frames));
+        await socket.next();
+      }
+    }
+    const load = (await metrics(id)).body.load_since_start;
+    expect(load.live_relays).toBe(2);
+    expect(load.live_flushes).toBeGreaterThanOrEqual(1);
+    // One message to each relay per flush; the 40 sockets got theirs from the relays.
+    expect(load.live_relay_messages).toBe(load.live_flushes * 2);
+    const frames = sockets.reduce((sum, socket) => sum + socket.frames.length - 1, 0);
+    expect(frames).toBeGreaterThanOrEqual(40);
+    expect(load.live_relay_messages).toBeLessThanOrEqual(frames / 20);
+    for (const socket of sockets) socket.close();
+  });
+
+  it("sends at most 4 stock frames a second per socket", async () => {
+    const id = await newProduct(200);
+    const socket = await connect(`/api/products/${id}/live`);
+    await socket.next(1);
+    const started = Date.now();
+    while (Date.now() - started < 1_500) {
+      await hold(id, 1);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const seconds = (Date.now() - started) / 1000;
+    // The frame on connect, then at most one per 250 ms flush.
+    expect(socket.frames.length - 1).toBeLessThanOrEqual(Math.ceil(seconds * 4));
+    const reserved = (await call("GET", `/api/products/${id}`)).body.reserved;
+    expect(lastStock(socket)).toMatchObject({ reserved });
+    socket.close();
+  });
+
+  it("tells every waiting ticket's socket sold_out within one flush of the last unit selling", async () => {
+    const id = await newProduct(1);
+    await patchProduct(id, { queue: { enabled: true, admit_per_second: 1 } });
+    const first = as(newShopper());
+    const a = (await call("POST", `/api/products/${id}/queue`, { headers: first })).body;
+    const waiting = [];
+    for (let i = 0; i < 3; i++) {
+      const t = (await call("POST", `/api/products/${id}/queue`, { headers: as(newShopper()) }))
+        .body;
+      const socket = await connect(`/api/products/${id}/live?ticket=${t.ticket}`);
+      await socket.next(1);
+      expect(socket.messages().find((m) => m.type === "queue")).toMatchObject({ state: "waiting" });
+      waiting.push(socket);
+    }
+    const h = await call("POST", "/api/holds", {
+      json: { product_id: id, qty: 1, admission_token: a.admission_token },
+      headers: first,
+    });
+    expect(h.status).toBe(201);
+    const o = await call("POST", "/api/orders", {
+      json: { hold_id: h.body.hold_id },
+      headers: first,
+    });
+    expect(o.status).toBe(201);
+    const paidAt = Date.now();
+    const paid = await webhook({
+      idempotency_key: uniqueKey(),
+      order_id: o.body.order_id,
+      status: "success",
+    });
+    expect(paid.status).toBe(200);
+    for (const socket of waiting) {
+      const deadline = paidAt + 2_000;
+      while (!socket.messages().some((m) => m.type === "queue" && m.state === "sold_out")) {
+        if (Date.now() > deadline) throw new Error(JSON.stringify(socket.frames));
+        await socket.next();
+      }
+      socket.close();
+    }
+    // A flush is at most 250 ms after the change; well inside a second even on a busy machine.
+    expect(Date.now() - paidAt).toBeLessThan(2_000);
   });
 });

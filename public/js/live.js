@@ -1,6 +1,8 @@
 // The live feed of a product: a WebSocket to /api/products/:id/live (optionally following a queue
 // ticket) that reconnects with backoff when it drops, and falls back to polling when WebSockets
-// do not get through (an old proxy, a corporate network) so the page never shows a stale counter.
+// do not get through (an old proxy, a corporate network) or the product has as many sockets open as
+// it allows (503 live_full, which a browser only sees as a socket that never opened), so the page
+// never shows a stale counter. While the socket is open the page does not poll at all.
 
 const HEARTBEAT_MS = 25_000; // the object answers "ping" with "pong"
 const SILENCE_MS = 60_000; // no frame and no pong for this long: the line is dead
@@ -91,6 +93,7 @@ export class LiveFeed {
       return;
     }
     this.socket = socket;
+    this.lastHeard = 0;
     socket.onopen = () => {
       this.failures = 0;
       this.lastHeard = Date.now();
@@ -111,7 +114,10 @@ export class LiveFeed {
     };
     socket.onclose = () => {
       if (this.socket !== socket) return; // an old socket we already let go of
+      const neverOpened = this.lastHeard === 0;
       this.drop();
+      // Refused before it opened (live_full, a proxy): poll at once, try the socket with backoff.
+      if (neverOpened) this.startPolling();
       this.scheduleReconnect();
     };
   }

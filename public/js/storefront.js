@@ -667,7 +667,10 @@ async function main() {
   render();
   live.start();
   setInterval(tick, CLOCK_MS);
-  setInterval(() => void loadProduct().then(render, () => {}), PRODUCT_REFRESH_MS);
+  // While the live socket is open its frames are the stock: no product polling at all.
+  setInterval(() => {
+    if (!live.isOpen()) void loadProduct().then(render, () => {});
+  }, PRODUCT_REFRESH_MS);
 }
 
 void main();

@@ -1,3 +1,4 @@
+import { inOwnRequest } from "../reach/single-flight";
 import {
   CATALOGUE_COLUMNS as COLUMNS,
   readCatalogue,
@@ -126,7 +127,8 @@ export class CatalogueCache {
   /** The entry (null: no such product); throws when D1 fails and no entry was ever read here. */
   lookup(db: D1Database, productId: number): Promise<CatalogueEntry | null> {
     const cached = this.entries.get(productId);
-    if (cached && cached.until > this.now()) return cached.entry;
+    // A read another request started: awaited through a promise of this request's own.
+    if (cached && cached.until > this.now()) return inOwnRequest(cached.entry);
     const known = cached?.known;
     const entry = readCatalogue(db, productId).then(
       (read) => {

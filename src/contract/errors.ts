@@ -51,6 +51,8 @@ export const ERROR_STATUS = {
   payments_misconfigured: 503,
   shopper_auth_not_configured: 503,
   queue_not_configured: 503,
+  live_full: 503,
+  configuration_invalid: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

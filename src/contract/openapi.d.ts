@@ -46,7 +46,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A product with its stock, reserved and available units, exact at the moment of the read */
+    /**
+     * A product with its stock, reserved and available units, exact at the moment of the read
+     * @description Reads that arrive while another read of the same product is under way share the next call to the product's object (never one that started before the read arrived, so a shopper always sees at least their own last change). Send the `ETag` back as `If-None-Match` to get 304 while nothing changed.
+     */
     get: operations["getProduct"];
     put?: never;
     post?: never;
@@ -149,7 +152,7 @@ export interface paths {
     };
     /**
      * Live stock (and a ticket's place) over a WebSocket
-     * @description A WebSocket upgrade. Frames are JSON: `{"type":"stock","stock","reserved","available","sold_out"}` on connect and on every change, and with `?ticket=` `{"type":"queue","position","state","admission_token"?}`; a frame may be an array of both. At most about 10 frames a second; the last one always carries the current state.
+     * @description A WebSocket upgrade, carried by one of the product's relay objects (never by the object that sells). Frames are JSON: `{"type":"stock","stock","reserved","available","sold_out"}` on connect and on every change, and with `?ticket=` `{"type":"queue","position","state","admission_token"?}` on connect and whenever the ticket's place or state changes (`sold_out` included); a frame may be an array of both. At most 4 frames a second after the first; the last one always carries the current state. One socket per ticket: opening another closes the older with code 4001. Past the product's MAX_LIVE_SOCKETS: 503 `live_full` (poll GET /api/products/{id} instead, with backoff).
      */
     get: operations["openLiveUpdates"];
     put?: never;
@@ -539,7 +542,9 @@ export interface components {
           | "payments_not_configured"
           | "payments_misconfigured"
           | "shopper_auth_not_configured"
-          | "queue_not_configured";
+          | "queue_not_configured"
+          | "live_full"
+          | "configuration_invalid";
         message: string;
         /** @description Also in the Request-Id header and the logs. */
         request_id: string;
@@ -916,6 +921,17 @@ export interface components {
         /** @description Highest place admitted. */
         frontier: number;
       };
+      /** @description Work this object did since it last started, for load checks. */
+      load_since_start: {
+        /** @description Product reads this object answered (the Worker shares one among concurrent reads). */
+        product_reads: number;
+        /** @description Relay objects with live sockets that this object feeds. */
+        live_relays: number;
+        /** @description Flushes of a change to the relays (at most 4 a second). */
+        live_flushes: number;
+        /** @description Messages sent to relays: one per relay per flush, whatever the number of sockets. */
+        live_relay_messages: number;
+      };
       invariants: {
         ok: boolean;
         /**
@@ -1056,7 +1072,7 @@ export interface components {
   headers: {
     /** @description The request's id: Cloudflare's `cf-ray` when there is one, else a UUID. Also in every error body and every log line the request causes. */
     RequestId: string;
-    /** @description Seconds to wait before retrying (RFC 9110): 10 after `rate_limited`, 1 on a 503. */
+    /** @description Seconds to wait before retrying (RFC 9110): 10 after `rate_limited`, 30 after `live_full`, 1 on another 503. */
     RetryAfter: number;
     /** @description `true` when this answer replays what an earlier request with the same `Idempotency-Key` got (nothing changed this time); absent otherwise. */
     IdempotentReplayed: "true";
@@ -1064,6 +1080,10 @@ export interface components {
     Allow: string;
     /** @description The bearer challenge (RFC 6750): `Bearer realm="flash-sale-admin"` without a token, `Bearer error="invalid_request"` for a malformed header, `Bearer error="invalid_token"` for a wrong token. */
     WWWAuthenticate: string;
+    /** @description The entity tag of this exact answer; send it back as `If-None-Match` to be answered 304 while nothing changed. */
+    ETag: string;
+    /** @description `no-cache`: ask again every time (the answer is exact stock), with `If-None-Match`. */
+    CacheControl: "no-cache";
     /** @description The protocol to switch to. */
     Upgrade: "websocket";
   };
@@ -1102,6 +1122,17 @@ export interface operations {
       405: components["responses"]["MethodNotAllowed"];
       413: components["responses"]["PayloadTooLarge"];
       500: components["responses"]["InternalError"];
+      /** @description `configuration_invalid` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   getConfig: {
@@ -1126,12 +1157,26 @@ export interface operations {
       405: components["responses"]["MethodNotAllowed"];
       413: components["responses"]["PayloadTooLarge"];
       500: components["responses"]["InternalError"];
+      /** @description `configuration_invalid` */
+      503: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   getProduct: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description The `ETag` of an earlier answer: 304 with no body while the product is still exactly that. */
+        "if-none-match"?: string;
+      };
       path: {
         id: string;
       };
@@ -1143,11 +1188,23 @@ export interface operations {
       200: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
           [name: string]: unknown;
         };
         content: {
           "application/json": components["schemas"]["Product"];
         };
+      };
+      /** @description Not modified: the product is exactly the `If-None-Match` tag's. */
+      304: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description `product_not_found` */
       404: {
@@ -1171,8 +1228,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `service_unavailable` */
+      /** @description `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1297,7 +1365,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1395,7 +1463,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1506,8 +1574,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `shopper_auth_not_configured`, `service_unavailable` */
+      /** @description `queue_not_configured`, `shopper_auth_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1583,8 +1662,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1660,8 +1750,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `queue_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1738,8 +1839,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `queue_not_configured`, `service_unavailable` */
+      /** @description `queue_not_configured`, `live_full`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1870,7 +1982,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -1936,8 +2048,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2023,8 +2146,19 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          "Request-Id": components["headers"]["RequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["InternalError"];
-      /** @description `shopper_auth_not_configured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2132,7 +2266,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description `shopper_auth_not_configured`, `payments_not_configured`, `payments_misconfigured`, `service_unavailable` */
+      /** @description `shopper_auth_not_configured`, `payments_not_configured`, `payments_misconfigured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2232,7 +2366,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `webhook_secret_not_configured`, `webhook_secret_invalid`, `service_unavailable` */
+      /** @description `webhook_secret_not_configured`, `webhook_secret_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2302,7 +2436,7 @@ export interface operations {
       };
       413: components["responses"]["PayloadTooLarge"];
       500: components["responses"]["InternalError"];
-      /** @description `stripe_not_configured`, `service_unavailable` */
+      /** @description `stripe_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2370,7 +2504,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid` */
+      /** @description `admin_token_invalid`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2471,7 +2605,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2584,7 +2718,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `queue_not_configured`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2701,7 +2835,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2782,7 +2916,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2861,7 +2995,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -2939,7 +3073,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -3010,7 +3144,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid` */
+      /** @description `admin_token_invalid`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -3113,7 +3247,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -3193,7 +3327,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];
@@ -3272,7 +3406,7 @@ export interface operations {
         };
       };
       500: components["responses"]["InternalError"];
-      /** @description `admin_token_invalid`, `service_unavailable` */
+      /** @description `admin_token_invalid`, `service_unavailable`, `configuration_invalid` */
       503: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

@@ -468,6 +468,26 @@ export const ProductMetrics = z
         .openapi({ description: "Admissions in their TTL not used for a hold yet." }),
       frontier: z.number().int().openapi({ description: "Highest place admitted." }),
     }),
+    load_since_start: z
+      .object({
+        product_reads: z.number().int().openapi({
+          description:
+            "Product reads this object answered (the Worker shares one among concurrent reads).",
+        }),
+        live_relays: z
+          .number()
+          .int()
+          .openapi({ description: "Relay objects with live sockets that this object feeds." }),
+        live_flushes: z
+          .number()
+          .int()
+          .openapi({ description: "Flushes of a change to the relays (at most 4 a second)." }),
+        live_relay_messages: z.number().int().openapi({
+          description:
+            "Messages sent to relays: one per relay per flush, whatever the number of sockets.",
+        }),
+      })
+      .openapi({ description: "Work this object did since it last started, for load checks." }),
     invariants: z.object({
       ok: z.boolean(),
       checked: z.enum(["counters", "full"]).openapi({

@@ -29,7 +29,8 @@ export const HEADER_COMPONENTS = {
     schema: { type: "string", example: "8c3d0ed5-ab12-423d-acdb-ef958d0de74d" },
   },
   RetryAfter: {
-    description: "Seconds to wait before retrying (RFC 9110): 10 after `rate_limited`, 1 on a 503.",
+    description:
+      "Seconds to wait before retrying (RFC 9110): 10 after `rate_limited`, 30 after `live_full`, 1 on another 503.",
     required: true,
     schema: { type: "integer", minimum: 0, example: 1 },
   },
@@ -50,6 +51,18 @@ export const HEADER_COMPONENTS = {
     required: true,
     schema: { type: "string", example: 'Bearer realm="flash-sale-admin"' },
   },
+  ETag: {
+    description:
+      "The entity tag of this exact answer; send it back as `If-None-Match` to be answered 304 while nothing changed.",
+    required: true,
+    schema: { type: "string", example: '"1k2j3h4g5f"' },
+  },
+  CacheControl: {
+    description:
+      "`no-cache`: ask again every time (the answer is exact stock), with `If-None-Match`.",
+    required: true,
+    schema: { type: "string", enum: ["no-cache"] },
+  },
   Upgrade: {
     description: "The protocol to switch to.",
     required: true,
@@ -62,6 +75,10 @@ const headerRef = (name: HeaderComponent) => ({ $ref: `#/components/headers/${na
 
 /** `Request-Id`, on every answer but a WebSocket upgrade. */
 const REQUEST_ID = { "Request-Id": headerRef("RequestId") };
+/** `Request-Id` alone, for an answer with no body (a 304). */
+export const REQUEST_ID_ONLY = REQUEST_ID;
+/** For answers that carry an entity tag (product reads). */
+export const ETAG = { ETag: headerRef("ETag"), "Cache-Control": headerRef("CacheControl") };
 /** For answers that may replay an earlier request's (holds and restocks with a key). */
 export const IDEMPOTENT_REPLAYED = { "Idempotent-Replayed": headerRef("IdempotentReplayed") };
 
@@ -128,6 +145,10 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   shopper_auth_not_configured:
     "Shoppers cannot be identified: this deployment has no SHOPPER_TOKEN_SECRET.",
   queue_not_configured: "The queue is not available: this deployment has no QUEUE_SECRET.",
+  live_full:
+    "This product has as many live sockets open as it allows; poll GET /api/products/{id} instead.",
+  configuration_invalid:
+    'Configuration RATE_LIMITS must be on or off, got "yes"; fix it and deploy again.',
 };
 
 const EXAMPLE_REQUEST_ID = "8c3d0ed5-ab12-423d-acdb-ef958d0de74d";
@@ -197,7 +218,12 @@ type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;
 const responseRef = (name: ResponseComponent) => ({ $ref: `#/components/responses/${name}` });
 
 /** Codes that every operation can answer, through the shared components. */
-type SharedCode = "method_not_allowed" | "payload_too_large" | "internal_error" | "not_found";
+type SharedCode =
+  | "method_not_allowed"
+  | "payload_too_large"
+  | "internal_error"
+  | "not_found"
+  | "configuration_invalid";
 export type RouteErrorCode = Exclude<ErrorCode, SharedCode>;
 
 /**
@@ -205,8 +231,9 @@ export type RouteErrorCode = Exclude<ErrorCode, SharedCode>;
  * example per code), plus the answers every operation can give (405, 413, 500).
  */
 export function errorResponses(...codes: RouteErrorCode[]) {
-  const byStatus = new Map<number, RouteErrorCode[]>();
-  for (const code of new Set(codes)) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  // Any operation answers configuration_invalid while the deployment's settings are refused.
+  for (const code of new Set<ErrorCode>([...codes, "configuration_invalid"])) {
     const status = ERROR_STATUS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

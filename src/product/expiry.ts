@@ -67,3 +67,29 @@ export function earliestDeadline(sql: SqlStorage): number {
     .one();
   return typeof row.at === "number" ? row.at : Infinity;
 }
+
+/**
+ * The product as it stands at `now` without writing anything: units in holds and unpaid orders
+ * past their deadline count as free (the alarm or the next write releases them). Only reads when
+ * something may be due (`expiryAt`, the earliest known deadline, is not ahead).
+ */
+export function productAsOf<P extends { reserved: number }>(
+  sql: SqlStorage,
+  product: P,
+  now: number,
+  expiryAt: number,
+): P {
+  if (now < expiryAt) return product;
+  const row = sql
+    .exec(
+      `SELECT COALESCE(SUM(qty), 0) AS due FROM (
+         SELECT qty FROM holds WHERE status = 'active' AND expires_at <= ?
+         UNION ALL
+         SELECT qty FROM orders WHERE status = 'pending' AND pay_by <= ?)`,
+      now,
+      now,
+    )
+    .one();
+  const due = Number(row.due);
+  return due === 0 ? product : { ...product, reserved: product.reserved - due };
+}

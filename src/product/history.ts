@@ -55,9 +55,12 @@ export function nextOutboxRows(sql: SqlStorage, limit: number): OutboxRow[] {
   );
 }
 
-/** D1 has these events now. */
+/** D1 has these events now: one statement per batch (at most 90 bound parameters each). */
 export function dropCopied(sql: SqlStorage, seqs: number[]): void {
-  for (const seq of seqs) sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
+  for (let i = 0; i < seqs.length; i += 90) {
+    const part = seqs.slice(i, i + 90);
+    sql.exec(`DELETE FROM outbox WHERE seq IN (${part.map(() => "?").join(", ")})`, ...part);
+  }
   adjust({ sql }, { outbox_backlog: -seqs.length });
 }
 

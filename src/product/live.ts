@@ -1,36 +1,24 @@
-import { ticketStatus, type QueueFrontier } from "../queue/frontier";
-import { signAdmission } from "../queue/tokens";
+import type { LiveState, StockFrame } from "../contract/live";
+import { relayName } from "../contract/live";
+import type { Env } from "../env";
+import { logEvent } from "../log";
 import type { ProductRow } from "./product-row";
 
 /**
- * Live stock and queue updates over WebSockets, with the Hibernation API: the object accepts the
- * socket (ctx.acceptWebSocket) and keeps nothing per socket in memory but what the socket's own
- * attachment holds (its ticket), so an idle object can hibernate with thousands of sockets open
- * and wake with all it needs.
+ * Live updates, off the selling object's thread: sockets attach to relay objects
+ * (src/live/relay.ts), never to this object. This object only knows which relays have sockets
+ * (each says so when its first socket opens) and, at most every FLUSH_MS after a change, sends
+ * each of them one message with the state as it is then (stock and the queue's frontier). Each
+ * relay fans it out and works out each ticket's place itself: no SQL, no signature and no send per
+ * socket here, so the work per flush is one RPC per relay whatever the number of sockets.
  *
- * Every change asks for a flush; flushes are at most FLUSH_MS apart (about 10 frames a second per
- * socket, batched as Cloudflare advises), and each sends the state as it is at that moment, so
- * the last frame always carries the current state. A frame is one JSON message, or a JSON array
- * of them when the stock and the socket's place in line both changed.
+ * The relays with sockets are kept in storage (a write only when that set changes), so a restart
+ * of this object keeps feeding them. A relay that answers a flush with no sockets left is dropped
+ * (unless it asked again meanwhile).
  */
-export const FLUSH_MS = 100;
+export const FLUSH_MS = 250;
 
-export interface StockFrame {
-  type: "stock";
-  stock: number;
-  reserved: number;
-  available: number;
-  /** Nothing left and nothing can come back. */
-  sold_out: boolean;
-}
-
-export interface QueueFrame {
-  type: "queue";
-  position: number | null;
-  state: string;
-  admission_token?: string;
-  admission_expires_at?: string;
-}
+const RELAYS_KEY = "live_relays";
 
 /** The stock frame of the product as it is now. */
 export function stockFrame(product: ProductRow): StockFrame {
@@ -43,108 +31,97 @@ export function stockFrame(product: ProductRow): StockFrame {
   };
 }
 
-/** What a socket carries through hibernation: the ticket it follows, if any. */
-export interface SocketTicket {
-  productId: number;
-  seq: number | null;
-  shopperId: string | null;
+export interface LiveCounts {
+  relays: number;
+  flushes: number;
+  /** Messages this object sent to relays (one per relay per flush that had a change). */
+  relayMessages: number;
 }
 
-export interface LiveSource {
-  stock(): StockFrame | null;
-  frontier(): QueueFrontier | null;
-  /** QUEUE_SECRET, to give an admitted ticket its admission token. */
-  secret(): string | undefined;
-  /** Bumped when anything a ticket holder sees may have changed. */
-  queueVersion(): number;
-}
-
-export class LiveUpdates {
+export class LiveFanout {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastFlush = 0;
-  private lastStock: string | null = null;
-  private lastQueueVersion = -1;
+  private lastSent: string | null = null;
+  /** Relay index -> registration generation (a watch since a flush was sent keeps it). */
+  private relays = new Map<number, number>();
+  private generation = 0;
+  private flushes = 0;
+  private relayMessages = 0;
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly source: LiveSource,
+    private readonly env: Env,
+    private readonly source: { productId: () => number | null; state: () => LiveState | null },
   ) {}
 
-  /** Take an upgrade request: the socket is the object's, and gets the current state at once. */
-  async accept(ticket: SocketTicket): Promise<Response> {
-    const pair = new WebSocketPair();
-    const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, ticket.seq === null ? ["stock"] : ["stock", "ticket"]);
-    server.serializeAttachment(ticket);
-    const frames: (StockFrame | QueueFrame)[] = [];
-    const stock = this.source.stock();
-    if (stock) frames.push(stock);
-    const queue = await this.queueFrame(ticket);
-    if (queue) frames.push(queue);
-    send(server, frames);
-    return new Response(null, { status: 101, webSocket: client });
+  /** Read which relays have sockets (from blockConcurrencyWhile at start). */
+  async load(): Promise<void> {
+    const stored = await this.ctx.storage.get<number[]>(RELAYS_KEY);
+    for (const k of stored ?? []) this.relays.set(k, 0);
+    if (this.relays.size > 0) this.changed();
+  }
+
+  /** A relay has its first socket: send it every change from now on; the state as it is now. */
+  async watch(k: number): Promise<LiveState | null> {
+    const known = this.relays.has(k);
+    this.relays.set(k, ++this.generation);
+    if (!known) await this.save();
+    return this.source.state();
   }
 
   /** Something changed: flush now, or at the next slot if one was sent under FLUSH_MS ago. */
   changed(): void {
-    if (this.timer !== null) return;
+    if (this.timer !== null || this.relays.size === 0) return;
     const wait = Math.max(0, this.lastFlush + FLUSH_MS - Date.now());
     this.timer = setTimeout(() => void this.flush(), wait);
+  }
+
+  counts(): LiveCounts {
+    return { relays: this.relays.size, flushes: this.flushes, relayMessages: this.relayMessages };
   }
 
   private async flush(): Promise<void> {
     this.timer = null;
     this.lastFlush = Date.now();
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
-    const stock = this.source.stock();
-    const stockJson = stock ? JSON.stringify(stock) : null;
-    const stockChanged = stockJson !== null && stockJson !== this.lastStock;
-    this.lastStock = stockJson;
-    const version = this.source.queueVersion();
-    const queueChanged = version !== this.lastQueueVersion;
-    this.lastQueueVersion = version;
-    if (!stockChanged && !queueChanged) return;
-    for (const socket of sockets) {
-      const frames: (StockFrame | QueueFrame)[] = [];
-      if (stockChanged && stock) frames.push(stock);
-      if (queueChanged) {
-        const ticket = socket.deserializeAttachment() as SocketTicket | null;
-        const queue = ticket ? await this.queueFrame(ticket) : null;
-        if (queue) frames.push(queue);
+    const productId = this.source.productId();
+    const state = this.source.state();
+    if (productId === null || state === null || this.relays.size === 0) return;
+    // publishedAt changes every time; the relays care only when anything else did.
+    const json = JSON.stringify({
+      ...state,
+      frontier: state.frontier && { ...state.frontier, publishedAt: 0 },
+    });
+    if (json === this.lastSent) return;
+    this.lastSent = json;
+    this.flushes++;
+    const sent = [...this.relays];
+    this.relayMessages += sent.length;
+    const answers = await Promise.allSettled(
+      sent.map(([k]) => this.env.LIVE_RELAYS.getByName(relayName(productId, k)).deliver(state)),
+    );
+    let dropped = false;
+    answers.forEach((answer, i) => {
+      const [k, generation] = sent[i] ?? [0, 0];
+      if (answer.status === "rejected") {
+        logEvent(
+          "Live relay unreachable; sending again at the next flush.",
+          { product_id: productId, relay: k, error: String(answer.reason) },
+          "warn",
+        );
+        this.lastSent = null;
+        this.changed();
+        return;
       }
-      send(socket, frames);
-    }
+      // No sockets left, and no new one since this flush was sent: stop feeding it.
+      if (answer.value === 0 && this.relays.get(k) === generation) {
+        this.relays.delete(k);
+        dropped = true;
+      }
+    });
+    if (dropped) await this.save();
   }
 
-  private async queueFrame(ticket: SocketTicket): Promise<QueueFrame | null> {
-    const frontier = ticket.seq === null ? null : this.source.frontier();
-    if (!frontier || ticket.seq === null) return null;
-    const now = Date.now();
-    const status = ticketStatus(frontier, ticket.seq, now);
-    const frame: QueueFrame = { type: "queue", position: status.position, state: status.state };
-    const secret = this.source.secret();
-    if (status.state === "admitted" && status.admissionExpiresAt && secret) {
-      frame.admission_token = await signAdmission(
-        {
-          productId: ticket.productId,
-          seq: ticket.seq,
-          shopperId: ticket.shopperId,
-          expiresAt: status.admissionExpiresAt,
-        },
-        secret,
-      );
-      frame.admission_expires_at = new Date(status.admissionExpiresAt).toISOString();
-    }
-    return frame;
-  }
-}
-
-function send(socket: WebSocket, frames: (StockFrame | QueueFrame)[]): void {
-  if (frames.length === 0) return;
-  try {
-    socket.send(JSON.stringify(frames.length === 1 ? frames[0] : frames));
-  } catch {
-    // A socket that closed meanwhile: the runtime tells the object with webSocketClose.
+  private save(): Promise<void> {
+    return this.ctx.storage.put(RELAYS_KEY, [...this.relays.keys()]);
   }
 }

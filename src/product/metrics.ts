@@ -88,6 +88,7 @@ export interface MetricsContext {
   historyFailures: number;
   storageBytes: number;
   queue: ProductMetricsView["queue"];
+  load: ProductMetricsView["load_since_start"];
   /** Re-derive every counter from the rows (`?check=full`). */
   full: boolean;
 }
@@ -136,6 +137,7 @@ export function productMetrics(
     history_failing_attempts: context.historyFailures,
     storage_bytes: context.storageBytes,
     queue: context.queue,
+    load_since_start: context.load,
     invariants: {
       ok: violations.length === 0,
       checked: context.full ? "full" : "counters",

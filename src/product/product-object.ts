@@ -13,12 +13,13 @@ import type {
   RefundView,
 } from "../contract/shapes";
 import { AlarmSchedule } from "./alarm-schedule";
-import { earliestDeadline, releaseDue } from "./expiry";
+import { earliestDeadline, productAsOf, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
 import { appendToOutbox, deadLetterPage, deadLetterView, requeueDeadLetter } from "./history";
 import type { HistoryEvent } from "./history";
 import { HistoryFlusher } from "./history-flusher";
-import { LiveUpdates, stockFrame, type SocketTicket } from "./live";
+import { LiveFanout, stockFrame } from "./live";
+import type { LiveState } from "../contract/live";
 import { ProductQueue, type HoldAdmission } from "./queue";
 import * as holds from "./holds";
 import { productMetrics } from "./metrics";
@@ -77,22 +78,23 @@ export class ProductObject extends DurableObject<Env> {
   /** Whether the product's queue is on, so holds and writes skip it without a read when not. */
   private queueEnabled = false;
   private rejectedSinceStart = 0;
+  /** Product reads served since the object started (the bench counts object calls per read). */
+  private productReads = 0;
   private readonly writes: GroupCommit;
-  private readonly live: LiveUpdates;
+  private readonly live: LiveFanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.schedule = new AlarmSchedule(ctx.storage);
     this.writes = new GroupCommit(ctx.storage);
-    this.live = new LiveUpdates(ctx, {
-      stock: () => (this.productId === null ? null : stockFrame(productRow(this.sql))),
-      frontier: () => this.frontier(),
-      secret: () => this.env.QUEUE_SECRET,
-      queueVersion: () => this.queue?.version ?? 0,
+    this.live = new LiveFanout(ctx, env, {
+      productId: () => this.productId,
+      state: () => this.liveState(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       await this.schedule.load();
+      await this.live.load();
       // Only an object that already holds a product has a schema to bring up to date.
       if (storedSchemaVersion(this.sql) === 0) return;
       ctx.storage.transactionSync(() => migrate(this.sql));
@@ -107,11 +109,17 @@ export class ProductObject extends DurableObject<Env> {
 
   // ---- RPC methods, called by the Worker -------------------------------------------------
 
+  /**
+   * The product as it stands now, with no transaction and no write: units past their deadline
+   * count as free (the alarm, or the next write, releases them), so the answer is exact at the
+   * moment it is read and a storm of reads never runs the release or the queue's admission.
+   */
   async readProduct(call: Call): Promise<Answer<{ product: ProductView }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => ({ ok: true, product: this.view(productRow(tx.sql)) }))
-    );
+    const missing = await this.open(call.productId);
+    if (missing) return missing;
+    this.productReads++;
+    const product = productAsOf(this.sql, productRow(this.sql), Date.now(), this.schedule.expiryAt);
+    return { ok: true, product: this.view(product) };
   }
 
   async createHold(
@@ -301,6 +309,7 @@ export class ProductObject extends DurableObject<Env> {
       (await this.open(call.productId)) ??
       this.transact(call, (tx) => {
         const product = productRow(tx.sql) as ProductCounters;
+        const live = this.live.counts();
         const metrics = productMetrics(tx.sql, product, {
           rejectedSinceStart: this.rejectedSinceStart,
           historyFailures: this.history?.failing ?? 0,
@@ -311,6 +320,12 @@ export class ProductObject extends DurableObject<Env> {
             waiting: 0,
             admitted_unused: 0,
             frontier: 0,
+          },
+          load: {
+            product_reads: this.productReads,
+            live_relays: live.relays,
+            live_flushes: live.flushes,
+            live_relay_messages: live.relayMessages,
           },
           full: call.full,
         });
@@ -377,31 +392,17 @@ export class ProductObject extends DurableObject<Env> {
     );
   }
 
-  /** Live updates: the Worker passes an upgrade here once it has checked the ticket, if any. */
-  override async fetch(request: Request): Promise<Response> {
-    const productId = Number(request.headers.get("x-product-id"));
-    const missing = await this.open(productId);
-    if (missing) return Response.json(missing, { status: 404 });
-    const seq = request.headers.get("x-ticket-seq");
-    const ticket: SocketTicket = {
-      productId,
-      seq: seq === null ? null : Number(seq),
-      shopperId: request.headers.get("x-ticket-shopper"),
-    };
-    return this.live.accept(ticket);
-  }
-
-  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
-    // Clients only listen; a "ping" gets a "pong" so they can tell the line is alive.
-    if (message === "ping") socket.send("pong");
-  }
-
-  override webSocketClose(socket: WebSocket, code: number): void {
-    try {
-      socket.close(code === 1005 ? 1000 : code, "closing");
-    } catch {
-      // already closed
-    }
+  /**
+   * A relay object (src/live/relay.ts) has its first socket: it gets every change from now on,
+   * and the state as it is now for that socket.
+   */
+  async watchLive(call: Call & { relay: number }): Promise<Answer<{ state: LiveState }>> {
+    const missing = await this.open(call.productId);
+    if (missing) return missing;
+    const state = await this.live.watch(call.relay);
+    return state
+      ? { ok: true, state }
+      : failure("product_not_found", `No product ${call.productId}.`);
   }
 
   /**
@@ -436,9 +437,12 @@ export class ProductObject extends DurableObject<Env> {
     return productView(product, configFrom(this.env));
   }
 
-  private frontier(): QueueFrontier | null {
-    if (this.productId === null || !this.queue) return null;
-    return this.queue.frontierView(productRow(this.sql), Date.now());
+  /** What the relays get per flush: stock as a read answers it, and the queue's frontier. */
+  private liveState(): LiveState | null {
+    if (this.productId === null) return null;
+    const now = Date.now();
+    const row = productAsOf(this.sql, productRow(this.sql), now, this.schedule.expiryAt);
+    return { stock: stockFrame(row), frontier: this.queue?.frontierView(row, now) ?? null };
   }
 
   /** This object now holds its product: the history copier and the queue can start. */

@@ -7,7 +7,11 @@ import { HttpError } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
 import { logEvent, type LogFields } from "../log";
 import type { ProductObject } from "../product/product-object";
+import type { ProductView } from "../contract/shapes";
+import { configFrom } from "../config";
+import { relayName, relayPlan } from "../contract/live";
 import { withRetries, type RetryPolicy } from "./retry";
+import { SingleFlight } from "./single-flight";
 
 /**
  * The object's RPC methods as the Worker sees them. Answers are plain data, so the class's own
@@ -15,7 +19,6 @@ import { withRetries, type RetryPolicy } from "./retry";
  */
 export type ProductStub = Pick<
   ProductObject,
-  | "fetch"
   | "readProduct"
   | "createHold"
   | "releaseHold"
@@ -38,7 +41,7 @@ export type ProductStub = Pick<
   | "leaveQueue"
 >;
 export type StubFor = (env: Env, productId: number) => ProductStub;
-export type ProductMethod = Exclude<keyof ProductStub, "fetch">;
+export type ProductMethod = keyof ProductStub;
 
 /** What a method takes beyond the product and the request, which every call names anyway. */
 export type ProductInput<M extends ProductMethod> = Omit<
@@ -66,11 +69,22 @@ export interface ProductCall<M extends ProductMethod> {
   observe?: (answer: ProductAnswer<M>) => void;
 }
 
+/** A product read, with the entity tag of exactly that answer. */
+export interface ProductRead {
+  product: ProductView;
+  /** The product as JSON, serialised once per object call and sent as is to every reader. */
+  body: string;
+  etag: string;
+}
+
 export interface ProductsOptions {
   stubFor: StubFor;
   retry: RetryPolicy;
   catalogue: CatalogueCache;
 }
+
+/** How long a page told `live_full` waits before trying a socket again (it polls meanwhile). */
+export const LIVE_FULL_RETRY_S = 30;
 
 /** Every request for a product goes to the one object named after it. */
 export const productStub: StubFor = (env, productId) => env.PRODUCTS.getByName(String(productId));
@@ -86,7 +100,27 @@ export class Products {
   /** Catalogue entries this request already looked up, so a route and its call share one. */
   private readonly looked = new WeakMap<Context<AppEnv>, Map<number, Promise<CatalogueEntry>>>();
 
+  /** Concurrent product reads in this isolate share one object call (see SingleFlight). */
+  readonly reads = new SingleFlight<ProductRead>();
+
   constructor(private readonly options: ProductsOptions) {}
+
+  /**
+   * The product as its object has it now, the call shared with the reads of the same product
+   * that arrive while another is under way (never with one that started before this read).
+   */
+  async readProduct(c: Context<AppEnv>, productId: number): Promise<ProductRead> {
+    await this.entry(c, productId);
+    return this.reads.run(
+      String(productId),
+      async () => {
+        const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
+        const body = JSON.stringify(product);
+        return { product, body, etag: entityTag(body) };
+      },
+      (settled) => keepAlive(c, settled),
+    );
+  }
 
   /** The product's catalogue entry: 404 when it does not exist, 503 when D1 cannot be read. */
   entry(
@@ -151,15 +185,45 @@ export class Products {
   }
 
   /**
-   * Hand a WebSocket upgrade to the product's object, once the product is known to exist (an
-   * object is never woken for one that does not); the object's refusal as this API answers one.
+   * Hand a WebSocket upgrade to one of the product's relay objects (src/live/relay.ts), once the
+   * product is known to exist: a ticket's socket to its own relay (`seq mod relays`, so a newer
+   * socket replaces the older), any other to a relay drawn at random, then up to two more if that
+   * one is full. Past them: 503 `live_full` (the page polls instead).
    */
-  async upgrade(c: Context<AppEnv>, productId: number, request: Request): Promise<Response> {
+  async upgrade(
+    c: Context<AppEnv>,
+    productId: number,
+    ticket: { seq: number; shopperId: string | null } | null,
+  ): Promise<Response> {
     await this.entry(c, productId);
-    const answer = await this.options.stubFor(c.env, productId).fetch(request);
-    if (answer.status === 101) return answer;
-    const refused = await answer.json<Failure>();
-    throw new HttpError(refused.code, refused.message);
+    const config = configFrom(c.env);
+    const plan = relayPlan(config.maxLiveSockets, config.liveSocketsPerRelay);
+    const first = ticket ? ticket.seq % plan.relays : Math.floor(Math.random() * plan.relays);
+    const tries = ticket ? 1 : Math.min(3, plan.relays);
+    for (let i = 0; i < tries; i++) {
+      const k = (first + i * Math.ceil(plan.relays / tries)) % plan.relays;
+      const headers = new Headers({
+        upgrade: "websocket",
+        "x-product-id": String(productId),
+        "x-relay": String(k),
+        "x-relay-cap": String(plan.capOf(k)),
+        "x-request-id": c.get("requestId"),
+      });
+      if (ticket) {
+        headers.set("x-ticket-seq", String(ticket.seq));
+        if (ticket.shopperId !== null) headers.set("x-ticket-shopper", ticket.shopperId);
+      }
+      const relay = c.env.LIVE_RELAYS.getByName(relayName(productId, k));
+      const answer = await relay.fetch(new Request(c.req.url, { headers }));
+      if (answer.status === 101) return answer;
+      const refused = await answer.json<Failure>();
+      if (refused.code !== "live_full") throw new HttpError(refused.code, refused.message);
+    }
+    throw new HttpError(
+      "live_full",
+      `Product ${productId} has as many live sockets open as it allows; poll GET /api/products/${productId} instead.`,
+      { "Retry-After": String(LIVE_FULL_RETRY_S) },
+    );
   }
 
   private async lookup(
@@ -216,4 +280,29 @@ export class Products {
       "The product catalogue cannot be read right now; retry shortly.",
     );
   }
+}
+
+/** Keep the request alive until `settled` (waitUntil), where the runtime gives one. */
+function keepAlive(c: Context<AppEnv>, settled: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(settled);
+  } catch {
+    // no execution context (app.request in Node): nothing to keep alive
+  }
+}
+
+/**
+ * A strong entity tag for an answer body: FNV-1a over its UTF-16 code units, twice with different
+ * seeds (64 bits), enough to tell apart two states of one product; computed once per object call,
+ * not per read.
+ */
+export function entityTag(body: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ body.length;
+  for (let i = 0; i < body.length; i++) {
+    const unit = body.charCodeAt(i);
+    a = Math.imul(a ^ unit, 0x01000193);
+    b = Math.imul(b ^ unit, 0x5bd1e995);
+  }
+  return `"${(a >>> 0).toString(36)}${(b >>> 0).toString(36)}"`;
 }

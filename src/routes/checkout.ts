@@ -37,7 +37,7 @@ const checkoutRoute = createRoute({
   description:
     "Opens a Stripe Checkout Session for the order's amount and currency (one line item: the product's name and picture), with the order id as `client_reference_id` and in the session's and payment intent's `metadata.order_id`, closing no later than the order's `pay_by`; success and cancel bring the shopper back to `/?order=<id>&checkout=success` (or `cancel`) on this origin. While that session is open, asking again answers the same one. Stripe's `checkout.session.completed` and `payment_intent.succeeded` then pay the order through POST /api/payments/stripe (one payment, whichever comes first). Stripe keeps a session open at least 30 minutes: 409 `checkout_too_late` when the order's window closes sooner; 503 `payments_misconfigured` while PAYMENT_TTL_SECONDS is below 1800.",
   security: SECURITY.shopper,
-  middleware: [requireShopper, rateLimited] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: { params: OrderIdParam },
   responses: {
     200: jsonResponse(CheckoutAnswer, "The Checkout Session to send the shopper to"),

@@ -28,7 +28,7 @@ const createHold = createRoute({
   description:
     "Send an `Idempotency-Key` to make retries safe: the same key returns the same hold (with `Idempotent-Replayed: true`). A shopper's units in active holds, pending and paid orders never exceed the product's per-shopper limit. While the product's queue is on, send the `admission_token` of an admitted ticket.",
   security: SECURITY.shopper,
-  middleware: [requireShopper, rateLimited] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: { headers: IdempotencyKeyHeader, body: jsonBody(HoldRequest, "What to hold") },
   responses: {
     201: jsonResponse(
@@ -86,7 +86,7 @@ const releaseHold = createRoute({
   description:
     "Releasing again answers the same hold; a hold that already expired answers with `status: expired`.",
   security: SECURITY.shopper,
-  middleware: [requireShopper, rateLimited] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: { params: HoldIdParam },
   responses: {
     200: jsonResponse(Hold, "The hold, now released (or expired)"),

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { HttpError } from "../http/error-answer";
 import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../http/openapi";
 import { productOfHold, productOfOrder } from "../contract/ids";
-import { rateLimited } from "../auth/rate-limit";
+import { limitRate, rateLimited } from "../auth/rate-limit";
 import { Order, OrderIdParam, OrderRequest } from "../contract/shapes";
 import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import type { App } from "../http/context";
@@ -17,7 +17,7 @@ const createOrder = createRoute({
   description:
     "The order keeps the units reserved until it is paid or PAYMENT_TTL_SECONDS pass. Posting the same hold again returns the same order (200).",
   security: SECURITY.shopper,
-  middleware: [requireShopper, rateLimited] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: { body: jsonBody(OrderRequest, "The hold to order") },
   responses: {
     201: jsonResponse(Order, "The new order"),
@@ -52,6 +52,7 @@ const getOrder = createRoute({
       "invalid_shopper_token",
       "shopper_auth_not_configured",
       "invalid_request",
+      "rate_limited",
       "service_unavailable",
     ),
   },
@@ -66,7 +67,7 @@ const cancelOrder = createRoute({
   description:
     "Cancelling again answers the cancelled order. A payment that arrives afterwards is handled as for any cancelled order.",
   security: SECURITY.shopper,
-  middleware: [requireShopper] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: { params: OrderIdParam },
   responses: {
     200: jsonResponse(Order, "The order, now cancelled"),
@@ -75,6 +76,7 @@ const cancelOrder = createRoute({
       "not_your_order",
       "order_not_pending",
       ...SHOPPER_ERRORS,
+      "rate_limited",
       "invalid_request",
       "service_unavailable",
     ),
@@ -99,6 +101,9 @@ export function orderRoutes(app: App, { products, soldOut }: RouteDeps): void {
   app.openapi(getOrder, async (c) => {
     const { id: orderId } = c.req.valid("param");
     const viewer = await identifyReader(c);
+    // Its shopper's reads count against the shopper's budget; anyone else's against the address's.
+    c.set("shopperId", viewer.shopperId);
+    await limitRate(c, viewer.shopperId !== null ? "shopper" : "ip");
     const productId = productOfOrder(orderId);
     if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
     const { order } = await products.call(c, {

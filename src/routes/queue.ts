@@ -12,6 +12,7 @@ import {
   TicketParam,
 } from "../contract/shapes";
 import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
+import { rateLimited } from "../auth/rate-limit";
 import { z } from "@hono/zod-openapi";
 import type { App, AppEnv } from "../http/context";
 import type { RouteDeps } from "./deps";
@@ -25,7 +26,7 @@ const joinQueue = createRoute({
   description:
     "201 with a new ticket; 200 with the same ticket when this shopper already has one that is waiting or admitted. Poll GET /api/queue/{ticket} or listen on /api/products/{id}/live; once admitted, send `admission_token` with the hold.",
   security: SECURITY.shopper,
-  middleware: [requireShopper] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: {
     params: ProductIdParam,
     body: {
@@ -42,6 +43,7 @@ const joinQueue = createRoute({
       "queue_disabled",
       "queue_not_configured",
       ...SHOPPER_ERRORS,
+      "rate_limited",
       // The body is optional, but one that is sent is parsed and checked.
       ...BODY_ERRORS,
       "service_unavailable",
@@ -58,6 +60,7 @@ const readTicket = createRoute({
   description:
     "Answered from the Worker's copy of the queue's frontier, at most a second old. The admission token is shown only to the ticket's own shopper (the same token or X-Shopper-Id as for the join); anyone holding the ticket sees its place.",
   security: SECURITY.shopper,
+  middleware: [rateLimited("ip")] as const,
   request: { params: TicketParam },
   responses: {
     200: jsonResponse(QueueTicket, "The ticket"),
@@ -69,6 +72,7 @@ const readTicket = createRoute({
       "product_not_found",
       "queue_not_configured",
       "invalid_request",
+      "rate_limited",
       "service_unavailable",
     ),
   },
@@ -83,7 +87,7 @@ const leaveQueue = createRoute({
   description:
     "Only the ticket's own shopper (the same token or X-Shopper-Id as for the join; anyone for an anonymous ticket). A waiting ticket leaves: the places behind it move up. An admitted ticket not yet used for a hold gives its admission back, so the next in line is admitted. A hold with that ticket's admission is then refused (403 `left_queue`), and GET shows it `left`. Leaving again answers the same. To queue again, join: the shopper gets a new ticket at the back.",
   security: SECURITY.shopper,
-  middleware: [requireShopper] as const,
+  middleware: [requireShopper, rateLimited("shopper")] as const,
   request: { params: TicketParam },
   responses: {
     200: jsonResponse(QueueLeft, "The ticket has left the line (now or before)"),
@@ -91,6 +95,7 @@ const leaveQueue = createRoute({
       "invalid_ticket",
       "not_your_ticket",
       ...SHOPPER_ERRORS,
+      "rate_limited",
       "product_not_found",
       "queue_not_configured",
       "invalid_request",
@@ -114,8 +119,9 @@ const liveUpdates = createRoute({
   tags: ["Products"],
   summary: "Live stock (and a ticket's place) over a WebSocket",
   description:
-    'A WebSocket upgrade. Frames are JSON: `{"type":"stock","stock","reserved","available","sold_out"}` on connect and on every change, and with `?ticket=` `{"type":"queue","position","state","admission_token"?}`; a frame may be an array of both. At most about 10 frames a second; the last one always carries the current state.',
+    'A WebSocket upgrade, carried by one of the product\'s relay objects (never by the object that sells). Frames are JSON: `{"type":"stock","stock","reserved","available","sold_out"}` on connect and on every change, and with `?ticket=` `{"type":"queue","position","state","admission_token"?}` on connect and whenever the ticket\'s place or state changes (`sold_out` included); a frame may be an array of both. At most 4 frames a second after the first; the last one always carries the current state. One socket per ticket: opening another closes the older with code 4001. Past the product\'s MAX_LIVE_SOCKETS: 503 `live_full` (poll GET /api/products/{id} instead, with backoff).',
   security: SECURITY.public,
+  middleware: [rateLimited("ip")] as const,
   request: { params: ProductIdParam, query: LiveQuery },
   responses: {
     101: {
@@ -128,6 +134,8 @@ const liveUpdates = createRoute({
       "product_not_found",
       "queue_not_configured",
       "invalid_request",
+      "rate_limited",
+      "live_full",
       "service_unavailable",
     ),
   },
@@ -246,11 +254,6 @@ export function queueRoutes(app: App, { products, frontiers }: RouteDeps): void 
     if (ticket && ticket.productId !== id) {
       throw new HttpError("invalid_ticket", `This ticket is for product ${ticket.productId}.`);
     }
-    const headers = new Headers({ upgrade: "websocket", "x-product-id": String(id) });
-    if (ticket) {
-      headers.set("x-ticket-seq", String(ticket.seq));
-      if (ticket.shopperId !== null) headers.set("x-ticket-shopper", ticket.shopperId);
-    }
-    return products.upgrade(c, id, new Request(c.req.url, { headers }));
+    return products.upgrade(c, id, ticket);
   });
 }

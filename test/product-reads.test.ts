@@ -1,0 +1,154 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { productStub } from "../src/reach/product";
+import { SingleFlight } from "../src/reach/single-flight";
+import { call, getProduct, hold, newProduct, productObject, release } from "./helpers";
+
+/** A promise with its resolve, to decide in the test when a call returns. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("SingleFlight", () => {
+  it("a read never joins a call that started before it arrived; it joins the next one", async () => {
+    const flight = new SingleFlight<number>();
+    const calls: ReturnType<typeof deferred<number>>[] = [];
+    const start = () => {
+      const d = deferred<number>();
+      calls.push(d);
+      return d.promise;
+    };
+    const first = flight.run("p", start);
+    await tick();
+    expect(calls.length).toBe(1);
+    // Three reads arrive while the first call runs: none joins it, and they share one next call.
+    const late = [flight.run("p", start), flight.run("p", start), flight.run("p", start)];
+    await tick();
+    expect(calls.length).toBe(1);
+    calls[0]!.resolve(1);
+    expect(await first).toBe(1);
+    await tick();
+    expect(calls.length).toBe(2);
+    // A read arriving while that next call runs waits for a third.
+    const later = flight.run("p", start);
+    calls[1]!.resolve(2);
+    expect(await Promise.all(late)).toEqual([2, 2, 2]);
+    await tick();
+    expect(calls.length).toBe(3);
+    calls[2]!.resolve(3);
+    expect(await later).toBe(3);
+    expect(flight.started).toBe(3);
+    // Idle again: the next read starts at once; other keys never wait.
+    const alone = flight.run("p", async () => 4);
+    expect(await Promise.all([alone, flight.run("q", async () => 5)])).toEqual([4, 5]);
+  });
+
+  it("a failed call fails its readers, and the next read calls again", async () => {
+    const flight = new SingleFlight<number>();
+    await expect(flight.run("p", () => Promise.reject(new Error("down")))).rejects.toThrow("down");
+    expect(await flight.run("p", async () => 7)).toBe(7);
+  });
+});
+
+describe("GET /api/products/:id: reads that cost the seller nothing", () => {
+  it("counts holds past their deadline as free without writing anything; the next write releases them", async () => {
+    const id = await newProduct(5);
+    const h = (await hold(id, 2)).body;
+    const stub = productObject(id);
+    // The hold's deadline passes (and the object's alarm has not run yet).
+    const before = await runInDurableObject(stub, (instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE holds SET expires_at = ? WHERE hold_id = ?",
+        Date.now() - 1,
+        h.hold_id,
+      );
+      (instance as unknown as { schedule: { expiryAt: number } }).schedule.expiryAt = 0;
+      return state.storage.sql.exec("SELECT * FROM product").one();
+    });
+    const read = await getProduct(id);
+    expect(read.body).toMatchObject({ stock: 5, reserved: 0, available: 5 });
+    const after = await runInDurableObject(stub, (_, state) => ({
+      product: state.storage.sql.exec("SELECT * FROM product").one(),
+      hold: state.storage.sql.exec("SELECT status FROM holds WHERE hold_id = ?", h.hold_id).one(),
+    }));
+    // Nothing written: the hold is still active in storage, the counters as they were.
+    expect(after.product).toEqual(before);
+    expect(after.hold.status).toBe("active");
+    // A write releases it first, as always.
+    expect((await hold(id, 1)).status).toBe(201);
+    expect((await getProduct(id)).body).toMatchObject({ reserved: 1, available: 4 });
+    const released = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec("SELECT status FROM holds WHERE hold_id = ?", h.hold_id).one(),
+    );
+    expect(released.status).toBe("expired");
+  });
+
+  it("answers an ETag; If-None-Match with it is 304 with no body until the product changes", async () => {
+    const id = await newProduct(5);
+    const first = await getProduct(id);
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^"[0-9a-z]+"$/);
+    expect(first.headers.get("cache-control")).toBe("no-cache");
+    for (const header of [etag, `W/${etag}`, `"nope", ${etag}`, "*"]) {
+      const res = await call("GET", `/api/products/${id}`, {
+        headers: { "if-none-match": header },
+      });
+      expect(res.status, header).toBe(304);
+      expect(res.body).toBeNull();
+      expect(res.headers.get("etag")).toBe(etag);
+    }
+    const h = (await hold(id, 1)).body;
+    const changed = await call("GET", `/api/products/${id}`, {
+      headers: { "if-none-match": etag },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body.reserved).toBe(1);
+    expect(changed.headers.get("etag")).not.toBe(etag);
+    await release(h.hold_id);
+    // Back to the same state: the same tag.
+    expect((await getProduct(id)).headers.get("etag")).toBe(etag);
+  });
+
+  it("coalesces concurrent reads into a few object calls, and a reader always sees its own write", async () => {
+    const id = await newProduct(10_000);
+    let objectReads = 0;
+    const app = createApp({
+      stubFor: (e, productId) => {
+        const stub = productStub(e, productId);
+        return new Proxy(stub, {
+          get(target, name) {
+            if (name === "readProduct") objectReads++;
+            return Reflect.get(target, name) as unknown;
+          },
+        });
+      },
+    });
+    const read = () => call("GET", `/api/products/${id}`, { app });
+    let holdsDone = 0;
+    const violations: string[] = [];
+    // 20 shoppers, each: hold, then read at once; 100 readers meanwhile; all in parallel.
+    const shoppers = Array.from({ length: 20 }, async () => {
+      for (let i = 0; i < 5; i++) {
+        const res = await hold(id, 1, {}, app);
+        expect(res.status).toBe(201);
+        holdsDone++;
+        const mustSee = holdsDone;
+        const seen = (await read()).body.reserved as number;
+        if (seen < mustSee) violations.push(`saw ${seen} after ${mustSee} holds had answered`);
+      }
+    });
+    const readers = Array.from({ length: 100 }, async () => {
+      for (let i = 0; i < 5; i++) expect((await read()).status).toBe(200);
+    });
+    await Promise.all([...shoppers, ...readers]);
+    expect(violations).toEqual([]);
+    const reads = 20 * 5 + 100 * 5;
+    expect(objectReads).toBeLessThan(reads / 2);
+    expect((await read()).body.reserved).toBe(100);
+  });
+});
