@@ -151,13 +151,24 @@ export function endgame(ledger: Ledger, activeShards: number, minBlock: number):
   return ledger.pool < activeShards * minBlock;
 }
 
-/** Shards whose last report shows more than `keep` free units: whom a recall should ask. */
-export function recallTargets(ledger: Ledger, keep: number, except?: number): number[] {
-  const targets: number[] = [];
+/**
+ * Whom a recall should ask: the shards whose last reports show more than `keep` free units, most
+ * free first, at most `limit` of them (one request can hold only 6 outgoing connections, and a
+ * recall that reaches every shard at N = 256 costs more than the units it moves are worth).
+ */
+export function recallTargets(
+  ledger: Ledger,
+  keep: number,
+  options: { except?: number; limit?: number } = {},
+): number[] {
+  const { except, limit = Infinity } = options;
+  const targets: { shard: number; free: number }[] = [];
   ledger.accounts.forEach((held, shard) => {
-    if (shard !== except && (held.report?.free ?? 0) > keep) targets.push(shard);
+    const free = held.report?.free ?? 0;
+    if (shard !== except && free > keep) targets.push({ shard, free });
   });
-  return targets;
+  targets.sort((a, b) => b.free - a.free || a.shard - b.shard);
+  return targets.slice(0, limit).map((t) => t.shard);
 }
 
 /** What a shard holds by the coordinator's books: granted and not returned (sold included). */

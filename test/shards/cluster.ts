@@ -449,7 +449,7 @@ export class Cluster {
           returnSeq,
         });
         if (size === 0 && m.need > 0 && late) {
-          for (const shard of recallTargets(l, 0, m.shard))
+          for (const shard of recallTargets(l, 0, { except: m.shard, limit: 6 }))
             send({ to: "shard", kind: "recall", shard, keep: 0 });
         }
       } else if (m.kind === "return" || unacknowledged(l, m.shard).length > 0) {
