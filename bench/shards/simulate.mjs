@@ -231,7 +231,8 @@ class Server {
 function simulate(n, profileName, seed = 1) {
   const cost = PROFILES[profileName];
   const rnd = random(seed);
-  const uniform = ([a, b]) => a + (b - a) * rnd();
+  /** @param {number[]} range [low, high] */
+  const uniform = (range) => range[0] + (range[1] - range[0]) * rnd();
   const heap = new Heap();
   const ledger = m.newLedger(UNITS, n);
   const shards = Array.from({ length: n }, (_, k) => ({
