@@ -17,7 +17,7 @@ const src = join(root, "src");
  * @type {Record<string, { paths: string[]; may: string[] }>}
  */
 const LAYERS = {
-  shared: { paths: ["env.ts", "log.ts", "config.ts", "contract/", "queue/"], may: [] },
+  shared: { paths: ["env.ts", "log.ts", "config.ts", "contract/", "queue/", "shards/"], may: [] },
   product: { paths: ["product/"], may: ["shared"] },
   // The live-socket relay object: a Durable Object of its own, fed by the product's object.
   live: { paths: ["live/"], may: ["shared"] },
