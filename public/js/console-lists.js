@@ -256,7 +256,7 @@ function resolveCell(refund, resolved) {
     class: "note-input",
     maxlength: 1000,
     required: true,
-    placeholder: "e.g. the provider's refund id",
+    placeholder: "Provider's refund id",
   });
   const result = el("span", { class: "form-result", role: "status" });
   const resolve = el("button", { type: "submit", class: "secondary small" }, "Resolve…");

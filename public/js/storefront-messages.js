@@ -161,6 +161,13 @@ export function errorMessage(error, { countdownTo, retryAt } = {}) {
         detail: "It may have expired. Paste a new one, then try again.",
         tone: "error",
       };
+    case "payments_not_configured":
+      return {
+        title: "Payment is not set up",
+        detail:
+          "This shop can't take payments yet. If the order isn't paid in time, it is cancelled by itself and nothing is charged.",
+        tone: "warning",
+      };
     case "not_your_hold":
     case "not_your_order":
       return {

@@ -76,6 +76,21 @@ const state = /** @type {LoadedState} */ ({
  */
 let shopper;
 
+/**
+ * The notices that speak of the sale's state (a refusal because it had not started, had ended,
+ * had nothing free, or had sold out): taken down when the state moves on. Others (a hold that
+ * ran out, a turn that passed, a rate limit) stay until they are dealt with.
+ */
+const SALE_NOTICES = new Set([
+  "insufficient_stock",
+  "sale_not_started",
+  "sale_ended",
+  "shopper_limit_reached",
+  "admission_required",
+  "queue_disabled",
+  "sold_out",
+]);
+
 /** The Buy control's state at the last redraw: a change takes down notices it makes untrue. */
 /** @type {BuyState | null} */
 let lastBuyState = null;
@@ -94,7 +109,7 @@ function render() {
   if (before === null || state.step !== "idle") return;
   // The sale moved on (it opened, an item came back, it sold out or ended): what was said about
   // the old state is no longer true, and the new one is said once.
-  if (notice.dataset.code !== "rate_limited") clearNotice();
+  if (SALE_NOTICES.has(notice.dataset.code ?? "")) clearNotice();
   const news = {
     on:
       before === "soon"
@@ -181,10 +196,11 @@ function arrive(selector, more = "") {
  * code", the request id of the error behind it.
  * @param {Message} message
  * @param {RequestError | null} [error]
+ * @param {string} [code] what it is about, when no error says so
  */
-function showNotice({ title, detail, tone = "error" }, error) {
+function showNotice({ title, detail, tone = "error" }, error, code) {
   // What the notice is about, so it can be taken down when it stops being true.
-  notice.dataset.code = error?.code ?? "";
+  notice.dataset.code = error?.code ?? code ?? "";
   notice.className = `notice notice-${tone}`;
   fill(
     notice,
@@ -380,7 +396,7 @@ function applyTicket(update) {
     showNotice(TURN_PASSED);
   } else if (ticket.state === "sold_out") {
     stopFollowingLine();
-    showNotice(soldOutMessage(true));
+    showNotice(soldOutMessage(true), null, "sold_out");
   } else if (ticket.position && ticket.position !== before) {
     // The screen says the new place at once; the live region says it too, politely.
     announce(

@@ -3,7 +3,7 @@
 // and resolve, refunds due and resolved, and axe-core's verdict. Each test makes its own
 // products, so the tests run at once.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   BASE_URL,
   DESKTOP,
@@ -11,22 +11,15 @@ import {
   assertAccessible,
   createProduct,
   docsScreenshot,
-  launchBrowser,
   openPage,
   screenshot,
   shopperApi,
   signInToConsole,
   waitForText,
+  useBrowser,
 } from "./helpers.mjs";
 
-/** @type {import("playwright-core").Browser} */
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /**
  * A paid-after-cancel order, so a refund is due: hold, order, cancel, then a (simulated)
@@ -54,7 +47,7 @@ async function refundDue(productId) {
 
 describe("operator console", { concurrency: true }, () => {
   test("sale states, a live chart, Manage in place, a restock that asks first, settings", async () => {
-    const operator = await openPage(browser, DESKTOP);
+    const operator = await openPage(browser(), DESKTOP);
     const { page } = operator;
     const id = 100_000 + Math.floor(Math.random() * 900_000_000);
     const scheduled = await createProduct({ name: "Tomorrow's Drop", stock: 5 });
@@ -158,13 +151,15 @@ describe("operator console", { concurrency: true }, () => {
   test("refunds: resolving needs a note and a confirmation, and resolved ones stay listed", async () => {
     const product = await createProduct({ name: "Late Payment Boots", stock: 1 });
     const refund = await refundDue(product.id);
-    const operator = await openPage(browser, DESKTOP);
+    const operator = await openPage(browser(), DESKTOP);
     const { page } = operator;
     try {
       await signInToConsole(page);
       const row = page.locator("#refunds tr", { hasText: refund.refund_id });
       await waitForText(row, /Paid after the order closed/);
       await assertAccessible(page, "console, refunds due");
+      await row.scrollIntoViewIfNeeded();
+      await screenshot(page, "console-desktop-refunds");
 
       // No note: the form does not go (the note is required), and nothing is asked.
       await row.getByRole("button", { name: "Resolve…" }).click();

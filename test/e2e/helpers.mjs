@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 /** @typedef {import("playwright-core").Browser} Browser */
@@ -41,6 +42,35 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * One Chromium for a test file: launched before its tests, closed after them. Returns a getter,
+ * since the browser exists only once the tests run.
+ * @returns {() => Browser}
+ */
+export function useBrowser() {
+  /** @type {Browser | null} */
+  let browser = null;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser ?? assert.fail("the browser is launched before the tests run");
+}
+
+/**
+ * On a product's page, Buy one and place the order: the order step is showing when it returns.
+ * @param {Page} page
+ * @param {number} productId
+ */
+export async function orderOnPage(page, productId) {
+  await page.goto(`${BASE_URL}/?product=${productId}`);
+  await page.getByRole("button", { name: "Buy" }).click();
+  await page.getByRole("button", { name: "Place order" }).click();
+  await waitForText(page.locator("#order-title"), /^Order placed/);
 }
 
 /** @param {number} ms */

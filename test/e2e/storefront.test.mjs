@@ -4,7 +4,7 @@
 // goes after each action, that nothing scrolls sideways, and axe-core's verdict. Each test makes
 // its own product, so the tests run at once.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   BASE_URL,
   DESKTOP,
@@ -15,24 +15,18 @@ import {
   assertNoOverflow,
   createProduct,
   docsScreenshot,
-  launchBrowser,
   openPage,
+  orderOnPage,
   screenshot,
   shopperApi,
   sleep,
   waitForText,
+  useBrowser,
 } from "./helpers.mjs";
 
 /** @typedef {import("playwright-core").Page} Page */
 
-/** @type {import("playwright-core").Browser} */
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const HOLD_TTL_SECONDS = Number(process.env.E2E_HOLD_TTL_SECONDS ?? 0);
 const NARROW = { width: 320, height: 720 };
@@ -77,11 +71,17 @@ describe("storefront", { concurrency: true }, () => {
       stock: 1,
     });
     const url = `${BASE_URL}/?product=${product.id}`;
-    const alice = await openPage(browser, DESKTOP);
-    const bob = await openPage(browser, PHONE);
+    const alice = await openPage(browser(), DESKTOP);
+    const bob = await openPage(browser(), PHONE);
+    // Carol watches the same sale at a desktop's width, as Bob does at a phone's.
+    const carol = await openPage(browser(), DESKTOP);
+    const watchers = [
+      { who: "phone", page: bob.page },
+      { who: "desktop", page: carol.page },
+    ];
     try {
-      await Promise.all([alice.page.goto(url), bob.page.goto(url)]);
-      for (const { page } of [alice, bob]) {
+      await Promise.all([alice.page.goto(url), bob.page.goto(url), carol.page.goto(url)]);
+      for (const { page } of [alice, bob, carol]) {
         await waitForText(page.locator("#product-name"), /^Last Pair Sneaker$/);
         await waitForText(page.locator("#product-price"), /^\$129\.00$/);
         await waitForText(page.locator(".stock-line"), /^1 left of 1$/);
@@ -94,8 +94,8 @@ describe("storefront", { concurrency: true }, () => {
       await assertAccessible(alice.page, "storefront, desktop, on sale");
       await screenshot(alice.page, "storefront-desktop");
       await docsScreenshot(alice.page, "storefront-desktop");
-      // Whatever Bob sees from here on must come without a reload.
-      await bob.page.evaluate("window.__sameDocument = true");
+      // Whatever Bob and Carol see from here on must come without a reload.
+      for (const { page } of watchers) await page.evaluate("window.__sameDocument = true");
 
       // Alice buys: reserved, the focus and the status line on it, a countdown that runs.
       await alice.page.getByRole("button", { name: "Buy" }).click();
@@ -110,27 +110,31 @@ describe("storefront", { concurrency: true }, () => {
         /^None free: 1 item in your basket\.$/,
       );
 
-      // Bob: nothing free, but it may come back: Buy waits, and says so.
-      await assertBuy(bob.page, /^Waiting for a unit$/, { enabled: false });
-      await waitForText(bob.page.locator("#stock-available"), /^0$/);
-      await waitForText(
-        bob.page.locator("#buy-hint"),
-        /^If an item comes back, Buy turns on by itself/,
-      );
-      await waitForText(
-        bob.page.locator("#stock-detail"),
-        /^None free: 1 item in other shoppers' baskets\./,
-      );
-      await assertNoOverflow(bob.page, "phone, waiting for a unit");
-      await assertAccessible(bob.page, "storefront, phone, waiting for a unit");
+      // The others: nothing free, but it may come back: Buy waits, and says so.
+      for (const { who, page } of watchers) {
+        await assertBuy(page, /^Waiting for a unit$/, { enabled: false });
+        await waitForText(page.locator("#stock-available"), /^0$/);
+        await waitForText(
+          page.locator("#buy-hint"),
+          /^If an item comes back, Buy turns on by itself/,
+        );
+        await waitForText(
+          page.locator("#stock-detail"),
+          /^None free: 1 item in other shoppers' baskets\./,
+        );
+        await assertNoOverflow(page, `${who}, waiting for a unit`);
+        await assertAccessible(page, `storefront, ${who}, waiting for a unit`);
+      }
       await screenshot(bob.page, "storefront-phone-waiting");
       await docsScreenshot(bob.page, "storefront-phone");
 
-      // Alice removes it: Bob can buy again, and is told so.
+      // Alice removes it: the others can buy again, and are told so.
       await alice.page.getByRole("button", { name: "Remove" }).click();
       await waitForText(alice.page.locator("#status"), /^Removed\. The items are back on sale\.$/);
-      await assertBuy(bob.page, /^Buy$/, { enabled: true });
-      await waitForText(bob.page.locator("#status"), /^An item is free: you can buy now\.$/);
+      for (const { page } of watchers) {
+        await assertBuy(page, /^Buy$/, { enabled: true });
+        await waitForText(page.locator("#status"), /^An item is free: you can buy now\.$/);
+      }
 
       // Alice buys it after all, orders and pays.
       await alice.page.getByRole("button", { name: "Buy" }).click();
@@ -138,7 +142,7 @@ describe("storefront", { concurrency: true }, () => {
       await assertArrived(alice.page, "#order-title", /^Order placed: now pay/);
       await waitForText(
         alice.page.locator("#order-summary"),
-        /^1 item · Last Pair Sneaker · \$129\.00/,
+        /1 item · Last Pair Sneaker · \$129\.00/,
       );
       await waitForText(alice.page.locator("#pay-countdown"), /^1[45]:\d\d$/);
       await screenshot(alice.page, "storefront-desktop-order");
@@ -151,21 +155,23 @@ describe("storefront", { concurrency: true }, () => {
       await assertAccessible(alice.page, "storefront, desktop, paid");
       await screenshot(alice.page, "storefront-desktop-paid");
 
-      // Nothing can come back now: Bob's page says so, everywhere, still without a reload.
-      await assertBuy(bob.page, /^Sold out$/, { enabled: false });
-      await waitForText(bob.page.locator("#stock-label"), /^left · sold out$/);
-      await waitForText(bob.page.locator("#fact-window"), /^Sold out$/);
-      await waitForText(bob.page.locator("#stock-detail"), /^Every item has been sold\.$/);
-      const words = await bob.page.locator("#product").innerText();
-      assert.doesNotMatch(words, /comes back|come back|while stock lasts/, "no promise left");
-      assert.equal(await bob.page.locator("#notice").isVisible(), false);
-      assert.equal(await bob.page.evaluate("window.__sameDocument"), true, "no reload");
-      await assertNoOverflow(bob.page, "phone, sold out");
-      await assertAccessible(bob.page, "storefront, phone, sold out");
+      // Nothing can come back now: the others' pages say so, everywhere, without a reload.
+      for (const { who, page } of watchers) {
+        await assertBuy(page, /^Sold out$/, { enabled: false });
+        await waitForText(page.locator("#stock-label"), /^left · sold out$/);
+        await waitForText(page.locator("#fact-window"), /^Sold out$/);
+        await waitForText(page.locator("#stock-detail"), /^Every item has been sold\.$/);
+        const words = await page.locator("#product").innerText();
+        assert.doesNotMatch(words, /comes back|come back|while stock lasts/, "no promise left");
+        assert.equal(await page.locator("#notice").isVisible(), false);
+        assert.equal(await page.evaluate("window.__sameDocument"), true, "no reload");
+        await assertNoOverflow(page, `${who}, sold out`);
+        await assertAccessible(page, `storefront, ${who}, sold out`);
+      }
       await screenshot(bob.page, "storefront-phone-sold-out");
-      for (const shopper of [alice, bob]) shopper.assertClean();
+      for (const shopper of [alice, bob, carol]) shopper.assertClean();
     } finally {
-      await Promise.all([alice.close(), bob.close()]);
+      await Promise.all([alice.close(), bob.close(), carol.close()]);
     }
   });
 
@@ -174,7 +180,7 @@ describe("storefront", { concurrency: true }, () => {
       name: "Limited Edition Hoodie With A Rather Long Name",
       stock: 5,
     });
-    const shopper = await openPage(browser, NARROW);
+    const shopper = await openPage(browser(), NARROW);
     const { page } = shopper;
     try {
       await page.goto(`${BASE_URL}/?product=${product.id}`);
@@ -205,6 +211,15 @@ describe("storefront", { concurrency: true }, () => {
       await waitForText(page.locator("#buy-hint"), /^You have 2 items of this already/);
       await assertNoOverflow(page, "320 px, limit reached");
       await screenshot(page, "storefront-narrow-limit");
+      // The same shopper at a phone's and a desktop's width: the same state.
+      for (const [who, viewport] of /** @type {const} */ ([
+        ["phone", PHONE],
+        ["desktop", DESKTOP],
+      ])) {
+        await page.setViewportSize(viewport);
+        await assertBuy(page, /^Limit reached$/, { enabled: false });
+        await assertNoOverflow(page, `${who}, limit reached`);
+      }
       shopper.assertClean();
     } finally {
       await shopper.close();
@@ -217,9 +232,15 @@ describe("storefront", { concurrency: true }, () => {
     // running too (a page can take many seconds to load then), short enough to wait for.
     const startsAt = new Date(Date.now() + 45_000).toISOString();
     await adminApi("PATCH", `/api/admin/products/${product.id}`, { sale_starts_at: startsAt });
-    const shopper = await openPage(browser, DESKTOP);
+    const shopper = await openPage(browser(), DESKTOP);
+    const phone = await openPage(browser(), PHONE);
     const { page } = shopper;
     try {
+      await phone.page.goto(`${BASE_URL}/?product=${product.id}`);
+      await assertBuy(phone.page, /^Coming soon starts in 00:[0-4]\d$/, { enabled: false });
+      await assertNoOverflow(phone.page, "phone, coming soon");
+      await screenshot(phone.page, "storefront-phone-coming-soon");
+      await phone.close();
       await page.goto(`${BASE_URL}/?product=${product.id}`);
       await assertBuy(page, /^Coming soon starts in 00:[0-4]\d$/, { enabled: false });
       await assertCountdownRuns(page.locator("#buy-countdown"));
@@ -250,29 +271,32 @@ describe("storefront", { concurrency: true }, () => {
     const product = await createProduct({ name: "Yesterday's Jacket", stock: 3 });
     const endedAt = new Date(Date.now() - 60_000).toISOString();
     await adminApi("PATCH", `/api/admin/products/${product.id}`, { sale_ends_at: endedAt });
-    const shopper = await openPage(browser, PHONE);
-    const { page } = shopper;
-    try {
-      await page.goto(`${BASE_URL}/?product=${product.id}`);
-      await assertBuy(page, /^Sale ended$/, { enabled: false });
-      await waitForText(page.locator("#fact-window"), /^Ended /);
-      await waitForText(page.locator("#stock-detail"), /^This sale has ended\.$/);
-      await assertNoOverflow(page, "phone, sale ended");
-      await assertAccessible(page, "storefront, phone, sale ended");
-      shopper.assertClean();
-    } finally {
-      await shopper.close();
+    for (const [who, viewport] of /** @type {const} */ ([
+      ["phone", PHONE],
+      ["desktop", DESKTOP],
+    ])) {
+      const shopper = await openPage(browser(), viewport);
+      const { page } = shopper;
+      try {
+        await page.goto(`${BASE_URL}/?product=${product.id}`);
+        await assertBuy(page, /^Sale ended$/, { enabled: false });
+        await waitForText(page.locator("#fact-window"), /^Ended /);
+        await waitForText(page.locator("#stock-detail"), /^This sale has ended\.$/);
+        await assertNoOverflow(page, `${who}, sale ended`);
+        await assertAccessible(page, `storefront, ${who}, sale ended`);
+        shopper.assertClean();
+      } finally {
+        await shopper.close();
+      }
     }
   });
 
   test("the cancelled order says who cancelled it", async () => {
     const product = await createProduct({ name: "Second Thoughts Scarf", stock: 2 });
-    const shopper = await openPage(browser, PHONE);
+    const shopper = await openPage(browser(), PHONE);
     const { page } = shopper;
     try {
-      await page.goto(`${BASE_URL}/?product=${product.id}`);
-      await page.getByRole("button", { name: "Buy" }).click();
-      await page.getByRole("button", { name: "Place order" }).click();
+      await orderOnPage(page, product.id);
       await page.getByRole("button", { name: "Cancel order" }).click();
       await assertArrived(page, "#done-title", /^You cancelled this order$/);
       await waitForText(page.locator("#done-detail"), /^Nothing was charged/);
@@ -295,7 +319,7 @@ describe("storefront", { concurrency: true }, () => {
       await shopperApi(name, "POST", `/api/products/${product.id}/queue`, {});
       await sleep(300);
     }
-    const shopper = await openPage(browser, PHONE);
+    const shopper = await openPage(browser(), PHONE);
     const { page } = shopper;
     try {
       await page.goto(`${BASE_URL}/?product=${product.id}`);
@@ -312,6 +336,7 @@ describe("storefront", { concurrency: true }, () => {
       await assertNoOverflow(page, "phone, in line");
       await assertAccessible(page, "storefront, phone, in line");
       await screenshot(page, "storefront-phone-queue");
+
       shopper.assertClean();
     } finally {
       await shopper.close();
@@ -325,7 +350,7 @@ describe("storefront", { concurrency: true }, () => {
     },
     async () => {
       const product = await createProduct({ name: "Fleeting Cap", stock: 1 });
-      const shopper = await openPage(browser, DESKTOP);
+      const shopper = await openPage(browser(), DESKTOP);
       try {
         await shopper.page.goto(`${BASE_URL}/?product=${product.id}`);
         await shopper.page.getByRole("button", { name: "Buy" }).click();
@@ -345,7 +370,7 @@ describe("storefront", { concurrency: true }, () => {
   );
 
   test("an unknown product: a clear not-found page at 320 px, nothing left loading", async () => {
-    const shopper = await openPage(browser, NARROW);
+    const shopper = await openPage(browser(), NARROW);
     const { page } = shopper;
     try {
       await page.goto(`${BASE_URL}/?product=987654321`);
