@@ -13,6 +13,7 @@ import {
   sampleSale,
 } from "./console-cards.js";
 import { confirmAction } from "./console-confirm.js";
+import { renderSalesSummary, wireOrders } from "./console-orders.js";
 import {
   loadDeadLetters as drawDeadLetters,
   loadRefunds as drawRefunds,
@@ -330,6 +331,7 @@ async function refreshAllMetrics({ full = false } = {}) {
     const results = await Promise.allSettled(batch.map((e) => refreshMetrics(e, { full })));
     for (const r of results) if (r.status === "rejected") failures.push(r.reason);
   }
+  renderSalesSummary(products.values());
   const failure = failures.find((f) => !(f instanceof SignedOut));
   if (failure) showAlert(failure, "Some products' counters could not be read");
   else hideAlert();
@@ -563,6 +565,8 @@ function fillForms(entry) {
   const { item, product } = entry;
   const digits = minorUnits(item.currency);
   input("#edit-name").value = item.name;
+  input("#edit-image").value = product?.image_url ?? "";
+  /** @type {HTMLTextAreaElement} */ ($("#edit-description")).value = product?.description ?? "";
   $("#edit-currency").textContent = item.currency;
   input("#edit-price").step = digits === 0 ? "1" : String(10 ** -digits);
   input("#edit-price").value = fromMinorUnits(item.price_cents, item.currency);
@@ -687,12 +691,16 @@ function wireForms() {
     return `Added ${count(qty)} units at ${timeOfDay(new Date().toISOString())}.`;
   });
 
-  onSubmit("#product-form", "Saving…", () =>
-    patchProduct({
+  onSubmit("#product-form", "Saving…", () => {
+    const image = input("#edit-image").value.trim();
+    const description = /** @type {HTMLTextAreaElement} */ ($("#edit-description")).value.trim();
+    return patchProduct({
       name: input("#edit-name").value.trim(),
       price_cents: toMinorUnits(input("#edit-price").value, current().item.currency),
-    }),
-  );
+      image_url: image || null,
+      description: description || null,
+    });
+  });
 
   onSubmit("#window-form", "Saving…", () => {
     const late = select("#edit-late").value;
@@ -789,6 +797,7 @@ async function main() {
   });
   onClick("#check-all", "Checking…", () => refreshAllMetrics({ full: true }));
   wireForms();
+  wireOrders();
   $("#filter").addEventListener("input", () => applyFilter(products));
   $("#refunds-status").addEventListener("change", () => {
     resetRefunds();

@@ -168,6 +168,20 @@ export function errorMessage(error, { countdownTo, retryAt } = {}) {
           "This shop can't take payments yet. If the order isn't paid in time, it is cancelled by itself and nothing is charged.",
         tone: "warning",
       };
+    case "payments_misconfigured":
+      return {
+        title: "Payment is not available right now",
+        detail:
+          "The shop's payment settings need fixing. Nothing was charged; please try again later.",
+        tone: "warning",
+      };
+    case "checkout_too_late":
+      return {
+        title: "Too late to pay online",
+        detail:
+          "The time to pay this order is nearly over. If it isn't paid, it is cancelled by itself and nothing is charged.",
+        tone: "warning",
+      };
     case "not_your_hold":
     case "not_your_order":
       return {

@@ -37,6 +37,8 @@ import {
  * @property {Hold | null} hold
  * @property {Order | null} order
  * @property {boolean} cancelledHere the shopper cancelled the order on this page
+ * @property {boolean} awaitingProvider sent to (or back from) the payment provider: its word
+ *   reaches the server, not this page, so the page looks at the order until it comes
  * @property {boolean} busy an action in flight: its button is busy and the others wait
  * @property {number} blockedUntil rate limited until this time (ms), from Retry-After
  * @property {Set<string>} triedAdmissions admission tokens a hold was tried with already
@@ -108,6 +110,7 @@ export function render(state, shopper, actions) {
   $("#product-name").textContent = product.name;
   document.title = `${product.name} · Flash sale`;
   $("#product-price").textContent = money(product.price_cents, product.currency);
+  renderLooks(product);
   const now = serverNow();
   const sale = saleState(product, stock, now);
   const buy = buyState({
@@ -133,6 +136,22 @@ export function render(state, shopper, actions) {
  */
 function isLoaded(state) {
   return Boolean(state.product && state.config && state.stock);
+}
+
+/**
+ * The product's picture and description, when it has them.
+ * @param {Product} product
+ */
+function renderLooks(product) {
+  const image = /** @type {HTMLImageElement} */ ($("#product-image"));
+  if (product.image_url && image.getAttribute("src") !== product.image_url) {
+    image.src = product.image_url;
+  }
+  image.alt = product.name;
+  show(image, Boolean(product.image_url));
+  const description = $("#product-description");
+  description.textContent = product.description ?? "";
+  show(description, Boolean(product.description));
 }
 
 /**
@@ -375,12 +394,19 @@ function renderOrder(state) {
   if (!order) return;
   fill(
     $("#order-summary"),
+    el("span", { class: "order-number" }, "Order ", el("strong", {}, order.order_number)),
+    el("br"),
     `${items(order.qty)} · ${product.name} · `,
     el("strong", {}, money(order.amount_cents, order.currency)),
     supportCode({ orderId: order.order_id }),
   );
+  // With a payment provider, Pay hands over to it; a local server also lets the shopper play
+  // the provider (unsigned payment messages); with neither, the page says payment is not set up.
+  const provider = config.payments === "stripe";
+  show($("#pay"), provider);
   show($("#simulate"), config.simulated_payments);
-  show($("#order-waiting"), !config.simulated_payments);
+  show($("#pay-unavailable"), !provider && !config.simulated_payments);
+  show($("#order-waiting"), provider && state.awaitingProvider);
 }
 
 /**
@@ -399,7 +425,11 @@ function renderDone(state, step) {
     $("#receipt-item").textContent = state.product.name;
     $("#receipt-qty").textContent = items(o.qty);
     $("#receipt-amount").textContent = money(o.amount_cents, o.currency);
-    fill($("#receipt-order"), supportCode({ orderId: o.order_id }));
+    fill(
+      $("#receipt-order"),
+      el("strong", {}, o.order_number),
+      supportCode({ orderId: o.order_id }),
+    );
   }
 }
 

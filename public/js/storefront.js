@@ -41,6 +41,7 @@ const PRODUCT_REFRESH_MS = 60_000;
 /** @typedef {import("./api-types.js").Order} Order */
 /** @typedef {import("./api-types.js").QueueTicket} QueueTicket */
 /** @typedef {import("./api-types.js").PaymentWebhookAnswer} PaymentWebhookAnswer */
+/** @typedef {import("./api-types.js").CheckoutSession} CheckoutSession */
 /** @typedef {import("./storefront-view.js").LoadedState} LoadedState */
 /** @typedef {import("./storefront-messages.js").Message} Message */
 /** @typedef {import("./storefront-sale.js").BuyState} BuyState */
@@ -64,6 +65,7 @@ const state = /** @type {LoadedState} */ ({
   hold: null,
   order: null,
   cancelledHere: false,
+  awaitingProvider: false,
   busy: false,
   blockedUntil: 0,
   triedAdmissions: new Set(),
@@ -394,6 +396,9 @@ function applyTicket(update) {
   } else if (ticket.state === "expired") {
     stopFollowingLine();
     showNotice(TURN_PASSED);
+  } else if (ticket.state === "left") {
+    // Left from another tab: this one stops following the place too.
+    stopFollowingLine();
   } else if (ticket.state === "sold_out") {
     stopFollowingLine();
     showNotice(soldOutMessage(true), null, "sold_out");
@@ -520,6 +525,29 @@ async function simulatePayment(status, pressed) {
   arriveAtEnd();
 }
 
+/**
+ * Pay at the payment provider: the server opens a checkout session for the order, and the page
+ * goes there; the provider sends the shopper back to /?order=…&checkout=success|cancel.
+ */
+async function pay() {
+  const order = state.order;
+  if (!order) return;
+  await act(button("#pay"), "Opening payment…", async () => {
+    try {
+      const path = `/api/orders/${encodeURIComponent(order.order_id)}/checkout`;
+      const answer = await request(path, { method: "POST", headers: shopper.headers() });
+      const session = /** @type {CheckoutSession} */ (answer.data);
+      state.awaitingProvider = true;
+      location.assign(session.url);
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
+      if (error.code === "order_not_pending") await refreshOrder();
+      else showError(error);
+    }
+  });
+  arriveAtEnd();
+}
+
 async function cancelOrder() {
   const order = state.order;
   if (!order) return;
@@ -562,6 +590,7 @@ function startOver() {
   state.hold = state.order = state.ticket = null;
   state.step = "idle";
   state.cancelledHere = false;
+  state.awaitingProvider = false;
   clearNotice();
   save();
   announce("");
@@ -697,7 +726,7 @@ function tick() {
     // A real gateway answers the server, not this page: look at the order now and then, and
     // once its payment window has closed (the server cancels it then).
     const closed = Date.parse(order.pay_by) <= now;
-    const watching = closed || !state.config.simulated_payments;
+    const watching = closed || state.awaitingProvider || !state.config.simulated_payments;
     if (watching && Date.now() - state.lastOrderPoll > ORDER_POLL_MS) {
       void refreshOrder().then(() => {
         render();
@@ -744,6 +773,7 @@ function wire() {
     simulatePayment("failure", button("#pay-failure")),
   );
   $("#cancel-order").addEventListener("click", cancelOrder);
+  $("#pay").addEventListener("click", pay);
   $("#again").addEventListener("click", startOver);
   $("#leave-queue").addEventListener("click", leaveLine);
   $("#queue-retry").addEventListener("click", () => {
@@ -837,6 +867,7 @@ async function main() {
   }
   if (resumed) {
     applyOrder(resumed.order);
+    state.awaitingProvider = resumed.outcome === "success";
     state.lastOrderPoll = 0;
   } else {
     await restore();

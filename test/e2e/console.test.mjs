@@ -15,6 +15,7 @@ import {
   screenshot,
   shopperApi,
   signInToConsole,
+  sleep,
   waitForText,
   useBrowser,
 } from "./helpers.mjs";
@@ -45,7 +46,78 @@ async function refundDue(productId) {
   return refund;
 }
 
+/**
+ * Press Search until the console finds exactly one order (the list reads the order history,
+ * which the product's object copies to D1 within moments).
+ * @param {import("playwright-core").Page} page
+ */
+async function searchUntilFound(page) {
+  const result = page.locator("#orders-result");
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await page.locator("#orders-form").getByRole("button", { name: "Search" }).click();
+    const said = await waitForText(result, /order(s)? found\.$/);
+    if (said === "1 order found.") return;
+    await sleep(500);
+  }
+  assert.fail("the console did not find the order");
+}
+
+/** An order number: 8 characters of Crockford's base32, upper case. */
+const ORDER_NUMBER = /^[0-9A-HJKMNP-TV-Z]{8}$/;
+
 describe("operator console", { concurrency: true }, () => {
+  test("orders: search by order number and by shopper, each order's timeline, revenue and items sold", async () => {
+    const product = await createProduct({ name: "Timeline Tote", price_cents: 2_500, stock: 3 });
+    const shopperId = `e2e-orders-${product.id}`;
+    const hold = await shopperApi(shopperId, "POST", "/api/holds", {
+      product_id: product.id,
+      qty: 2,
+    });
+    const order = await shopperApi(shopperId, "POST", "/api/orders", { hold_id: hold.hold_id });
+    assert.match(order.order_number, ORDER_NUMBER);
+    await shopperApi(shopperId, "POST", "/api/payments/webhook", {
+      idempotency_key: crypto.randomUUID(),
+      order_id: order.order_id,
+      status: "success",
+      payment_id: `pi_e2e_orders_${product.id}`,
+    });
+    const operator = await openPage(browser(), DESKTOP);
+    const { page } = operator;
+    try {
+      await signInToConsole(page);
+      const search = page.locator("#orders-form");
+      await search.getByLabel("Find by").selectOption("order_number");
+      await search.getByLabel("Search").fill(order.order_number.toLowerCase());
+      // The list reads the order history, copied from the product's object within moments.
+      await searchUntilFound(page);
+      const row = page.locator(`#orders tr[data-order-id="${order.order_id}"]`);
+      await waitForText(
+        row,
+        new RegExp(`^${order.order_number} .*#${product.id} 2 \\$50\\.00 Paid`),
+      );
+      await row.getByRole("button", { name: `Timeline of order ${order.order_number}` }).click();
+      const timeline = page.getByRole("list", { name: `Timeline of order ${order.order_number}` });
+      await waitForText(timeline, /Reserved.*Order placed.*Paid/);
+      await assertAccessible(page, "console, an order's timeline");
+      await screenshot(page, "console-desktop-orders", { fullPage: true });
+
+      // By shopper, paid only: the same order.
+      await search.getByLabel("Find by").selectOption("shopper_id");
+      await search.getByLabel("Search").fill(shopperId);
+      await search.getByLabel("Status").selectOption("paid");
+      await searchUntilFound(page);
+      await waitForText(page.locator("#orders"), new RegExp(order.order_number));
+
+      // What the product has earned, from its counters.
+      const earned = page.locator(`#sales-summary tr[data-product-id="${product.id}"]`);
+      await waitForText(earned.locator('[data-field="units-sold"]'), /^2$/);
+      await waitForText(earned.locator('[data-field="revenue"]'), /^\$50\.00$/);
+      operator.assertClean();
+    } finally {
+      await operator.close();
+    }
+  });
+
   test("sale states, a live chart, Manage in place, a restock that asks first, settings", async () => {
     const operator = await openPage(browser(), DESKTOP);
     const { page } = operator;
@@ -116,6 +188,13 @@ describe("operator console", { concurrency: true }, () => {
       await waitForText(page.locator("#restock-form .form-result"), /^Added 6 units/);
       await waitForText(card.locator('[data-field="available"]'), /^9$/);
 
+      // A picture and a description, shown on the storefront.
+      const details = page.locator("#product-form");
+      await details.getByLabel("Picture").fill("/images/sneaker.svg");
+      await details.getByLabel("Description").fill("Waxed cotton, two pockets.");
+      await details.getByRole("button", { name: "Save" }).click();
+      await waitForText(page.locator("#product-form .form-result"), /^Saved/);
+
       const settings = page.locator("#window-form");
       await settings.getByLabel("Units per shopper").fill("1");
       await settings.getByLabel("Late payments").selectOption("accept_if_available");
@@ -126,6 +205,8 @@ describe("operator console", { concurrency: true }, () => {
       assert.equal(product.late_payments, "accept_if_available");
       assert.equal(product.price_cents, 8_950);
       assert.equal(product.currency, "EUR");
+      assert.equal(product.image_url, "/images/sneaker.svg");
+      assert.equal(product.description, "Waxed cotton, two pockets.");
 
       await page.getByLabel("Shoppers queue before they can hold").check();
       await page.locator("#queue-form").getByRole("button", { name: "Save" }).click();

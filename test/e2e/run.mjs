@@ -16,10 +16,11 @@ const resultsDir = fileURLToPath(new URL("../../test-results/e2e/", import.meta.
 const started = Date.now();
 
 /**
- * Holds last 20 s here instead of 120, so that a test can watch one expire. Every other flow
- * finishes well inside that.
+ * Holds last 20 s here instead of 120, so that a test can watch one expire (every other flow
+ * finishes well inside that), and an order may be paid for 50 minutes: Stripe keeps a Checkout
+ * Session open at least 30, and the server opens none for an order with less time left.
  */
-const SERVER_VARS = { HOLD_TTL_SECONDS: "20" };
+const SERVER_VARS = { HOLD_TTL_SECONDS: "20", PAYMENT_TTL_SECONDS: "3000" };
 
 await mkdir(resultsDir, { recursive: true });
 /** @type {Awaited<ReturnType<typeof startServer>> | null} */

@@ -69,6 +69,8 @@ describe("storefront", { concurrency: true }, () => {
       price_cents: 12_900,
       currency: "USD",
       stock: 1,
+      image_url: "/images/sneaker.svg",
+      description: "Red canvas, white sole, one pair left in the drop.",
     });
     const url = `${BASE_URL}/?product=${product.id}`;
     const alice = await openPage(browser(), DESKTOP);
@@ -88,6 +90,11 @@ describe("storefront", { concurrency: true }, () => {
         await waitForText(page.locator("#live-status"), /^Live$/);
         await assertBuy(page, /^Buy$/, { enabled: true });
         await waitForText(page.locator("#fact-window"), /^On now, while stock lasts$/);
+        await waitForText(page.locator("#product-description"), /^Red canvas, white sole/);
+        const image = page.getByRole("img", { name: "Last Pair Sneaker" });
+        assert.ok(
+          await image.evaluate((img) => /** @type {HTMLImageElement} */ (img).naturalWidth > 0),
+        );
       }
       await assertNoOverflow(bob.page, "phone, on sale");
       await assertAccessible(bob.page, "storefront, phone, on sale");
@@ -144,7 +151,7 @@ describe("storefront", { concurrency: true }, () => {
         alice.page.locator("#order-summary"),
         /1 item · Last Pair Sneaker · \$129\.00/,
       );
-      await waitForText(alice.page.locator("#pay-countdown"), /^1[45]:\d\d$/);
+      await waitForText(alice.page.locator("#pay-countdown"), /^[0-5]\d:\d\d$/);
       await screenshot(alice.page, "storefront-desktop-order");
       await alice.page.getByRole("button", { name: "Simulate payment success" }).click();
       await assertArrived(alice.page, "#done-title", /^Paid\. Thank you!/);
@@ -315,10 +322,13 @@ describe("storefront", { concurrency: true }, () => {
     });
     // Four people join first: the first two are let in (one item each, not yet held), the
     // other two wait for those admissions to be used or run out.
+    /** @type {Record<string, { ticket: string }>} */
+    const tickets = {};
     for (const name of ["e2e-first", "e2e-second", "e2e-third", "e2e-fourth"]) {
-      await shopperApi(name, "POST", `/api/products/${product.id}/queue`, {});
+      tickets[name] = await shopperApi(name, "POST", `/api/products/${product.id}/queue`, {});
       await sleep(300);
     }
+    const third = tickets["e2e-third"] ?? assert.fail("no ticket");
     const shopper = await openPage(browser(), PHONE);
     const { page } = shopper;
     try {
@@ -337,6 +347,25 @@ describe("storefront", { concurrency: true }, () => {
       await assertAccessible(page, "storefront, phone, in line");
       await screenshot(page, "storefront-phone-queue");
 
+      // Someone ahead leaves the line: this shopper moves up, live, and the bar with them.
+      await shopperApi("e2e-third", "DELETE", `/api/queue/${encodeURIComponent(third.ticket)}`);
+      await waitForText(page.locator("#queue-position"), /^You are 2nd in line — 1 person ahead$/);
+      await waitForText(page.locator("#status"), /^You are 2nd in line\.$/);
+      assert.equal(await bar.getAttribute("aria-valuenow"), "50");
+
+      // This shopper leaves too: back to Buy, the place given up on the server.
+      const mine = await page.evaluate(() => {
+        const key = Object.keys(sessionStorage).find((k) => k.startsWith("flash-sale:checkout:"));
+        const progress = JSON.parse(sessionStorage.getItem(key ?? "") ?? "null");
+        return { shopper: localStorage.getItem("flash-sale:shopper-id"), ticket: progress?.ticket };
+      });
+      await page.getByRole("button", { name: "Leave the line" }).click();
+      await waitForText(page.locator("#status"), /^You left the line\.$/);
+      await assertBuy(page, /^Buy$/, { enabled: true });
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "qty");
+      const path = `/api/queue/${encodeURIComponent(mine.ticket.ticket)}`;
+      const gone = await shopperApi(mine.shopper ?? "", "GET", path);
+      assert.equal(gone.state, "left");
       shopper.assertClean();
     } finally {
       await shopper.close();
