@@ -57,6 +57,11 @@ export default tseslint.config(
     rules: { "no-unused-vars": ["error", UNUSED] },
   },
   {
+    // The browser tests run in Node, but the callbacks they hand to page.evaluate run in the page.
+    files: ["test/e2e/**/*.mjs"],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
+  {
     // The storefront's and the console's ES modules run in the browser (public/ is served as
     // Workers static assets), not in Node.
     files: ["public/**/*.js"],

@@ -21,6 +21,18 @@
 /** @typedef {Schemas["DeadLetterList"]} DeadLetterList */
 /** @typedef {Schemas["Error"]["error"]["code"]} ErrorCode */
 
+/** @typedef {import("../../src/contract/openapi").paths} Paths */
+/**
+ * The JSON a route answers with 200, by its path and method, for answers with no named schema.
+ * @template {keyof Paths} P
+ * @template {"get" | "post" | "delete"} M
+ * @typedef {Paths[P][M] extends { responses: { 200: { content: { "application/json": infer T } } } } ? T : never} Answer
+ */
+/** @typedef {Answer<"/api/orders/{id}/checkout", "post">} CheckoutSession */
+/** @typedef {Answer<"/api/admin/orders", "get">} OrderList */
+/** @typedef {Answer<"/api/admin/orders/{id}", "get">} OrderDetail */
+/** @typedef {OrderDetail["timeline"][number]} TimelineEntry */
+
 /**
  * A stock frame of the live socket (GET /api/products/:id/live, a WebSocket the OpenAPI document
  * does not describe; src/product/live.ts sends it): the product's counters on every change.

@@ -1,8 +1,18 @@
-// The console's two work lists: refunds due (every product, newest first, from D1) with Resolve,
-// and a product's dead letters (history events D1 refused) with Retry.
+// The console's two work lists: refunds, due or resolved (every product, newest first, from D1)
+// with Resolve, and a product's history not saved (dead letters: events D1 refused) with Retry.
 
 import { RequestError } from "./api.js";
-import { $, el, fill, messageContent, requestIdLine, scrollingTable, setBusy } from "./dom.js";
+import { confirmAction } from "./console-confirm.js";
+import {
+  $,
+  el,
+  fill,
+  messageContent,
+  requestIdLine,
+  scrollingTable,
+  select,
+  setBusy,
+} from "./dom.js";
 import { dateTime, money } from "./format.js";
 import { SignedOut, admin } from "./console-session.js";
 
@@ -128,13 +138,15 @@ function deadLetterRow(entry, letter, changed) {
 // ---------------------------------------------------------------- refunds
 
 /**
- * The refunds due, into #refunds; `more` appends the next page. resolved(refund) after Resolve.
+ * The refunds due or resolved (as #refunds-status says), into #refunds; `more` appends the next
+ * page. resolved(refund) after a Resolve.
  * @param {{ more?: boolean, resolved: (refund: Refund) => void }} options
  * @returns {Promise<void>}
  */
 export async function loadRefunds({ more = false, resolved }) {
   const box = $("#refunds");
-  const query = new URLSearchParams({ status: "due" });
+  const status = select("#refunds-status").value === "resolved" ? "resolved" : "due";
+  const query = new URLSearchParams({ status });
   if (more && refundsCursor) query.set("cursor", refundsCursor);
   /** @type {RefundList} */
   let data;
@@ -145,22 +157,22 @@ export async function loadRefunds({ more = false, resolved }) {
     return;
   }
   refundsCursor = data.next_cursor;
-  // A resolve in progress (a note being typed) must not be wiped by the 15-second refresh.
-  if (!more && box.contains(document.activeElement)) return;
+  // A resolve in progress (a note being typed, the confirmation open) must not be wiped by the
+  // 15-second refresh.
+  const working = box.contains(document.activeElement) || $("#confirm").hasAttribute("open");
+  if (!more && working) return;
   let body = box.querySelector("tbody");
   if (!more || !body) {
     if (data.refunds.length === 0) {
-      fill(box, el("p", { class: "empty" }, "No refunds due."));
+      fill(
+        box,
+        el("p", { class: "empty" }, status === "due" ? "No refunds due." : "None resolved yet."),
+      );
       return;
     }
     body = el("tbody");
-    fill(
-      box,
-      scrollingTable(
-        ["Refund", "Product", "Amount", "Reason", "Payment", "Since", "Resolve"],
-        body,
-      ),
-    );
+    const last = status === "due" ? "Resolve with a note" : "Resolved";
+    fill(box, scrollingTable(["Refund", "Amount", "Why", "Since", last], body));
   }
   body.append(...data.refunds.map((refund) => refundRow(refund, resolved)));
   box.querySelector(".load-more")?.remove();
@@ -181,65 +193,112 @@ export async function loadRefunds({ more = false, resolved }) {
 
 /** @type {Record<Refund["reason"], string>} */
 const REASONS = {
-  late_payment: "Late payment",
-  double_charge: "Second charge",
-  amount_mismatch: "Wrong amount",
+  late_payment: "Paid after the order closed",
+  double_charge: "Charged twice",
+  amount_mismatch: "Charged the wrong amount",
 };
+
+/**
+ * A refund's row: what it is for (product, order, the payment to return) and, while it is due,
+ * a note (required: what was done at the provider) and Resolve, which asks first.
+ * @param {Refund} refund
+ * @param {(refund: Refund) => void} resolved
+ */
+function refundRow(refund, resolved) {
+  const what = el(
+    "td",
+    {},
+    el("code", {}, refund.refund_id),
+    el(
+      "span",
+      { class: "sub" },
+      `Product #${refund.product_id} · order `,
+      el("code", {}, refund.order_id),
+    ),
+    el(
+      "span",
+      { class: "sub" },
+      "Payment ",
+      refund.payment_id ? el("code", {}, refund.payment_id) : "–",
+    ),
+  );
+  const cells = [
+    what,
+    el("td", { class: "num" }, money(refund.amount_cents, refund.currency)),
+    el("td", {}, REASONS[refund.reason] ?? refund.reason),
+    el("td", { class: "date" }, dateTime(refund.created_at)),
+  ];
+  if (refund.status === "resolved") {
+    const when = refund.resolved_at ? dateTime(refund.resolved_at) : "";
+    cells.push(
+      el(
+        "td",
+        {},
+        el("span", { class: "date" }, when),
+        el("span", { class: "sub" }, refund.note ?? ""),
+      ),
+    );
+    return el("tr", {}, cells);
+  }
+  cells.push(resolveCell(refund, resolved));
+  return el("tr", {}, cells);
+}
 
 /**
  * @param {Refund} refund
  * @param {(refund: Refund) => void} resolved
  */
-function refundRow(refund, resolved) {
+function resolveCell(refund, resolved) {
   const noteId = `note-${refund.refund_id}`;
   const note = el("input", {
     id: noteId,
     type: "text",
     class: "note-input",
     maxlength: 1000,
-    placeholder: "Gateway refund id",
+    required: true,
+    placeholder: "Provider's refund id",
   });
   const result = el("span", { class: "form-result", role: "status" });
-  const resolve = el(
-    "button",
-    {
-      type: "button",
-      class: "secondary small",
-      async onclick() {
-        setBusy(resolve, true, "Resolving…");
-        try {
-          const body = note.value.trim() ? { note: note.value.trim() } : {};
-          await admin(`/api/admin/refunds/${encodeURIComponent(refund.refund_id)}/resolve`, {
-            method: "POST",
-            body,
-          });
-          fill(cell, el("span", { class: "pill pill-ok" }, "Resolved"));
-          resolved(refund);
-        } catch (error) {
-          setBusy(resolve, false);
-          if (!(error instanceof SignedOut) && error instanceof Error)
-            fill(result, error.message, requestIdLine(asRequestError(error)?.requestId));
-        }
-      },
-    },
-    "Resolve",
-  );
-  const cell = el(
-    "td",
-    {},
+  const resolve = el("button", { type: "submit", class: "secondary small" }, "Resolve…");
+  const form = el(
+    "form",
+    { class: "resolve-form" },
     el("label", { for: noteId, class: "visually-hidden" }, `Note for refund ${refund.refund_id}`),
     el("div", { class: "inline-controls" }, note, resolve),
     result,
   );
-  return el(
-    "tr",
-    {},
-    el("td", {}, el("code", {}, refund.refund_id), el("span", { class: "sub" }, refund.order_id)),
-    el("td", {}, `#${refund.product_id}`),
-    el("td", { class: "num" }, money(refund.amount_cents, refund.currency)),
-    el("td", {}, REASONS[refund.reason] ?? refund.reason),
-    el("td", {}, refund.payment_id ? el("code", {}, refund.payment_id) : "–"),
-    el("td", {}, dateTime(refund.created_at)),
-    cell,
-  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = note.value.trim();
+    if (!text) {
+      fill(result, "Write what was done at the payment provider first.");
+      note.focus();
+      return;
+    }
+    const amount = money(refund.amount_cents, refund.currency);
+    const sure = await confirmAction({
+      title: `Resolve refund ${refund.refund_id}?`,
+      body: `Only when ${amount} is back with the shopper. The note is kept with it: "${text}".`,
+      confirm: "Resolve",
+    });
+    if (!sure) return;
+    setBusy(resolve, true, "Resolving…");
+    try {
+      await admin(`/api/admin/refunds/${encodeURIComponent(refund.refund_id)}/resolve`, {
+        method: "POST",
+        body: { note: text },
+      });
+      fill(
+        form,
+        el("span", { class: "pill pill-ok" }, "Resolved"),
+        el("span", { class: "sub" }, text),
+      );
+      resolved(refund);
+    } catch (error) {
+      setBusy(resolve, false);
+      if (!(error instanceof SignedOut) && error instanceof Error)
+        fill(result, error.message, requestIdLine(asRequestError(error)?.requestId));
+    }
+  });
+  return el("td", { class: "resolve" }, form);
 }

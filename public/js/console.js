@@ -4,7 +4,16 @@
 // console-cards.js and console-lists.js.
 
 import { RequestError, newKey, request } from "./api.js";
-import { applyFilter, buildCard, invariantView, renderCard as drawCard } from "./console-cards.js";
+import {
+  applyFilter,
+  buildCard,
+  invariantView,
+  renderCard as drawCard,
+  renderSaleState,
+  sampleSale,
+} from "./console-cards.js";
+import { confirmAction } from "./console-confirm.js";
+import { renderSalesSummary, wireOrders } from "./console-orders.js";
 import {
   loadDeadLetters as drawDeadLetters,
   loadRefunds as drawRefunds,
@@ -53,6 +62,8 @@ let selectedId = null;
 let pollTimer;
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let refundsTimer;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let clockTimer;
 
 // ---------------------------------------------------------------- signing in and out
 
@@ -113,6 +124,7 @@ function signOut(message, error) {
   resetRefunds();
   clearInterval(pollTimer);
   clearInterval(refundsTimer);
+  clearInterval(clockTimer);
   for (const entry of products.values()) {
     entry.feed?.stop();
     clearTimeout(entry.timer);
@@ -266,6 +278,7 @@ function startFeed(entry) {
       if (frame.type !== "stock") return;
       entry.stock = frame;
       renderCard(entry);
+      sampleSale(entry);
       if (id === selectedId) renderDetail();
       // Sold, holds and orders moved too: read the counters again shortly (once per burst).
       clearTimeout(entry.timer);
@@ -299,6 +312,7 @@ async function refreshMetrics(entry, { full = false } = {}) {
   };
   if (full) entry.full = { ...data.invariants, at: new Date().toISOString() };
   renderCard(entry);
+  sampleSale(entry);
   if (id === selectedId) {
     renderDetail();
     if (entry.deadLetters === null || entry.deadLetters.count !== data.history_dead_letters) {
@@ -317,6 +331,7 @@ async function refreshAllMetrics({ full = false } = {}) {
     const results = await Promise.allSettled(batch.map((e) => refreshMetrics(e, { full })));
     for (const r of results) if (r.status === "rejected") failures.push(r.reason);
   }
+  renderSalesSummary(products.values());
   const failure = failures.find((f) => !(f instanceof SignedOut));
   if (failure) showAlert(failure, "Some products' counters could not be read");
   else hideAlert();
@@ -326,6 +341,11 @@ async function refreshAllMetrics({ full = false } = {}) {
 function startPolling() {
   clearInterval(pollTimer);
   clearInterval(refundsTimer);
+  clearInterval(clockTimer);
+  // The sale states' countdowns ("Scheduled · starts in 02:59") move every second.
+  clockTimer = setInterval(() => {
+    for (const entry of products.values()) renderSaleState(entry);
+  }, 1_000);
   pollTimer = setInterval(() => {
     if (document.visibilityState === "visible") void refreshAllMetrics().catch(showAlert);
   }, METRICS_EVERY_MS);
@@ -372,12 +392,21 @@ function loadRefunds(options = {}) {
 
 // ---------------------------------------------------------------- one product in detail
 
-/** @param {number} id */
+/**
+ * Open a product's detail in place, right under its card (across the whole row), or close it
+ * when it is open already.
+ * @param {number} id
+ */
 async function selectProduct(id) {
   const entry = products.get(id);
   if (!entry) return;
+  if (selectedId === id) {
+    closeDetail();
+    return;
+  }
   selectedId = id;
   for (const e of products.values()) renderCard(e);
+  entry.card.after($("#detail"));
   show($("#detail"), true);
   entry.deadLetters = null;
   fill($("#dead-letters"), el("p", { class: "empty" }, "Loading…"));
@@ -417,7 +446,7 @@ function renderDetail() {
   }
   /**
    * @param {string} title
-   * @param {[string, number | string][]} rows
+   * @param {[string, number | string, string?][]} rows plain name, value, technical name
    */
   const group = (title, rows) =>
     el(
@@ -427,8 +456,8 @@ function renderDetail() {
       el(
         "dl",
         {},
-        rows.flatMap(([name, value]) => [
-          el("dt", {}, name),
+        rows.flatMap(([name, value, technical]) => [
+          el("dt", {}, technical ? el("span", { title: technical }, name) : name),
           el("dd", {}, typeof value === "number" ? count(value) : value),
         ]),
       ),
@@ -437,45 +466,45 @@ function renderDetail() {
   fill(
     $("#detail-stats"),
     group("Stock", [
-      ["Available", stock.available],
-      ["Reserved", stock.reserved],
-      ["In stock", stock.stock],
+      ["Free", stock.available, "available"],
+      ["In baskets", stock.reserved, "reserved"],
+      ["In stock", stock.stock, "stock"],
       ["Sold", m.sold],
-      ["Initial stock", m.initial_stock],
-      ["Restocked", m.restocked],
+      ["At creation", m.initial_stock, "initial_stock"],
+      ["Added since", m.restocked, "restocked"],
     ]),
-    group("Holds", [
-      ["Active", m.holds.active],
-      ["Ordered", m.holds.ordered],
-      ["Expired", m.holds.expired],
-      ["Released", m.holds.released],
+    group("Baskets", [
+      ["Now", m.holds.active, "holds.active"],
+      ["Became orders", m.holds.ordered, "holds.ordered"],
+      ["Ran out", m.holds.expired, "holds.expired"],
+      ["Removed", m.holds.released, "holds.released"],
     ]),
     group("Orders", [
-      ["Pending", m.orders.pending],
+      ["Waiting for payment", m.orders.pending, "orders.pending"],
       ["Paid", m.orders.paid],
-      ["Failed", m.orders.failed],
+      ["Payment failed", m.orders.failed, "orders.failed"],
       ["Cancelled", m.orders.cancelled],
     ]),
     group("Payments", [
-      ["Webhooks applied", m.webhooks.processed],
-      ["Ignored", m.webhooks.ignored],
-      ["Duplicates", m.webhooks.duplicates],
+      ["Payment messages applied", m.webhooks.processed, "webhooks.processed"],
+      ["Ignored", m.webhooks.ignored, "webhooks.ignored"],
+      ["Repeats", m.webhooks.duplicates, "webhooks.duplicates"],
       ["Refunds due", m.refunds.due],
       ["Refunds resolved", m.refunds.resolved],
     ]),
-    group("Queue", [
-      ["State", m.queue.enabled ? "On" : "Off"],
-      ["Tickets issued", m.queue.issued],
-      ["Waiting", m.queue.waiting],
-      ["Admitted, unused", m.queue.admitted_unused],
-      ["Admitted up to", m.queue.frontier],
+    group("Line", [
+      ["State", m.queue.enabled ? "On" : "Off", "queue.enabled"],
+      ["Joined", m.queue.issued, "queue.issued: tickets issued"],
+      ["Waiting", m.queue.waiting, "queue.waiting"],
+      ["Let in, not yet buying", m.queue.admitted_unused, "queue.admitted_unused"],
+      ["Let in up to place", m.queue.frontier, "queue.frontier"],
     ]),
     group("History and storage", [
-      ["Not yet in D1", m.history_outbox_backlog],
-      ["Dead letters", m.history_dead_letters],
-      ["Failing copies", m.history_failing_attempts],
-      ["Storage", `${count(Math.round(m.storage_bytes / 1024))} KiB`],
-      ["Sold-out refusals", m.holds_rejected_since_start],
+      ["Waiting to be saved", m.history_outbox_backlog, "history_outbox_backlog: not yet in D1"],
+      ["Not saved", m.history_dead_letters, "history_dead_letters: dead letters"],
+      ["Failed save attempts", m.history_failing_attempts, "history_failing_attempts"],
+      ["Storage", `${count(Math.round(m.storage_bytes / 1024))} KiB`, "storage_bytes"],
+      ["Refused: none free", m.holds_rejected_since_start, "holds_rejected_since_start"],
     ]),
   );
   renderInvariants(entry);
@@ -536,6 +565,8 @@ function fillForms(entry) {
   const { item, product } = entry;
   const digits = minorUnits(item.currency);
   input("#edit-name").value = item.name;
+  input("#edit-image").value = product?.image_url ?? "";
+  /** @type {HTMLTextAreaElement} */ ($("#edit-description")).value = product?.description ?? "";
   $("#edit-currency").textContent = item.currency;
   input("#edit-price").step = digits === 0 ? "1" : String(10 ** -digits);
   input("#edit-price").value = fromMinorUnits(item.price_cents, item.currency);
@@ -639,6 +670,16 @@ function wireForms() {
   onSubmit("#restock-form", "Restocking…", async () => {
     const qty = Number(input("#restock-qty").value);
     const entry = current();
+    const inStock = entry.stock?.stock;
+    const sure = await confirmAction({
+      title: `Add ${count(qty)} units to #${entry.item.id} ${entry.item.name}?`,
+      body:
+        inStock === undefined
+          ? "They go on sale at once. A restock cannot be undone."
+          : `Stock goes from ${count(inStock)} to ${count(inStock + qty)}, on sale at once. A restock cannot be undone.`,
+      confirm: `Add ${count(qty)} units`,
+    });
+    if (!sure) return "Not restocked.";
     // One key per submission: a retry after a lost answer adds the units once.
     await admin(`/api/admin/products/${entry.item.id}/restock`, {
       method: "POST",
@@ -650,12 +691,16 @@ function wireForms() {
     return `Added ${count(qty)} units at ${timeOfDay(new Date().toISOString())}.`;
   });
 
-  onSubmit("#product-form", "Saving…", () =>
-    patchProduct({
+  onSubmit("#product-form", "Saving…", () => {
+    const image = input("#edit-image").value.trim();
+    const description = /** @type {HTMLTextAreaElement} */ ($("#edit-description")).value.trim();
+    return patchProduct({
       name: input("#edit-name").value.trim(),
       price_cents: toMinorUnits(input("#edit-price").value, current().item.currency),
-    }),
-  );
+      image_url: image || null,
+      description: description || null,
+    });
+  });
 
   onSubmit("#window-form", "Saving…", () => {
     const late = select("#edit-late").value;
@@ -752,7 +797,13 @@ async function main() {
   });
   onClick("#check-all", "Checking…", () => refreshAllMetrics({ full: true }));
   wireForms();
+  wireOrders();
   $("#filter").addEventListener("input", () => applyFilter(products));
+  $("#refunds-status").addEventListener("change", () => {
+    resetRefunds();
+    fill($("#refunds"), el("p", { class: "empty" }, "Loading…"));
+    void loadRefunds().catch(showAlert);
+  });
   $("#close-detail").addEventListener("click", closeDetail);
   try {
     const answer = /** @type {StorefrontConfig} */ ((await request("/api/config")).data);

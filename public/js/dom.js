@@ -155,13 +155,15 @@ export function messageContent({ title, detail, error }) {
  * @param {string} [busyLabel]
  */
 export function setBusy(button, busy, busyLabel) {
+  // A button with more than words in it (Buy and its countdown) names the part to relabel.
+  const label = button.querySelector(".button-label") ?? button;
   if (busy) {
-    button.dataset.label ??= button.textContent;
-    if (busyLabel) button.textContent = busyLabel;
+    button.dataset.label ??= label.textContent ?? "";
+    if (busyLabel) label.textContent = busyLabel;
     button.setAttribute("aria-busy", "true");
     button.disabled = true;
   } else {
-    if (button.dataset.label) button.textContent = button.dataset.label;
+    if (button.dataset.label) label.textContent = button.dataset.label;
     delete button.dataset.label;
     button.removeAttribute("aria-busy");
     button.disabled = false;

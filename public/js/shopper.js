@@ -137,6 +137,64 @@ export class Shopper {
     else session.removeItem(this.progressKey(productId));
   }
 
+  /**
+   * How many units of a product this shopper has, as far as this browser knows: its active
+   * holds, pending orders (until they could still be paid) and paid orders count towards the
+   * per-shopper limit, as on the server. The server stays the authority: this only keeps the
+   * quantity picker from offering what would surely be refused.
+   * @param {number} productId
+   * @param {number} now server time, ms
+   */
+  owned(productId, now) {
+    let total = 0;
+    for (const unit of Object.values(this.units(productId))) {
+      if (unit.until === null || unit.until > now) total += unit.qty;
+    }
+    return total;
+  }
+
+  /**
+   * Count a hold or an order (by its id) towards what this shopper has, until `until` (ms), or
+   * for good (null: paid).
+   * @param {number} productId
+   * @param {string} id
+   * @param {{ qty: number, until: number | null }} unit
+   */
+  noteUnits(productId, id, unit) {
+    const units = this.units(productId);
+    units[id] = unit;
+    local.setItem(this.unitsKey(productId), JSON.stringify(units));
+  }
+
+  /**
+   * A hold or an order that no longer counts (removed, expired, failed, cancelled, or ordered:
+   * its order counts instead).
+   * @param {number} productId
+   * @param {string} id
+   */
+  forgetUnits(productId, id) {
+    const units = this.units(productId);
+    delete units[id];
+    local.setItem(this.unitsKey(productId), JSON.stringify(units));
+  }
+
+  /**
+   * @param {number} productId
+   * @returns {Record<string, { qty: number, until: number | null }>}
+   */
+  units(productId) {
+    try {
+      return JSON.parse(local.getItem(this.unitsKey(productId)) ?? "{}");
+    } catch {
+      return {};
+    }
+  }
+
+  /** @param {number} productId */
+  unitsKey(productId) {
+    return `flash-sale:units:${productId}:${this.name ?? "anonymous"}`;
+  }
+
   /** @param {number} productId */
   progressKey(productId) {
     return `flash-sale:checkout:${productId}:${this.name ?? "anonymous"}`;

@@ -6,7 +6,6 @@ import { count, dateTime } from "./format.js";
 
 /** @typedef {import("./dom.js").Child} Child */
 /** @typedef {import("./api.js").RequestError} RequestError */
-/** @typedef {import("./api-types.js").Order} Order */
 
 /**
  * What the shopper is told.
@@ -27,8 +26,8 @@ export function soldOutMessage(final) {
   return {
     title: "Sold out",
     detail: final
-      ? "Every unit has been sold."
-      : "Every unit is sold or in another shopper's hold. Units come back when a hold expires or a payment fails; this page updates live, so keep it open.",
+      ? "Every item has been sold."
+      : "Every item is sold or in another shopper's basket. If one isn't bought in time it comes back, and this page shows it at once: keep it open.",
     tone: "error",
   };
 }
@@ -37,14 +36,14 @@ export function soldOutMessage(final) {
 export const HOLD_EXPIRED = {
   title: "Your hold expired",
   detail:
-    "The reserved units went back on sale before the order was placed. Press Buy to try again if any are left.",
+    "The items went back on sale before the order was placed. Press Buy to try again if any are left.",
   tone: "warning",
 };
 
 /** @type {Message} */
 export const TURN_PASSED = {
   title: "Your turn has passed",
-  detail: "You were let in, but no units were reserved in time. Press Buy to join the line again.",
+  detail: "You were let in, but no items were reserved in time. Press Buy to join the line again.",
   tone: "warning",
 };
 
@@ -65,7 +64,7 @@ export function holdErrorMessage(error, context) {
         return {
           title: "Nothing free right now",
           detail:
-            "It's your turn, but every unit is reserved. Units come back when holds expire; try again before your turn ends.",
+            "It's your turn, but every item is in a basket. Items come back when they aren't bought in time; try again before your turn ends.",
           tone: "warning",
         };
       }
@@ -76,10 +75,12 @@ export function holdErrorMessage(error, context) {
         tone: "warning",
       };
     case "shopper_limit_reached":
-      // The API's message says how many units this shopper already has.
       return {
         title: `Limit reached: ${limit} per shopper`,
-        detail: error.message,
+        detail:
+          qty > 1
+            ? `You already have some of this: choose fewer, or none if you have ${limit}.`
+            : `You already have ${limit}: that is the most one shopper may buy.`,
         tone: "warning",
       };
     case "sale_not_started":
@@ -109,11 +110,15 @@ export function holdErrorMessage(error, context) {
     case "queue_disabled":
       return {
         title: "The line is closed",
-        detail: "This sale no longer has a line. Press Buy to reserve directly.",
+        detail: "This sale no longer has a line. Press Buy to reserve your items directly.",
         tone: "info",
       };
     case "product_not_found":
-      return { title: "This product is gone", detail: error.message, tone: "error" };
+      return {
+        title: "This product is gone",
+        detail: "It is no longer on sale.",
+        tone: "error",
+      };
     default:
       return errorMessage(error, context);
   }
@@ -156,16 +161,32 @@ export function errorMessage(error, { countdownTo, retryAt } = {}) {
         detail: "It may have expired. Paste a new one, then try again.",
         tone: "error",
       };
-    case "not_your_hold":
+    case "payments_not_configured":
       return {
-        title: "This hold is not yours",
-        detail: "It was made by another shopper id.",
-        tone: "error",
+        title: "Payment is not set up",
+        detail:
+          "This shop can't take payments yet. If the order isn't paid in time, it is cancelled by itself and nothing is charged.",
+        tone: "warning",
       };
+    case "payments_misconfigured":
+      return {
+        title: "Payment is not available right now",
+        detail:
+          "The shop's payment settings need fixing. Nothing was charged; please try again later.",
+        tone: "warning",
+      };
+    case "checkout_too_late":
+      return {
+        title: "Too late to pay online",
+        detail:
+          "The time to pay this order is nearly over. If it isn't paid, it is cancelled by itself and nothing is charged.",
+        tone: "warning",
+      };
+    case "not_your_hold":
     case "not_your_order":
       return {
-        title: "This order is not yours",
-        detail: "It was placed by another shopper id.",
+        title: "This belongs to someone else",
+        detail: "It was started by another shopper. Reload the page to start your own.",
         tone: "error",
       };
     default:
@@ -174,28 +195,38 @@ export function errorMessage(error, { countdownTo, retryAt } = {}) {
 }
 
 /**
- * The end of a purchase: paid, failed or cancelled.
+ * The end of a purchase: paid, failed, or cancelled (by the shopper here, or because its time to
+ * pay ran out). `next` says what happens now.
  * @param {string} step
- * @param {Order | null} order
- * @param {string} amount
+ * @param {{ cancelledHere: boolean }} how
+ * @returns {{ title: string, detail: string, next: string }}
  */
-export function doneMessage(step, order, amount) {
+export function doneMessage(step, { cancelledHere }) {
   switch (step) {
     case "paid":
       return {
         title: "Paid. Thank you!",
-        detail: `Order ${order?.order_id} for ${amount} is paid.`,
+        detail: "Your order is confirmed. Here is your receipt.",
+        next: "What happens next: your items are set aside for you and the shop prepares your order. Keep this receipt; if you contact the shop, give it the support code.",
       };
     case "failed":
       return {
         title: "Payment failed",
-        detail:
-          "Nothing was charged, and the units went back on sale. You can try again if any are left.",
+        detail: "Nothing was charged, and the items went back on sale.",
+        next: "You can try again if any are left.",
       };
     default:
-      return {
-        title: "Order cancelled",
-        detail: "The order was not paid in time or was cancelled, and its units went back on sale.",
-      };
+      return cancelledHere
+        ? {
+            title: "You cancelled this order",
+            detail: "Nothing was charged, and the items went back on sale.",
+            next: "You can buy again while any are left.",
+          }
+        : {
+            title: "Not paid in time",
+            detail:
+              "The time to pay ran out, so the order was cancelled and its items went back on sale. Nothing was charged.",
+            next: "You can buy again while any are left.",
+          };
   }
 }

@@ -1,12 +1,15 @@
 // The storefront: one product (?product=ID, default 1), its live stock, and the shopper's way
 // through a sale: buy (or join the line) → holding → order pending → paid, failed or cancelled.
+// A payment provider's return (?order=ID&checkout=success|cancel) resumes that order.
 //
 // The page keeps one `state` object, changes it only here, and redraws from it (render() in
-// storefront-view.js); a once-a-second tick moves the countdowns and notices deadlines passing.
-// The server is the authority: the page never treats a unit as the shopper's until the API said so.
+// storefront-view.js); a clock four times a second moves the countdowns and notices deadlines
+// passing. The server is the authority: the page never treats an item as the shopper's until the
+// API said so. After every action the focus moves to what the screen now says, and the status
+// line (a polite live region) says the same words.
 
 import { RequestError, newKey, request, serverNow } from "./api.js";
-import { $, button, el, fill, input, messageContent, select, setBusy, show } from "./dom.js";
+import { $, button, el, fill, input, select, setBusy, show } from "./dom.js";
 import { money, timeOfDay } from "./format.js";
 import { LiveFeed } from "./live.js";
 import { Shopper, tokenClaims } from "./shopper.js";
@@ -17,10 +20,12 @@ import {
   holdErrorMessage,
   soldOutMessage,
 } from "./storefront-messages.js";
+import { ordinal } from "./storefront-sale.js";
 import {
   liveCountdown,
   render as draw,
   showLiveMode,
+  supportCode,
   updateCountdowns,
 } from "./storefront-view.js";
 
@@ -35,12 +40,15 @@ const PRODUCT_REFRESH_MS = 60_000;
 /** @typedef {import("./api-types.js").Hold} Hold */
 /** @typedef {import("./api-types.js").Order} Order */
 /** @typedef {import("./api-types.js").QueueTicket} QueueTicket */
-/** @typedef {import("./api-types.js").QueueFrame} QueueFrame */
 /** @typedef {import("./api-types.js").PaymentWebhookAnswer} PaymentWebhookAnswer */
+/** @typedef {import("./api-types.js").CheckoutSession} CheckoutSession */
 /** @typedef {import("./storefront-view.js").LoadedState} LoadedState */
 /** @typedef {import("./storefront-messages.js").Message} Message */
+/** @typedef {import("./storefront-sale.js").BuyState} BuyState */
 
-const productId = parseProductId(new URLSearchParams(location.search).get("product"));
+const params = new URLSearchParams(location.search);
+/** The product of the page; a payment provider's return names the order, which names it. */
+let productId = parseProductId(params.get("product"));
 
 /**
  * Its config, product and stock are null only until main() has read them: nothing that reads
@@ -50,20 +58,16 @@ const productId = parseProductId(new URLSearchParams(location.search).get("produ
 const state = /** @type {LoadedState} */ ({
   config: null,
   product: null,
-  /** The latest stock: {stock, reserved, available, sold_out}, from the socket or a read. */
   stock: null,
-  /** idle | queued | admitted (turn came, hold failed) | holding | ordered | paid | failed | cancelled */
   step: "idle",
   qty: 1,
-  /** The queue ticket being followed: {ticket, position, state, admission_token?, …}. */
   ticket: null,
   hold: null,
   order: null,
-  /** An action in flight: its button is busy and the others wait. */
+  cancelledHere: false,
+  awaitingProvider: false,
   busy: false,
-  /** Rate limited until this time (ms), from Retry-After. */
   blockedUntil: 0,
-  /** Admission tokens a hold was tried with already: one admission, one automatic try. */
   triedAdmissions: new Set(),
   lastOrderPoll: 0,
 });
@@ -74,14 +78,56 @@ const state = /** @type {LoadedState} */ ({
  */
 let shopper;
 
-const render = () =>
-  draw(state, shopper, {
+/**
+ * The notices that speak of the sale's state (a refusal because it had not started, had ended,
+ * had nothing free, or had sold out): taken down when the state moves on. Others (a hold that
+ * ran out, a turn that passed, a rate limit) stay until they are dealt with.
+ */
+const SALE_NOTICES = new Set([
+  "insufficient_stock",
+  "sale_not_started",
+  "sale_ended",
+  "shopper_limit_reached",
+  "admission_required",
+  "queue_disabled",
+  "sold_out",
+]);
+
+/** The Buy control's state at the last redraw: a change takes down notices it makes untrue. */
+/** @type {BuyState | null} */
+let lastBuyState = null;
+
+function render() {
+  const buy = draw(state, shopper, {
     changeToken() {
       shopper.setToken(null);
       render();
       $("#shopper-token").focus();
     },
   });
+  if (buy === null || buy === lastBuyState) return;
+  const before = lastBuyState;
+  lastBuyState = buy;
+  if (before === null || state.step !== "idle") return;
+  // The sale moved on (it opened, an item came back, it sold out or ended): what was said about
+  // the old state is no longer true, and the new one is said once.
+  if (SALE_NOTICES.has(notice.dataset.code ?? "")) clearNotice();
+  const news = {
+    on:
+      before === "soon"
+        ? "The sale has started: you can buy now."
+        : "An item is free: you can buy now.",
+    soon: "",
+    waiting: "None free right now: every item is in a basket. One may come back.",
+    sold_out: "Sold out: every item has been sold.",
+    ended: "The sale has ended.",
+    limit: "",
+  }[buy];
+  if (news) {
+    announce(news, { quiet: true });
+    render();
+  }
+}
 
 // ---------------------------------------------------------------- saved progress
 
@@ -123,23 +169,47 @@ const statusLine = $("#status");
 const notice = $("#notice");
 
 /**
- * Say what just happened, for everyone (a polite live region: screen readers read it too).
+ * Say what just happened, for everyone (a polite live region: screen readers read it too);
+ * `quiet` for screen readers only, where the page already shows it another way.
  * @param {string} text
+ * @param {{ quiet?: boolean }} [options]
  */
-function announce(text) {
+function announce(text, { quiet = false } = {}) {
   statusLine.textContent = text;
+  statusLine.dataset.quiet = String(quiet);
 }
 
 /**
- * Something the shopper must see: { title, detail, tone } and the error behind it (its id).
+ * After an action: the focus goes to the title of what the screen now shows, and the status line
+ * says those words (and the ones after them), so a screen reader hears what a sighted shopper
+ * sees, when they see it.
+ * @param {string} selector the step's title
+ * @param {string} [more] what follows the title on screen
+ */
+function arrive(selector, more = "") {
+  render();
+  const title = $(selector);
+  announce([title.textContent?.trim(), more].filter(Boolean).join(". "));
+  title.focus();
+}
+
+/**
+ * Something the shopper must see: { title, detail, tone } and, folded away under "Support
+ * code", the request id of the error behind it.
  * @param {Message} message
  * @param {RequestError | null} [error]
+ * @param {string} [code] what it is about, when no error says so
  */
-function showNotice({ title, detail, tone = "error" }, error) {
+function showNotice({ title, detail, tone = "error" }, error, code) {
   // What the notice is about, so it can be taken down when it stops being true.
-  notice.dataset.code = error?.code ?? "";
+  notice.dataset.code = error?.code ?? code ?? "";
   notice.className = `notice notice-${tone}`;
-  fill(notice, messageContent({ title, detail, error }));
+  fill(
+    notice,
+    el("p", { class: "notice-title" }, title),
+    detail ? el("p", {}, ...(Array.isArray(detail) ? detail : [detail])) : null,
+    supportCode({ requestId: error?.requestId }),
+  );
   show(notice, true);
 }
 
@@ -156,7 +226,8 @@ async function loadProduct() {
   state.product = data;
   // The read is exact; once the socket speaks, its frames are the newer word on stock.
   if (!state.stock?.live) {
-    state.stock = { stock: data.stock, reserved: data.reserved, available: data.available };
+    const { stock, reserved, available, sold_out } = data;
+    state.stock = { stock, reserved, available, sold_out };
   }
   return data;
 }
@@ -167,12 +238,17 @@ async function readTicket(ticket) {
   return /** @type {QueueTicket} */ ((await request(path, { headers: shopper.headers() })).data);
 }
 
+/** @param {string} orderId */
+async function readOrder(orderId) {
+  const path = `/api/orders/${encodeURIComponent(orderId)}`;
+  return /** @type {Order} */ ((await request(path, { headers: shopper.headers() })).data);
+}
+
 async function refreshOrder() {
   if (!state.order) return;
   state.lastOrderPoll = Date.now();
   try {
-    const path = `/api/orders/${encodeURIComponent(state.order.order_id)}`;
-    applyOrder(/** @type {Order} */ ((await request(path, { headers: shopper.headers() })).data));
+    applyOrder(await readOrder(state.order.order_id));
   } catch (error) {
     if (error instanceof RequestError && error.code === "order_not_found") {
       // Another shopper in this browser now, or retention removed it: nothing to follow.
@@ -187,19 +263,19 @@ async function refreshOrder() {
 
 /**
  * Run an action with its button busy; everything redraws when it is done.
- * @param {HTMLButtonElement} button
+ * @param {HTMLButtonElement} pressed
  * @param {string} busyLabel
  * @param {() => Promise<void>} work
  */
-async function act(button, busyLabel, work) {
+async function act(pressed, busyLabel, work) {
   state.busy = true;
-  setBusy(button, true, busyLabel);
+  setBusy(pressed, true, busyLabel);
   render();
   try {
     await work();
   } finally {
     state.busy = false;
-    setBusy(button, false);
+    setBusy(pressed, false);
     render();
   }
 }
@@ -224,7 +300,7 @@ async function onBuy(event) {
 }
 
 /**
- * Hold units; a lost answer or a busy server is tried once more with the same key (same hold).
+ * Hold items; a lost answer or a busy server is tried once more with the same key (same hold).
  * @param {number} qty
  * @param {string} [admissionToken]
  * @returns {Promise<Hold>}
@@ -251,25 +327,29 @@ async function createHold(qty, admissionToken) {
  * @param {string} [admissionToken]
  */
 async function hold(qty, admissionToken) {
-  await act(button("#buy"), "Reserving…", async () => {
+  const pressed = state.step === "admitted" ? button("#queue-retry") : button("#buy");
+  await act(pressed, "Reserving…", async () => {
     try {
       const made = await createHold(qty, admissionToken);
       state.hold = made;
       state.order = null;
       state.step = "holding";
+      shopper.noteUnits(productId, made.hold_id, {
+        qty: made.qty,
+        until: Date.parse(made.expires_at),
+      });
       if (state.ticket) {
         state.ticket = null; // the admission is spent: stop following the line
         live.restart();
       }
       save();
-      const units = made.qty === 1 ? "1 unit" : `${made.qty} units`;
-      announce(
-        `Reserved ${units} for you until ${timeOfDay(made.expires_at)}. Place your order before then.`,
-      );
     } catch (error) {
       await holdFailed(error, qty);
     }
   });
+  if (state.step === "holding" && state.hold) {
+    arrive("#hold-title", `Place your order by ${timeOfDay(state.hold.expires_at)}`);
+  }
 }
 
 async function joinQueue() {
@@ -281,21 +361,18 @@ async function joinQueue() {
         headers: shopper.headers(),
       });
       const data = /** @type {QueueTicket} */ (answer.data);
-      state.ticket = data;
+      state.ticket = { ...data, joined_position: data.position };
       state.step = "queued";
       save();
       live.restart(); // follow the ticket on the socket
-      announce(
-        data.position
-          ? `You're in line: number ${data.position}.`
-          : "You're in line. Your units are reserved when it's your turn.",
-      );
     } catch (error) {
       await holdFailed(error, state.qty);
     }
   });
-  // Admitted at once (a quiet sale): this reserves the units.
-  if (state.ticket) applyTicket(state.ticket);
+  if (!state.ticket) return;
+  arrive("#queue-title", $("#queue-position").textContent ?? "");
+  // Admitted at once (a quiet sale): this reserves the items.
+  applyTicket(state.ticket);
 }
 
 /**
@@ -304,30 +381,70 @@ async function joinQueue() {
  */
 function applyTicket(update) {
   if (!state.ticket) return;
+  const before = state.ticket.position;
   const ticket = { ...state.ticket, ...update };
+  // Joined before the places were drawn: the first place given is where this shopper starts.
+  ticket.joined_position ??= ticket.position ?? null;
   state.ticket = ticket;
   if (ticket.state === "admitted" && ticket.admission_token) {
     if (!state.triedAdmissions.has(ticket.admission_token)) {
       state.triedAdmissions.add(ticket.admission_token);
       // The shopper pressed Buy already: reserve the moment their turn comes (it is short).
-      announce("It's your turn. Reserving your units…");
+      announce("It's your turn. Reserving your items…");
       void hold(state.qty, ticket.admission_token);
     }
   } else if (ticket.state === "expired") {
-    leaveQueue();
+    stopFollowingLine();
     showNotice(TURN_PASSED);
+  } else if (ticket.state === "left") {
+    // Left from another tab: this one stops following the place too.
+    stopFollowingLine();
   } else if (ticket.state === "sold_out") {
-    leaveQueue();
-    showNotice(soldOutMessage(true));
+    stopFollowingLine();
+    showNotice(soldOutMessage(true), null, "sold_out");
+  } else if (ticket.position && ticket.position !== before) {
+    // The screen says the new place at once; the live region says it too, politely.
+    announce(
+      ticket.position === 1
+        ? "You're next in line."
+        : `You are ${ordinal(ticket.position)} in line.`,
+    );
   }
   save();
   render();
 }
 
-function leaveQueue() {
+function stopFollowingLine() {
   state.ticket = null;
   if (state.step === "queued" || state.step === "admitted") state.step = "idle";
   live.restart();
+}
+
+/** Leave the line: the place is given up on the server, so the people behind move up. */
+async function leaveLine() {
+  const ticket = state.ticket;
+  if (!ticket) return;
+  await act(button("#leave-queue"), "Leaving…", async () => {
+    try {
+      await request(`/api/queue/${encodeURIComponent(ticket.ticket)}`, {
+        method: "DELETE",
+        headers: shopper.headers(),
+      });
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
+      // A ticket the server no longer knows is a place already gone: the shopper is out either way.
+      if (error.code !== "invalid_ticket") {
+        showError(error);
+        return;
+      }
+    }
+    stopFollowingLine();
+    save();
+  });
+  if (state.step === "idle") {
+    announce("You left the line.");
+    select("#qty").focus();
+  }
 }
 
 async function placeOrder() {
@@ -343,22 +460,28 @@ async function placeOrder() {
       const data = /** @type {Order} */ (answer.data);
       state.order = data;
       state.step = "ordered";
+      shopper.forgetUnits(productId, held.hold_id);
+      shopper.noteUnits(productId, data.order_id, {
+        qty: data.qty,
+        until: Date.parse(data.pay_by),
+      });
       save();
-      announce(
-        `Order placed: ${money(data.amount_cents, data.currency)}. Pay by ${timeOfDay(data.pay_by)}.`,
-      );
     } catch (error) {
       if (!(error instanceof RequestError)) throw error;
       if (error.code === "hold_expired" || error.code === "hold_released") holdGone(error);
       else showError(error);
     }
   });
+  if (state.step === "ordered" && state.order) {
+    const o = state.order;
+    arrive("#order-title", `${money(o.amount_cents, o.currency)}. Pay by ${timeOfDay(o.pay_by)}`);
+  }
 }
 
 async function release() {
   const held = state.hold;
   if (!held) return;
-  await act(button("#release"), "Releasing…", async () => {
+  await act(button("#release"), "Removing…", async () => {
     try {
       await request(`/api/holds/${encodeURIComponent(held.hold_id)}`, {
         method: "DELETE",
@@ -366,12 +489,16 @@ async function release() {
       });
       state.hold = null;
       state.step = "idle";
+      shopper.forgetUnits(productId, held.hold_id);
       save();
-      announce("Released. The units are back on sale.");
     } catch (error) {
       showError(error);
     }
   });
+  if (state.step === "idle") {
+    announce("Removed. The items are back on sale.");
+    select("#qty").focus();
+  }
 }
 
 /**
@@ -395,6 +522,30 @@ async function simulatePayment(status, pressed) {
       showError(error);
     }
   });
+  arriveAtEnd();
+}
+
+/**
+ * Pay at the payment provider: the server opens a checkout session for the order, and the page
+ * goes there; the provider sends the shopper back to /?order=…&checkout=success|cancel.
+ */
+async function pay() {
+  const order = state.order;
+  if (!order) return;
+  await act(button("#pay"), "Opening payment…", async () => {
+    try {
+      const path = `/api/orders/${encodeURIComponent(order.order_id)}/checkout`;
+      const answer = await request(path, { method: "POST", headers: shopper.headers() });
+      const session = /** @type {CheckoutSession} */ (answer.data);
+      state.awaitingProvider = true;
+      location.assign(session.url);
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
+      if (error.code === "order_not_pending") await refreshOrder();
+      else showError(error);
+    }
+  });
+  arriveAtEnd();
 }
 
 async function cancelOrder() {
@@ -404,6 +555,7 @@ async function cancelOrder() {
     try {
       const path = `/api/orders/${encodeURIComponent(order.order_id)}/cancel`;
       const answer = await request(path, { method: "POST", headers: shopper.headers() });
+      state.cancelledHere = true;
       applyOrder(/** @type {Order} */ (answer.data));
     } catch (error) {
       if (!(error instanceof RequestError)) throw error;
@@ -411,6 +563,12 @@ async function cancelOrder() {
       else showError(error);
     }
   });
+  arriveAtEnd();
+}
+
+/** Once an order has its final word, the focus and the status line go to it. */
+function arriveAtEnd() {
+  if (["paid", "failed", "cancelled"].includes(state.step)) arrive("#done-title");
 }
 
 /**
@@ -418,37 +576,39 @@ async function cancelOrder() {
  * @param {Order} order
  */
 function applyOrder(order) {
-  const before = state.step;
   state.order = order;
   state.step = order.status === "pending" ? "ordered" : order.status;
+  if (order.status === "paid") {
+    shopper.noteUnits(productId, order.order_id, { qty: order.qty, until: null });
+  } else if (order.status !== "pending") {
+    shopper.forgetUnits(productId, order.order_id);
+  }
   save();
-  if (state.step === before) return;
-  const amount = money(order.amount_cents, order.currency);
-  if (state.step === "paid") announce(`Payment received: ${amount}. Your order is paid.`);
-  if (state.step === "failed") announce("The payment failed. The units went back on sale.");
-  if (state.step === "cancelled") announce("The order was cancelled. The units went back on sale.");
 }
 
 function startOver() {
   state.hold = state.order = state.ticket = null;
   state.step = "idle";
+  state.cancelledHere = false;
+  state.awaitingProvider = false;
   clearNotice();
   save();
   announce("");
   render();
-  $("#qty").focus();
+  select("#qty").focus();
 }
 
 /**
- * The hold expired (or was released elsewhere) before the order was placed.
+ * The hold expired (or was removed elsewhere) before the order was placed.
  * @param {RequestError | null} error
  */
 function holdGone(error) {
+  if (state.hold) shopper.forgetUnits(productId, state.hold.hold_id);
   state.hold = null;
   state.step = "idle";
   save();
   showNotice(HOLD_EXPIRED, error);
-  announce("Your hold expired.");
+  announce(`${HOLD_EXPIRED.title}. ${HOLD_EXPIRED.detail}`);
   render();
 }
 
@@ -482,9 +642,11 @@ async function holdFailed(error, qty) {
   // The product changed under the page (stock, window, queue): read it again first.
   const stale = ["insufficient_stock", "sale_not_started", "sale_ended", "admission_required"];
   if (stale.includes(code) || code === "queue_disabled") await loadProduct().catch(() => {});
-  if (["invalid_admission", "admission_used", "queue_disabled"].includes(code)) leaveQueue();
+  if (["invalid_admission", "admission_used", "queue_disabled"].includes(code)) {
+    stopFollowingLine();
+  }
   const admitted = code === "insufficient_stock" && Boolean(state.ticket);
-  // Admitted, but the units came and went: the admission stays good until it expires.
+  // Admitted, but the items came and went: the admission stays good until it expires.
   if (admitted) state.step = "admitted";
   if (code === "rate_limited" || !holdCodes.has(code)) {
     showError(error);
@@ -501,6 +663,8 @@ async function holdFailed(error, qty) {
     endsAt: product.sale_ends_at ? Date.parse(product.sale_ends_at) : null,
     countdownTo: liveCountdown,
   });
+  // The redraw that follows shows the new state of the sale; the notice says why this try failed.
+  lastBuyState = null;
   showNotice(message, error);
 }
 
@@ -562,9 +726,12 @@ function tick() {
     // A real gateway answers the server, not this page: look at the order now and then, and
     // once its payment window has closed (the server cancels it then).
     const closed = Date.parse(order.pay_by) <= now;
-    const watching = closed || !state.config.simulated_payments;
+    const watching = closed || state.awaitingProvider || !state.config.simulated_payments;
     if (watching && Date.now() - state.lastOrderPoll > ORDER_POLL_MS) {
-      void refreshOrder().then(render);
+      void refreshOrder().then(() => {
+        render();
+        arriveAtEnd();
+      });
     }
   }
   if (state.blockedUntil && Date.now() >= state.blockedUntil) {
@@ -572,16 +739,12 @@ function tick() {
     if (notice.dataset.code === "rate_limited") clearNotice();
     render();
   }
-  // The sale just started (or ended): take down a refusal that is no longer true, read the
-  // product again, and redraw the banner.
+  // The sale just started (or ended): read the product again and redraw (render() takes down
+  // what is no longer true and says what changed).
   for (const iso of [state.product.sale_starts_at, state.product.sale_ends_at]) {
     const at = Date.parse(iso ?? "");
     if (!(at <= now) || passedBoundaries.has(iso)) continue;
     passedBoundaries.add(iso);
-    if (iso === state.product.sale_starts_at && notice.dataset.code === "sale_not_started") {
-      clearNotice();
-      announce("The sale has started: you can buy now.");
-    }
     if (at > now - 5_000) void loadProduct().then(render, () => {});
     else render();
   }
@@ -610,7 +773,9 @@ function wire() {
     simulatePayment("failure", button("#pay-failure")),
   );
   $("#cancel-order").addEventListener("click", cancelOrder);
+  $("#pay").addEventListener("click", pay);
   $("#again").addEventListener("click", startOver);
+  $("#leave-queue").addEventListener("click", leaveLine);
   $("#queue-retry").addEventListener("click", () => {
     clearNotice();
     if (state.ticket?.admission_token) void hold(state.qty, state.ticket.admission_token);
@@ -618,7 +783,7 @@ function wire() {
   $("#new-shopper").addEventListener("click", () => {
     shopper.newId();
     startOver();
-    announce(`You are now shopper ${shopper.shopperId}.`);
+    announce("You are a new shopper now: nothing is in your basket.");
   });
   $("#token-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -641,29 +806,72 @@ function wire() {
   });
 }
 
+/**
+ * The page could not show a product: say so plainly, with a way on, and nothing that looks as if
+ * it were still loading.
+ * @param {RequestError} error
+ */
+function showLoadError(error) {
+  show($("#loading"), false);
+  const missing = error.code === "product_not_found" || error.code === "order_not_found";
+  const title = $("#load-error-title");
+  title.textContent = missing
+    ? error.code === "order_not_found"
+      ? "We can't find that order"
+      : "We can't find that product"
+    : "The shop could not be loaded";
+  fill(
+    $("#load-error-detail"),
+    el(
+      "p",
+      {},
+      missing
+        ? "The link may be old or mistyped. The sale you are looking for may be over."
+        : error.message,
+    ),
+    el("p", {}, el("a", { href: "/" }, "Go to the shop")),
+    supportCode({ requestId: error.requestId }),
+  );
+  show($("#load-error"), true);
+  document.title = `${title.textContent} · Flash sale`;
+  title.focus();
+}
+
+/**
+ * Back from the payment provider (?order=ID&checkout=success|cancel): follow that order on its
+ * product's page. On success the provider's word reaches the server by webhook, so the order may
+ * still be pending for a moment: the page says it is confirming and keeps looking.
+ */
+async function resumeCheckout() {
+  const orderId = params.get("order");
+  if (!orderId) return null;
+  const order = await readOrder(orderId);
+  productId = order.product_id;
+  history.replaceState(null, "", `/?product=${productId}`);
+  return { order, outcome: params.get("checkout") };
+}
+
 async function main() {
   wire();
+  /** @type {Awaited<ReturnType<typeof resumeCheckout>>} */
+  let resumed;
   try {
     state.config = /** @type {StorefrontConfig} */ ((await request("/api/config")).data);
     shopper = new Shopper(state.config.shopper_identity);
+    resumed = await resumeCheckout();
     await loadProduct();
   } catch (error) {
     if (!(error instanceof RequestError)) throw error;
-    show($("#loading"), false);
-    const missing = error.code === "product_not_found";
-    fill(
-      $("#load-error"),
-      messageContent({
-        title: missing ? `There is no product ${productId}` : "The shop could not be loaded",
-        detail: missing ? "Check the link, or go to the first product." : error.message,
-        error,
-      }),
-      missing ? el("p", {}, el("a", { href: "/" }, "Go to the shop")) : null,
-    );
-    show($("#load-error"), true);
+    showLoadError(error);
     return;
   }
-  await restore();
+  if (resumed) {
+    applyOrder(resumed.order);
+    state.awaitingProvider = resumed.outcome === "success";
+    state.lastOrderPoll = 0;
+  } else {
+    await restore();
+  }
   render();
   live.start();
   setInterval(tick, CLOCK_MS);
@@ -671,6 +879,18 @@ async function main() {
   setInterval(() => {
     if (!live.isOpen()) void loadProduct().then(render, () => {});
   }, PRODUCT_REFRESH_MS);
+  if (resumed) {
+    if (state.step === "ordered") {
+      arrive(
+        "#order-title",
+        resumed.outcome === "success"
+          ? "Confirming your payment…"
+          : "Payment not finished: you can pay again before the time runs out",
+      );
+    } else {
+      arriveAtEnd();
+    }
+  }
 }
 
 void main();

@@ -2,10 +2,11 @@
 // browser context each, so each has its own localStorage and so its own shopper id), waiting for
 // text, and screenshots.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 /** @typedef {import("playwright-core").Browser} Browser */
@@ -41,6 +42,35 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * One Chromium for a test file: launched before its tests, closed after them. Returns a getter,
+ * since the browser exists only once the tests run.
+ * @returns {() => Browser}
+ */
+export function useBrowser() {
+  /** @type {Browser | null} */
+  let browser = null;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser ?? assert.fail("the browser is launched before the tests run");
+}
+
+/**
+ * On a product's page, Buy one and place the order: the order step is showing when it returns.
+ * @param {Page} page
+ * @param {number} productId
+ */
+export async function orderOnPage(page, productId) {
+  await page.goto(`${BASE_URL}/?product=${productId}`);
+  await page.getByRole("button", { name: "Buy" }).click();
+  await page.getByRole("button", { name: "Place order" }).click();
+  await waitForText(page.locator("#order-title"), /^Order placed/);
 }
 
 /** @param {number} ms */
@@ -185,6 +215,93 @@ export async function assertCountdownRuns(locator) {
   const second = reading(later);
   assert.ok(seconds(second) < seconds(first), `the countdown went from ${first} to ${second}`);
   return [first, second];
+}
+
+/**
+ * A shopper calling the API directly (the local server names shoppers by X-Shopper-Id), to set
+ * a scene up around the shopper in the browser: someone else holding the last item, people
+ * ahead in the line. Throws unless the API answered 2xx.
+ * @param {string} shopperId
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export async function shopperApi(shopperId, method, path, body) {
+  const res = await fetch(new URL(path, BASE_URL), {
+    method,
+    headers: {
+      "x-shopper-id": shopperId,
+      "idempotency-key": crypto.randomUUID(),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+/**
+ * Nothing on the page is wider than the window: no sideways scrolling at this viewport.
+ * @param {Page} page
+ * @param {string} where the state being checked, for the failure message
+ */
+export async function assertNoOverflow(page, where) {
+  const { scroll, width, wide } = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll("body *")]
+      .filter((node) => {
+        const box = node.getBoundingClientRect();
+        return box.width > 0 && box.right > width + 1 && !node.closest(".table-scroll");
+      })
+      .slice(0, 3)
+      .map((node) => `${node.tagName.toLowerCase()}#${node.id}.${node.className}`);
+    return { scroll: document.documentElement.scrollWidth, width, wide };
+  });
+  assert.ok(
+    scroll <= width && wide.length === 0,
+    `${where}: ${scroll} px wide in ${width} px; ${wide.join(", ")}`,
+  );
+}
+
+const AXE_SOURCE = readFileSync(
+  fileURLToPath(new URL("../../node_modules/axe-core/axe.min.js", import.meta.url)),
+  "utf8",
+);
+
+/**
+ * axe-core (from node_modules, injected into the page: nothing from a CDN) finds no serious or
+ * critical violation of WCAG 2.x A/AA and best practice on the page as it is now.
+ * @param {Page} page
+ * @param {string} where the state being checked, for the failure message
+ */
+export async function assertAccessible(page, where) {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    // @ts-expect-error axe is the global the injected source defines
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return /** @type {{ id: string, impact: string, nodes: { target: string[] }[] }[]} */ (
+      result.violations
+    )
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
+  });
+  assert.deepEqual(violations, [], `axe on ${where}`);
+}
+
+/** Where the README's pictures are kept: the e2e run draws them again each time. */
+export const DOCS_SHOTS_DIR = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+
+/**
+ * A screenshot for the README, into docs/screenshots/ (committed).
+ * @param {Page} page
+ * @param {string} name
+ * @param {{ fullPage?: boolean }} [options]
+ */
+export async function docsScreenshot(page, name, { fullPage = false } = {}) {
+  await mkdir(DOCS_SHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(DOCS_SHOTS_DIR, `${name}.png`), fullPage });
 }
 
 /**

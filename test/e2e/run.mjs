@@ -1,6 +1,7 @@
 // `npm run test:e2e`: start the local server on a free port with a state directory of its own,
-// run the browser tests (node:test, playwright-core driving Debian's Chromium) against it, stop
-// the server's whole process group, and exit with the tests' status.
+// and a fake Stripe API beside it for the checkout hand-off; run the browser tests (node:test,
+// playwright-core driving Debian's Chromium) against it; stop the server's whole process group,
+// and exit with the tests' status.
 //
 // E2E_BASE_URL=http://127.0.0.1:8787 npm run test:e2e runs the tests against a server that is
 // already running instead (it must have npm start's local settings).
@@ -15,10 +16,11 @@ const resultsDir = fileURLToPath(new URL("../../test-results/e2e/", import.meta.
 const started = Date.now();
 
 /**
- * Holds last 20 s here instead of 120, so that a test can watch one expire. Every other flow
- * finishes well inside that.
+ * Holds last 20 s here instead of 120, so that a test can watch one expire (every other flow
+ * finishes well inside that), and an order may be paid for 50 minutes: Stripe keeps a Checkout
+ * Session open at least 30, and the server opens none for an order with less time left.
  */
-const SERVER_VARS = { HOLD_TTL_SECONDS: "20" };
+const SERVER_VARS = { HOLD_TTL_SECONDS: "20", PAYMENT_TTL_SECONDS: "3000" };
 
 await mkdir(resultsDir, { recursive: true });
 /** @type {Awaited<ReturnType<typeof startServer>> | null} */
@@ -37,7 +39,7 @@ if (!baseUrl) {
   const logFile = join(resultsDir, "server.log");
   console.log("e2e: starting the local server…");
   try {
-    server = await startServer({ vars: SERVER_VARS, logFile });
+    server = await startServer({ vars: SERVER_VARS, logFile, fakeStripe: true });
   } catch (error) {
     console.error(
       `e2e: ${error instanceof Error ? error.message : error}; its output is in ${logFile}`,
@@ -56,8 +58,11 @@ const tests = spawn(
     env: {
       ...process.env,
       E2E_BASE_URL: baseUrl,
-      // The hold-expiry test needs short holds; it is skipped against a server of unknown TTL.
-      ...(server ? { E2E_HOLD_TTL_SECONDS: SERVER_VARS.HOLD_TTL_SECONDS } : {}),
+      // The hold-expiry test needs short holds, and the checkout test the fake Stripe: each is
+      // skipped against a server started elsewhere.
+      ...(server
+        ? { E2E_HOLD_TTL_SECONDS: SERVER_VARS.HOLD_TTL_SECONDS, E2E_FAKE_STRIPE: "1" }
+        : {}),
     },
     stdio: "inherit",
   },

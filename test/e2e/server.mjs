@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startFakeStripe } from "./fake-stripe.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
@@ -67,17 +68,41 @@ async function migrate(persistTo, log) {
   if (code !== 0) throw new Error(`wrangler d1 migrations apply exited with ${code}`);
 }
 
+/** The webhook secret the fake Stripe signs with and the server checks (a test value). */
+const STRIPE_WEBHOOK_SECRET = "whsec_e2e_fake_stripe";
+
 /**
  * Start the server; resolves once GET /healthz answers. `vars` are extra `--var NAME:value`
- * settings; `logFile` gets the server's output (shown when something fails).
- * @param {{ vars?: Record<string, string>, logFile?: string, timeoutMs?: number }} [options]
+ * settings; `logFile` gets the server's output (shown when something fails). With `fakeStripe`,
+ * a fake Stripe API (fake-stripe.mjs) starts first on loopback and the server is pointed at it
+ * (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET), so checkout runs end to end.
+ * @param {{ vars?: Record<string, string>, logFile?: string, timeoutMs?: number, fakeStripe?: boolean }} [options]
  */
-export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {}) {
+export async function startServer({
+  vars = {},
+  logFile,
+  timeoutMs = 90_000,
+  fakeStripe = false,
+} = {}) {
   const persistTo = await mkdtemp(join(tmpdir(), "flash-sale-e2e-"));
   const log = createWriteStream(logFile ?? "/dev/null", { flags: "w" });
   await migrate(persistTo, log);
   const port = await freePort();
   const inspectorPort = await freePort();
+  const stripe = fakeStripe
+    ? await startFakeStripe({
+        webhookSecret: STRIPE_WEBHOOK_SECRET,
+        appBase: () => `http://127.0.0.1:${port}`,
+      })
+    : null;
+  if (stripe) {
+    vars = {
+      ...vars,
+      STRIPE_SECRET_KEY: "sk_test_e2e_fake_stripe",
+      STRIPE_API_BASE: stripe.base,
+      STRIPE_WEBHOOK_SECRET,
+    };
+  }
   const args = [startScript, "--port", String(port), "--inspector-port", String(inspectorPort)];
   args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
@@ -112,6 +137,7 @@ export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {
     ]);
     // Whatever is left of the group (workerd children included) does not outlive the run.
     signalGroup("SIGKILL");
+    await stripe?.stop();
     if (!gone) await exited;
     log.end();
     await rm(persistTo, { recursive: true, force: true });
@@ -123,7 +149,7 @@ export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {
   while (!done) {
     try {
       const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return { baseUrl, port, persistTo, stop };
+      if (res.ok) return { baseUrl, port, persistTo, stripe, stop };
     } catch {
       // not listening yet
     }
@@ -137,11 +163,16 @@ export async function startServer({ vars = {}, logFile, timeoutMs = 90_000 } = {
   throw new Error("the server exited before it answered /healthz");
 }
 
-// `node test/e2e/server.mjs [NAME:value …]`: the same server, kept running, to look at the pages.
+// `node test/e2e/server.mjs [--fake-stripe] [NAME:value …]`: the same server, kept running, to
+// look at the pages.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const vars = Object.fromEntries(process.argv.slice(2).map((arg) => arg.split(/:(.*)/s, 2)));
-  const server = await startServer({ vars, logFile: process.env.E2E_SERVER_LOG });
+  const args = process.argv.slice(2);
+  const fakeStripe = args.includes("--fake-stripe");
+  const pairs = args.filter((arg) => arg !== "--fake-stripe");
+  const vars = Object.fromEntries(pairs.map((arg) => arg.split(/:(.*)/s, 2)));
+  const server = await startServer({ vars, logFile: process.env.E2E_SERVER_LOG, fakeStripe });
   console.log(`listening on ${server.baseUrl} (state in ${server.persistTo})`);
+  if (server.stripe) console.log(`fake Stripe on ${server.stripe.base}`);
   const stop = () => void server.stop().then(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
