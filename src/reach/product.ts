@@ -11,7 +11,6 @@ import type { ProductView } from "../contract/shapes";
 import { configFrom } from "../config";
 import { relayName, relayPlan } from "../contract/live";
 import { withRetries, type RetryPolicy } from "./retry";
-import { SingleFlight } from "./single-flight";
 
 /**
  * The object's RPC methods as the Worker sees them. Answers are plain data, so the class's own
@@ -100,26 +99,19 @@ export class Products {
   /** Catalogue entries this request already looked up, so a route and its call share one. */
   private readonly looked = new WeakMap<Context<AppEnv>, Map<number, Promise<CatalogueEntry>>>();
 
-  /** Concurrent product reads in this isolate share one object call (see SingleFlight). */
-  readonly reads = new SingleFlight<ProductRead>();
-
   constructor(private readonly options: ProductsOptions) {}
 
   /**
-   * The product as its object has it now, the call shared with the reads of the same product
-   * that arrive while another is under way (never with one that started before this read).
+   * The product as its object has it now: one write-free object call per read. Reads are not
+   * coalesced across requests: in workerd a reader resumed by another request's call answers in
+   * that request's context, and its response fails ("Cannot perform I/O on behalf of a different
+   * request"), which the bench showed at c=256.
    */
   async readProduct(c: Context<AppEnv>, productId: number): Promise<ProductRead> {
     await this.entry(c, productId);
-    return this.reads.run(
-      String(productId),
-      async () => {
-        const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
-        const body = JSON.stringify(product);
-        return { product, body, etag: entityTag(body) };
-      },
-      (settled) => keepAlive(c, settled),
-    );
+    const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
+    const body = JSON.stringify(product);
+    return { product, body, etag: entityTag(body) };
   }
 
   /** The product's catalogue entry: 404 when it does not exist, 503 when D1 cannot be read. */
@@ -279,15 +271,6 @@ export class Products {
       "service_unavailable",
       "The product catalogue cannot be read right now; retry shortly.",
     );
-  }
-}
-
-/** Keep the request alive until `settled` (waitUntil), where the runtime gives one. */
-function keepAlive(c: Context<AppEnv>, settled: Promise<unknown>): void {
-  try {
-    c.executionCtx.waitUntil(settled);
-  } catch {
-    // no execution context (app.request in Node): nothing to keep alive
   }
 }
 

@@ -62,7 +62,6 @@ export function productRoutes(app: App, { products, soldOut }: RouteDeps): void 
     // Every read asks again (exact stock), but may be answered with no body.
     c.header("Cache-Control", "no-cache");
     if (noneMatch(c.req.valid("header")["if-none-match"], etag)) return c.body(null, 304);
-    // The JSON of the shared call, serialised once for all the reads that shared it.
     c.header("Content-Type", "application/json");
     return c.body(body, 200);
   });
