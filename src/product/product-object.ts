@@ -61,6 +61,13 @@ export interface ShopperCall extends Call {
   shopperId: string | null;
 }
 
+/** How an RPC method runs: a write waits for its place in the group commit, a read does not. */
+interface How {
+  write?: boolean;
+  /** The hold, order or refund the request is about, named in the answer if it is unknown. */
+  about?: readonly ["hold_not_found" | "order_not_found" | "refund_not_found", string];
+}
+
 /**
  * One object per product: the single writer of that product's stock, holds, orders and webhook
  * keys. Every check-and-write is one synchronous SQLite transaction with no await inside, so
@@ -152,27 +159,22 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async releaseHold(call: ShopperCall & { holdId: string }): Promise<Answer<holds.HoldReleased>> {
-    return (
-      (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
-      this.write(call, (tx) => holds.releaseHold(tx, call.holdId, call.shopperId))
+    return this.serve(call, { write: true, about: ["hold_not_found", call.holdId] }, (tx) =>
+      holds.releaseHold(tx, call.holdId, call.shopperId),
     );
   }
 
   async createOrder(call: ShopperCall & { holdId: string }): Promise<Answer<orders.OrderMade>> {
-    return (
-      (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
-      this.write(call, (tx) =>
-        orders.createOrder(tx, call.holdId, call.shopperId, configFrom(this.env).paymentTtlMs),
-      )
+    return this.serve(call, { write: true, about: ["hold_not_found", call.holdId] }, (tx) =>
+      orders.createOrder(tx, call.holdId, call.shopperId, configFrom(this.env).paymentTtlMs),
     );
   }
 
   async readOrder(
     call: Call & { orderId: string; viewer: orders.OrderViewer },
   ): Promise<Answer<{ order: OrderView }>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => orders.readOrder(tx, call.orderId, call.viewer))
+    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
+      orders.readOrder(tx, call.orderId, call.viewer),
     );
   }
 
@@ -180,9 +182,8 @@ export class ProductObject extends DurableObject<Env> {
   async startCheckout(
     call: ShopperCall & { orderId: string },
   ): Promise<Answer<checkout.CheckoutStart>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => checkout.startCheckout(tx, call.orderId, call.shopperId))
+    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
+      checkout.startCheckout(tx, call.orderId, call.shopperId),
     );
   }
 
@@ -194,78 +195,68 @@ export class ProductObject extends DurableObject<Env> {
       previousSessionId: string | null;
     },
   ): Promise<Answer<{ session: checkout.CheckoutSession }>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.write(call, (tx) =>
-        checkout.saveCheckout(tx, call.orderId, call.session, call.previousSessionId),
-      )
+    return this.serve(call, { write: true, about: ["order_not_found", call.orderId] }, (tx) =>
+      checkout.saveCheckout(tx, call.orderId, call.session, call.previousSessionId),
     );
   }
 
   /** The live order and what the object keeps beside it, for the operators' timeline. */
   async readOrderTrail(call: Call & { orderId: string }): Promise<Answer<orders.OrderTrailLive>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => orders.readOrderTrail(tx, call.orderId))
+    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
+      orders.readOrderTrail(tx, call.orderId),
     );
   }
 
   async cancelOrder(
     call: ShopperCall & { orderId: string },
   ): Promise<Answer<orders.OrderCancelled>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.write(call, (tx) => orders.cancelOrder(tx, call.orderId, call.shopperId))
+    return this.serve(call, { write: true, about: ["order_not_found", call.orderId] }, (tx) =>
+      orders.cancelOrder(tx, call.orderId, call.shopperId),
     );
   }
 
   async settlePayment(call: Call & { notice: PaymentNotice }): Promise<Answer<PaymentSettled>> {
     const config = configFrom(this.env);
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.notice.orderId)) ??
-      this.write(call, (tx) =>
-        settlePayment(tx, call.notice, {
-          latePayments: config.latePayments,
-          defaultLimit: config.maxUnitsPerShopper,
-          admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
-        }),
-      )
+    const about = ["order_not_found", call.notice.orderId] as const;
+    return this.serve(call, { write: true, about }, (tx) =>
+      settlePayment(tx, call.notice, {
+        latePayments: config.latePayments,
+        defaultLimit: config.maxUnitsPerShopper,
+        admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
+      }),
     );
   }
 
   async restock(call: Call & { qty: number; idempotencyKey?: string }): Promise<Answer<Restocked>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) =>
-        restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
-      )
+    return this.serve(call, { write: true }, (tx) =>
+      restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
     );
   }
 
   async resolveRefund(
     call: Call & { refundId: string; note: string | null },
   ): Promise<Answer<{ refund: RefundView }>> {
-    return (
-      (await this.openFor(call.productId, "refund_not_found", call.refundId)) ??
-      this.write(call, (tx) => resolveRefund(tx, call.refundId, call.note))
+    return this.serve(call, { write: true, about: ["refund_not_found", call.refundId] }, (tx) =>
+      resolveRefund(tx, call.refundId, call.note),
     );
   }
 
   async listDeadLetters(
     call: Call & { after: number; limit: number },
   ): Promise<Answer<{ deadLetters: DeadLetterView[]; nextAfter: number | null }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => ({ ok: true, ...deadLetterPage(tx.sql, call.after, call.limit) }))
-    );
+    return this.serve(call, {}, (tx) => ({
+      ok: true as const,
+      ...deadLetterPage(tx.sql, call.after, call.limit),
+    }));
   }
 
   async retryDeadLetter(
     call: Call & { seq: number },
   ): Promise<Answer<{ deadLetter: DeadLetterView }>> {
-    const answer =
-      (await this.open(call.productId)) ??
-      (await this.write(call, (tx): Answer<{ deadLetter: DeadLetterView }> => {
+    const answer = await this.serve(
+      call,
+      { write: true },
+      (tx): Answer<{ deadLetter: DeadLetterView }> => {
         const row = requeueDeadLetter(tx.sql, call.seq);
         if (!row) return failure("dead_letter_not_found", `No dead letter ${call.seq}.`);
         tx.log("Dead letter put back in the order history outbox.", {
@@ -273,7 +264,8 @@ export class ProductObject extends DurableObject<Env> {
           seq: call.seq,
         });
         return { ok: true, deadLetter: deadLetterView(row) };
-      }));
+      },
+    );
     if (answer.ok) this.history?.nudge();
     return answer;
   }
@@ -282,56 +274,50 @@ export class ProductObject extends DurableObject<Env> {
   async updateProduct(
     call: Call & { changes: ProductChanges },
   ): Promise<Answer<{ product: ProductView; catalogue: ReturnType<typeof catalogueEntry> }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) => {
-        const before = productRow(tx.sql);
-        const product = updateProduct(tx, call.changes);
-        if ("ok" in product) return product;
-        this.queueEnabled = product.queue_enabled === 1;
-        // Cleared to open early: the pre-queue is shuffled now, before anyone is admitted.
-        if (before.sale_starts_at !== null && product.sale_starts_at === null) {
-          this.queue?.openEarly(tx);
-        }
-        return {
-          ok: true as const,
-          product: this.view(product),
-          catalogue: catalogueEntry(product),
-        };
-      })
-    );
+    return this.serve(call, { write: true }, (tx) => {
+      const before = productRow(tx.sql);
+      const product = updateProduct(tx, call.changes);
+      if ("ok" in product) return product;
+      this.queueEnabled = product.queue_enabled === 1;
+      // Cleared to open early: the pre-queue is shuffled now, before anyone is admitted.
+      if (before.sale_starts_at !== null && product.sale_starts_at === null) {
+        this.queue?.openEarly(tx);
+      }
+      return {
+        ok: true as const,
+        product: this.view(product),
+        catalogue: catalogueEntry(product),
+      };
+    });
   }
 
   async readMetrics(
     call: Call & { full: boolean },
   ): Promise<Answer<{ metrics: ProductMetricsView }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => {
-        const product = productRow(tx.sql) as ProductCounters;
-        const live = this.live.counts();
-        const metrics = productMetrics(tx.sql, product, {
-          rejectedSinceStart: this.rejectedSinceStart,
-          historyFailures: this.history?.failing ?? 0,
-          storageBytes: this.sql.databaseSize,
-          queue: this.queue?.metricsView(product, this.queueEnabled, tx.now) ?? {
-            enabled: false,
-            issued: 0,
-            waiting: 0,
-            admitted_unused: 0,
-            frontier: 0,
-          },
-          load: {
-            product_reads: this.productReads,
-            live_relays: live.relays,
-            live_flushes: live.flushes,
-            live_relay_messages: live.relayMessages,
-          },
-          full: call.full,
-        });
-        return { ok: true, metrics };
-      })
-    );
+    return this.serve(call, {}, (tx) => {
+      const product = productRow(tx.sql) as ProductCounters;
+      const live = this.live.counts();
+      const metrics = productMetrics(tx.sql, product, {
+        rejectedSinceStart: this.rejectedSinceStart,
+        historyFailures: this.history?.failing ?? 0,
+        storageBytes: this.sql.databaseSize,
+        queue: this.queue?.metricsView(product, this.queueEnabled, tx.now) ?? {
+          enabled: false,
+          issued: 0,
+          waiting: 0,
+          admitted_unused: 0,
+          frontier: 0,
+        },
+        load: {
+          product_reads: this.productReads,
+          live_relays: live.relays,
+          live_flushes: live.flushes,
+          live_relay_messages: live.relayMessages,
+        },
+        full: call.full,
+      });
+      return { ok: true, metrics };
+    });
   }
 
   /**
@@ -351,45 +337,36 @@ export class ProductObject extends DurableObject<Env> {
   async joinQueue(
     call: ShopperCall,
   ): Promise<Answer<{ seq: number; created: boolean; frontier: QueueFrontier }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) => {
-        const queue = this.queue;
-        if (productRow(tx.sql).queue_enabled !== 1 || !queue) {
-          return failure("queue_disabled", "This product has no queue right now: hold directly.");
-        }
-        const joined = queue.join(tx, productRow(tx.sql), call.shopperId);
-        return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-      })
-    );
+    return this.serve(call, { write: true }, (tx) => {
+      const queue = this.queue;
+      if (productRow(tx.sql).queue_enabled !== 1 || !queue) {
+        return failure("queue_disabled", "This product has no queue right now: hold directly.");
+      }
+      const joined = queue.join(tx, productRow(tx.sql), call.shopperId);
+      return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
+    });
   }
 
   /** The ticket's shopper leaves the line (the Worker checked the ticket and who sent it). */
   async leaveQueue(
     call: Call & { seq: number; shopperId: string | null },
   ): Promise<Answer<{ frontier: QueueFrontier }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) => {
-        const queue = this.queue;
-        if (!queue) return failure("queue_disabled", "No queue.");
-        queue.leave(tx, productRow(tx.sql), call.seq, call.shopperId);
-        // The admission given back may let the next in line in now.
-        queue.admit(tx, productRow(tx.sql));
-        return { ok: true, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-      })
-    );
+    return this.serve(call, { write: true }, (tx) => {
+      const queue = this.queue;
+      if (!queue) return failure("queue_disabled", "No queue.");
+      queue.leave(tx, productRow(tx.sql), call.seq, call.shopperId);
+      // The admission given back may let the next in line in now.
+      queue.admit(tx, productRow(tx.sql));
+      return { ok: true, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
+    });
   }
 
   /** The queue as it stands, for the Worker to answer ticket polls from. */
   async readQueue(call: Call): Promise<Answer<{ frontier: QueueFrontier }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => {
-        const frontier = this.queue?.frontierView(productRow(tx.sql), tx.now);
-        return frontier ? { ok: true, frontier } : failure("queue_disabled", "No queue.");
-      })
-    );
+    return this.serve(call, {}, (tx) => {
+      const frontier = this.queue?.frontierView(productRow(tx.sql), tx.now);
+      return frontier ? { ok: true, frontier } : failure("queue_disabled", "No queue.");
+    });
   }
 
   /**
@@ -492,17 +469,18 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   /**
-   * As `open`, for a request about a hold or an order: one of a product that does not exist is
-   * itself unknown.
+   * Open the product, then run `work` as one synchronous transaction: a write in its place in the
+   * group commit, a read at once. A request about one hold, order or refund of a product that does
+   * not exist is told that one is unknown; either way nothing has been written.
    */
-  private async openFor(
-    productId: number,
-    unknown: "hold_not_found" | "order_not_found" | "refund_not_found",
-    id: string,
-  ): Promise<Failure | null> {
-    const missing = await this.open(productId);
-    if (missing?.code !== "product_not_found") return missing;
-    return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+  private async serve<T>(call: Call, how: How, work: (tx: Tx) => T): Promise<T | Failure> {
+    const missing = await this.open(call.productId);
+    if (missing?.code === "product_not_found" && how.about) {
+      const [unknown, id] = how.about;
+      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+    }
+    if (missing) return missing;
+    return how.write ? this.write(call, work) : this.transact(call, work);
   }
 
   /** A request that changes state: one transaction, in its place in the group commit. */
