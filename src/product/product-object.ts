@@ -1,9 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { readCatalogue, type CatalogueEntry } from "../contract/catalogue-entry";
+import type { CatalogueEntry } from "../contract/catalogue-entry";
 import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Answer, type Failure } from "../contract/errors";
-import { logEvent, type LogFields, type LogLevel } from "../log";
 import type { QueueFrontier } from "../queue/frontier";
 import type {
   DeadLetterView,
@@ -15,24 +14,24 @@ import type {
 import { AlarmSchedule } from "./alarm-schedule";
 import { earliestDeadline, productAsOf, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
-import { appendToOutbox, deadLetterPage, deadLetterView, requeueDeadLetter } from "./history";
-import type { HistoryEvent } from "./history";
 import { HistoryFlusher } from "./history-flusher";
 import { LiveFanout, stockFrame } from "./live";
 import type { LiveState } from "../contract/live";
 import { ProductQueue, type HoldAdmission } from "./queue";
+import { joinQueue, leaveQueue, readQueue } from "./queue-calls";
 import * as holds from "./holds";
-import { productMetrics } from "./metrics";
 import * as orders from "./orders";
 import * as checkout from "./checkout";
+import { changeProduct, listDeadLetters, readMetrics, retryDeadLetter } from "./operator-calls";
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
 import { resolveRefund } from "./refunds";
 import { restock, type Restocked } from "./restocks";
-import { nextPrunableAt, pruneSlice } from "./retention";
+import { nextPrunableAt, nextSliceAt, pruneSlice } from "./retention";
 import { migrate, storedSchemaVersion } from "./migrations";
-import { updateProduct, type ProductChanges } from "./settings";
+import type { ProductChanges } from "./settings";
 import {
   catalogueEntry,
+  fetchCatalogueEntry,
   findProductRow,
   openProduct,
   productRow,
@@ -40,26 +39,12 @@ import {
   type ProductCounters,
   type ProductRow,
 } from "./product-row";
+import { runTransaction, type Call, type ShopperCall, type TransactionScope } from "./transaction";
 import type { Tx } from "./tx";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object
  * is evicted while copying them. */
 const HISTORY_SAFETY_MS = 5_000;
-/** While retention finds more to delete, the next slice runs this soon. */
-const RETENTION_NEXT_SLICE_MS = 1_000;
-/** When what retention may delete is still waiting for D1, look again this much later. */
-const RETENTION_RECHECK_MS = 60_000;
-
-/** What every call names: the product it is about and the request it serves (for the logs). */
-export interface Call {
-  productId: number;
-  requestId: string;
-}
-
-/** Who is shopping; null for an anonymous shopper (local use only). */
-export interface ShopperCall extends Call {
-  shopperId: string | null;
-}
 
 /** How an RPC method runs: a write waits for its place in the group commit, a read does not. */
 interface How {
@@ -88,6 +73,7 @@ export class ProductObject extends DurableObject<Env> {
   /** Product reads served since the object started (the bench counts object calls per read). */
   private productReads = 0;
   private readonly writes: GroupCommit;
+  private readonly scope: TransactionScope;
   private readonly live: LiveFanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -95,6 +81,11 @@ export class ProductObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.schedule = new AlarmSchedule(ctx.storage);
     this.writes = new GroupCommit(ctx.storage);
+    this.scope = {
+      storage: ctx.storage,
+      sql: this.sql,
+      deadline: (at) => this.schedule.deadline(at),
+    };
     this.live = new LiveFanout(ctx, env, {
       productId: () => this.productId,
       state: () => this.liveState(),
@@ -244,28 +235,13 @@ export class ProductObject extends DurableObject<Env> {
   async listDeadLetters(
     call: Call & { after: number; limit: number },
   ): Promise<Answer<{ deadLetters: DeadLetterView[]; nextAfter: number | null }>> {
-    return this.serve(call, {}, (tx) => ({
-      ok: true as const,
-      ...deadLetterPage(tx.sql, call.after, call.limit),
-    }));
+    return this.serve(call, {}, (tx) => listDeadLetters(tx, call.after, call.limit));
   }
 
   async retryDeadLetter(
     call: Call & { seq: number },
   ): Promise<Answer<{ deadLetter: DeadLetterView }>> {
-    const answer = await this.serve(
-      call,
-      { write: true },
-      (tx): Answer<{ deadLetter: DeadLetterView }> => {
-        const row = requeueDeadLetter(tx.sql, call.seq);
-        if (!row) return failure("dead_letter_not_found", `No dead letter ${call.seq}.`);
-        tx.log("Dead letter put back in the order history outbox.", {
-          product_id: call.productId,
-          seq: call.seq,
-        });
-        return { ok: true, deadLetter: deadLetterView(row) };
-      },
-    );
+    const answer = await this.serve(call, { write: true }, (tx) => retryDeadLetter(tx, call.seq));
     if (answer.ok) this.history?.nudge();
     return answer;
   }
@@ -274,50 +250,28 @@ export class ProductObject extends DurableObject<Env> {
   async updateProduct(
     call: Call & { changes: ProductChanges },
   ): Promise<Answer<{ product: ProductView; catalogue: ReturnType<typeof catalogueEntry> }>> {
-    return this.serve(call, { write: true }, (tx) => {
-      const before = productRow(tx.sql);
-      const product = updateProduct(tx, call.changes);
-      if ("ok" in product) return product;
-      this.queueEnabled = product.queue_enabled === 1;
-      // Cleared to open early: the pre-queue is shuffled now, before anyone is admitted.
-      if (before.sale_starts_at !== null && product.sale_starts_at === null) {
-        this.queue?.openEarly(tx);
-      }
-      return {
-        ok: true as const,
-        product: this.view(product),
-        catalogue: catalogueEntry(product),
-      };
-    });
+    return this.serve(call, { write: true }, (tx) =>
+      changeProduct(tx, call.changes, {
+        queue: this.queue,
+        view: (product) => this.view(product),
+        queueSwitched: (enabled) => (this.queueEnabled = enabled),
+      }),
+    );
   }
 
   async readMetrics(
     call: Call & { full: boolean },
   ): Promise<Answer<{ metrics: ProductMetricsView }>> {
-    return this.serve(call, {}, (tx) => {
-      const product = productRow(tx.sql) as ProductCounters;
-      const live = this.live.counts();
-      const metrics = productMetrics(tx.sql, product, {
+    return this.serve(call, {}, (tx) =>
+      readMetrics(tx, call.full, {
+        queue: this.queue,
+        queueEnabled: this.queueEnabled,
         rejectedSinceStart: this.rejectedSinceStart,
+        productReads: this.productReads,
         historyFailures: this.history?.failing ?? 0,
-        storageBytes: this.sql.databaseSize,
-        queue: this.queue?.metricsView(product, this.queueEnabled, tx.now) ?? {
-          enabled: false,
-          issued: 0,
-          waiting: 0,
-          admitted_unused: 0,
-          frontier: 0,
-        },
-        load: {
-          product_reads: this.productReads,
-          live_relays: live.relays,
-          live_flushes: live.flushes,
-          live_relay_messages: live.relayMessages,
-        },
-        full: call.full,
-      });
-      return { ok: true, metrics };
-    });
+        live: this.live.counts(),
+      }),
+    );
   }
 
   /**
@@ -337,36 +291,21 @@ export class ProductObject extends DurableObject<Env> {
   async joinQueue(
     call: ShopperCall,
   ): Promise<Answer<{ seq: number; created: boolean; frontier: QueueFrontier }>> {
-    return this.serve(call, { write: true }, (tx) => {
-      const queue = this.queue;
-      if (productRow(tx.sql).queue_enabled !== 1 || !queue) {
-        return failure("queue_disabled", "This product has no queue right now: hold directly.");
-      }
-      const joined = queue.join(tx, productRow(tx.sql), call.shopperId);
-      return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-    });
+    return this.serve(call, { write: true }, (tx) => joinQueue(tx, this.queue, call.shopperId));
   }
 
   /** The ticket's shopper leaves the line (the Worker checked the ticket and who sent it). */
   async leaveQueue(
     call: Call & { seq: number; shopperId: string | null },
   ): Promise<Answer<{ frontier: QueueFrontier }>> {
-    return this.serve(call, { write: true }, (tx) => {
-      const queue = this.queue;
-      if (!queue) return failure("queue_disabled", "No queue.");
-      queue.leave(tx, productRow(tx.sql), call.seq, call.shopperId);
-      // The admission given back may let the next in line in now.
-      queue.admit(tx, productRow(tx.sql));
-      return { ok: true, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-    });
+    return this.serve(call, { write: true }, (tx) =>
+      leaveQueue(tx, this.queue, call.seq, call.shopperId),
+    );
   }
 
   /** The queue as it stands, for the Worker to answer ticket polls from. */
   async readQueue(call: Call): Promise<Answer<{ frontier: QueueFrontier }>> {
-    return this.serve(call, {}, (tx) => {
-      const frontier = this.queue?.frontierView(productRow(tx.sql), tx.now);
-      return frontier ? { ok: true, frontier } : failure("queue_disabled", "No queue.");
-    });
+    return this.serve(call, {}, (tx) => readQueue(tx, this.queue));
   }
 
   /**
@@ -395,11 +334,7 @@ export class ProductObject extends DurableObject<Env> {
     const retentionMs = configFrom(this.env).retentionMs;
     if (now >= this.schedule.retentionAt) {
       const slice = await this.write(call, (tx) => pruneSlice(tx, retentionMs));
-      const next = slice.more
-        ? now + RETENTION_NEXT_SLICE_MS
-        : nextPrunableAt(this.sql, retentionMs);
-      // Due but still waiting for D1 (or for the history copy): look again a little later.
-      this.schedule.retentionAt = next <= now ? now + RETENTION_RECHECK_MS : next;
+      this.schedule.retentionAt = nextSliceAt(this.sql, retentionMs, now, slice);
     } else {
       this.transact(call, () => null);
     }
@@ -443,21 +378,8 @@ export class ProductObject extends DurableObject<Env> {
   private async open(productId: number): Promise<Failure | null> {
     if (this.productId === productId) return null;
     if (this.productId !== null) return failure("product_not_found", `No product ${productId}.`);
-    let entry;
-    try {
-      entry = await readCatalogue(this.env.DB, productId);
-    } catch (error) {
-      logEvent(
-        "Product catalogue unavailable.",
-        { product_id: productId, error: String(error) },
-        "error",
-      );
-      return failure(
-        "service_unavailable",
-        "The product catalogue cannot be read right now; retry shortly.",
-      );
-    }
-    if (!entry) return failure("product_not_found", `No product ${productId}.`);
+    const entry = await fetchCatalogueEntry(this.env.DB, productId);
+    if ("ok" in entry) return entry;
     if (this.productId === null) {
       this.ctx.storage.transactionSync(() => {
         migrate(this.sql);
@@ -489,34 +411,21 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   /**
-   * Run `work` as one synchronous transaction after releasing whatever is due. Log lines and
-   * history are only let out once it has committed; a throw rolls everything back.
+   * Run `work` as one synchronous transaction after releasing whatever is due, and admit the next
+   * in line before it commits. Once it has committed, arm the alarm and copy what it recorded.
    */
   private transact<T>(call: Call, work: (tx: Tx) => T): T {
     const now = Date.now();
-    const logs: [string, LogFields | undefined, LogLevel | undefined][] = [];
-    let recorded = false;
-    let result: T;
+    let done: { result: T; recorded: boolean };
     try {
-      result = this.ctx.storage.transactionSync(() => {
-        const tx: Tx = {
-          sql: this.sql,
-          now,
-          productId: call.productId,
-          log: (message, fields, level) => void logs.push([message, fields, level]),
-          record: (event: HistoryEvent) => {
-            appendToOutbox(this.sql, event, now);
-            recorded = true;
-          },
-          deadline: (at) => this.schedule.deadline(at),
-        };
+      done = runTransaction(this.scope, call, now, (tx) => {
         if (now >= this.schedule.expiryAt) this.schedule.expiryAt = releaseDue(tx);
-        const done = work(tx);
+        const result = work(tx);
         // A place may have freed (or the rate budget refilled): admit the next in line.
         const queue = this.queueEnabled ? this.queue : null;
         queue?.admit(tx, productRow(tx.sql));
         this.schedule.queueTickAt = queue?.nextTickAt(productRow(tx.sql), now) ?? Infinity;
-        return done;
+        return result;
       });
     } catch (error) {
       this.schedule.rescanExpiry(); // what the rolled-back work learnt about deadlines is void
@@ -524,15 +433,12 @@ export class ProductObject extends DurableObject<Env> {
       if (this.productId !== null) this.queue = new ProductQueue(this.sql);
       throw error;
     }
-    for (const [message, fields, level] of logs) {
-      logEvent(message, { ...fields, request_id: call.requestId }, level);
-    }
     // Whatever closed now (a hold, an order, a key) may be deleted once retention has passed.
     const retentionAt = now + configFrom(this.env).retentionMs;
     this.schedule.retentionAt = Math.min(this.schedule.retentionAt, retentionAt);
-    this.schedule.arm(recorded ? now + HISTORY_SAFETY_MS : Infinity);
-    if (recorded) this.history?.nudge();
+    this.schedule.arm(done.recorded ? now + HISTORY_SAFETY_MS : Infinity);
+    if (done.recorded) this.history?.nudge();
     this.live.changed();
-    return result;
+    return done.result;
   }
 }
