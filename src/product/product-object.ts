@@ -58,7 +58,9 @@ interface How {
  * keys. Every check-and-write is one synchronous SQLite transaction with no await inside, so
  * concurrent requests are applied one after another and can never oversell. An object for a
  * product that does not exist writes nothing: its schema is only made once the catalogue in D1
- * has confirmed the product. The class only wires: each rule is a function over `Tx` beside it.
+ * has confirmed the product. The class only wires: each rule is a function over `Tx` beside it,
+ * the operators' and the queue's calls are in operator-calls.ts and queue-calls.ts, and every
+ * transaction runs through `serve` (open the product) and `transact` (transaction.ts).
  */
 export class ProductObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
