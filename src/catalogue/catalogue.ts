@@ -1,5 +1,6 @@
 import {
   CATALOGUE_COLUMNS as COLUMNS,
+  CATALOGUE_FIELDS,
   readCatalogue,
   type CatalogueEntry,
 } from "../contract/catalogue-entry";
@@ -10,56 +11,27 @@ import { logEvent } from "../log";
  * of lookups, so a storm of requests naming a product costs one D1 read per id per period.
  */
 
+/** What the operator may change after a product is made (its id, currency and stock stay). */
+const CHANGEABLE_FIELDS = CATALOGUE_FIELDS.filter(
+  (field) => field !== "id" && field !== "currency" && field !== "initial_stock",
+);
+
 /** Put a new product in the catalogue; false when one with its id is there already. */
 export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
+  const places = CATALOGUE_FIELDS.map(() => "?").join(", ");
   const inserted = await db
-    .prepare(
-      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
-    )
-    .bind(
-      entry.id,
-      entry.name,
-      entry.price_cents,
-      entry.currency,
-      entry.initial_stock,
-      entry.sale_starts_at,
-      entry.sale_ends_at,
-      entry.max_units_per_shopper,
-      entry.late_payments,
-      entry.queue_enabled,
-      entry.queue_admit_per_second,
-      entry.queue_admission_ttl_seconds,
-      entry.image_url,
-      entry.description,
-    )
+    .prepare(`INSERT INTO products (${COLUMNS}) VALUES (${places}) ON CONFLICT (id) DO NOTHING`)
+    .bind(...CATALOGUE_FIELDS.map((field) => entry[field]))
     .run();
   return inserted.meta.changes > 0;
 }
 
 /** Write an entry's settings back, after the product's object changed them. */
 export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Promise<void> {
+  const settings = CHANGEABLE_FIELDS.map((field) => `${field} = ?`).join(", ");
   await db
-    .prepare(
-      `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
-         max_units_per_shopper = ?, late_payments = ?, queue_enabled = ?, queue_admit_per_second = ?,
-         queue_admission_ttl_seconds = ?, image_url = ?, description = ?
-       WHERE id = ?`,
-    )
-    .bind(
-      entry.name,
-      entry.price_cents,
-      entry.sale_starts_at,
-      entry.sale_ends_at,
-      entry.max_units_per_shopper,
-      entry.late_payments,
-      entry.queue_enabled,
-      entry.queue_admit_per_second,
-      entry.queue_admission_ttl_seconds,
-      entry.image_url,
-      entry.description,
-      entry.id,
-    )
+    .prepare(`UPDATE products SET ${settings} WHERE id = ?`)
+    .bind(...CHANGEABLE_FIELDS.map((field) => entry[field]), entry.id)
     .run();
 }
 
