@@ -15,7 +15,7 @@ import { logEvent } from "../log";
 export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
   const inserted = await db
     .prepare(
-      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
@@ -33,6 +33,7 @@ export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Pr
       entry.queue_admission_ttl_seconds,
       entry.image_url,
       entry.description,
+      entry.shards ?? 1,
     )
     .run();
   return inserted.meta.changes > 0;
@@ -44,7 +45,7 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
     .prepare(
       `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
          max_units_per_shopper = ?, late_payments = ?, queue_enabled = ?, queue_admit_per_second = ?,
-         queue_admission_ttl_seconds = ?, image_url = ?, description = ?
+         queue_admission_ttl_seconds = ?, image_url = ?, description = ?, shards = ?
        WHERE id = ?`,
     )
     .bind(
@@ -59,6 +60,7 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
       entry.queue_admission_ttl_seconds,
       entry.image_url,
       entry.description,
+      entry.shards ?? 1,
       entry.id,
     )
     .run();

@@ -23,10 +23,15 @@ export interface CatalogueEntry {
   /** An https URL or a path on this origin; null: no picture. */
   image_url: string | null;
   description: string | null;
+  /**
+   * Objects the stock is split over (1: the product's own object sells, as before). Absent in
+   * entries cached before shards existed: 1.
+   */
+  shards?: number;
 }
 
 export const CATALOGUE_COLUMNS = `id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds, image_url, description`;
+  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds, image_url, description, shards`;
 
 /** One D1 read; throws when D1 cannot answer. */
 export async function readCatalogue(

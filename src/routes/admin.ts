@@ -234,6 +234,7 @@ export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDep
       queue_admission_ttl_seconds: input.queue?.admission_ttl_seconds ?? 60,
       image_url: input.image_url ?? null,
       description: input.description ?? null,
+      shards: 1,
     };
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
     const invalid = windowOrderFailure({
