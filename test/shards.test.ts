@@ -1,0 +1,216 @@
+import { describe, expect, it } from "vitest";
+import { homeShard } from "../src/shards/home";
+import {
+  ADMIN,
+  as,
+  call,
+  cancel,
+  expectError,
+  getProduct,
+  hold,
+  metrics,
+  newProduct,
+  newShopper,
+  order,
+  patchProduct,
+  readOrder,
+  release,
+  uniqueKey,
+  webhook,
+} from "./helpers";
+
+/** A product of `stock` units split over `shards` objects. */
+async function shardedProduct(stock: number, shards: number): Promise<number> {
+  const id = await newProduct(stock);
+  const res = await patchProduct(id, { shards });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.shards).toBe(shards);
+  return id;
+}
+
+/** Shoppers whose home shards are 0..n-1, each one at least once. */
+function shoppersOnEveryShard(n: number, count: number): string[] {
+  const shoppers: string[] = [];
+  const seen = new Set<number>();
+  while (shoppers.length < count || seen.size < n) {
+    const shopper = newShopper("crowd");
+    seen.add(homeShard(shopper, n));
+    shoppers.push(shopper);
+  }
+  return shoppers;
+}
+
+const restock = (id: number, qty: number) =>
+  call("POST", `/api/admin/products/${id}/restock`, { headers: ADMIN, json: { qty } });
+
+describe("PATCH /api/admin/products/:id shards", () => {
+  it("is 1 by default, shown on the product, and out of range is 422", async () => {
+    const id = await newProduct(5);
+    expect((await getProduct(id)).body.shards).toBe(1);
+    expectError(await patchProduct(id, { shards: 0 }), 422, "invalid_request");
+    expectError(await patchProduct(id, { shards: 257 }), 422, "invalid_request");
+    expectError(await patchProduct(id, { shards: 2.5 }), 422, "invalid_request");
+    expect((await getProduct(id)).body.shards).toBe(1);
+  });
+
+  it("is 409 shards_busy while a unit is held, and changes nothing", async () => {
+    const id = await newProduct(5);
+    const held = await hold(id, 1, as(newShopper()));
+    expect(held.status).toBe(201);
+    expectError(await patchProduct(id, { shards: 4 }), 409, "shards_busy");
+    expect((await getProduct(id)).body).toMatchObject({ shards: 1, available: 4 });
+  });
+
+  it("is 409 shards_busy while a shard holds a unit", async () => {
+    const id = await shardedProduct(10, 4);
+    const shopper = newShopper();
+    const held = await hold(id, 1, as(shopper));
+    expect(held.status).toBe(201);
+    expectError(await patchProduct(id, { shards: 2 }), 409, "shards_busy");
+    expect((await getProduct(id)).body).toMatchObject({ shards: 4, available: 9, reserved: 1 });
+    // Released, the change goes through, and every unit is where the books say.
+    expect((await release(held.body.hold_id, as(shopper))).status).toBe(200);
+    expect((await patchProduct(id, { shards: 2 })).status).toBe(200);
+    expect((await metrics(id)).body.invariants).toMatchObject({ ok: true, violations: [] });
+  });
+
+  it("refuses the queue with shards (409 shards_unsupported)", async () => {
+    const id = await shardedProduct(10, 2);
+    const res = await patchProduct(id, { queue: { enabled: true } });
+    expect([409, 503]).toContain(res.status);
+    if (res.status === 409) expect(res.body.error.code).toBe("shards_unsupported");
+  });
+});
+
+describe("a sharded sale", () => {
+  it("sells exactly the stock to a parallel crowd, never more, and is certified sold out", async () => {
+    const stock = 12;
+    const id = await shardedProduct(stock, 4);
+    const shoppers = shoppersOnEveryShard(4, 40);
+    const answers = await Promise.all(
+      shoppers.map((shopper) =>
+        hold(id, 1, { ...as(shopper), "idempotency-key": uniqueKey("crowd") }),
+      ),
+    );
+    const made = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status !== 201);
+    expect(made.length).toBe(stock);
+    for (const res of refused) expectError(res, 409, "insufficient_stock");
+    // Every hold id names its shard, the shopper's home.
+    for (const [i, res] of answers.entries()) {
+      if (res.status !== 201) continue;
+      const k = homeShard(shoppers[i]!, 4);
+      expect(res.body.hold_id).toMatch(new RegExp(`^hld_${id}-${k}_[0-9a-f]{32}$`));
+    }
+    let product = (await getProduct(id)).body;
+    expect(product).toMatchObject({ available: 0, reserved: stock, sold_out: false });
+
+    // Orders and payments go straight to the shard named in the ids.
+    const winners = answers
+      .map((res, i) => ({ res, shopper: shoppers[i]! }))
+      .filter(({ res }) => res.status === 201);
+    for (const { res, shopper } of winners) {
+      const o = await order(res.body.hold_id, as(shopper));
+      expect(o.status).toBe(201);
+      expect(o.body.order_id).toMatch(new RegExp(`^ord_${id}-[0-3]_`));
+      const paid = await webhook({
+        idempotency_key: uniqueKey("pay"),
+        order_id: o.body.order_id,
+        status: "success",
+      });
+      expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+      expect((await readOrder(o.body.order_id, as(shopper))).body.status).toBe("paid");
+    }
+    product = (await getProduct(id)).body;
+    expect(product).toMatchObject({ available: 0, reserved: 0, stock: 0, sold_out: true });
+    const checked = (await metrics(id)).body;
+    expect(checked.invariants).toMatchObject({ ok: true, violations: [] });
+    expect(checked).toMatchObject({ sold: stock, units_sold: stock });
+    expect(checked.shards).toMatchObject({ count: 4, pool: 0, in_flight: 0 });
+    expect(checked.shards.per_shard.reduce((n: number, s: any) => n + s.sold, 0)).toBe(stock);
+
+    // A restock withdraws the certificate and the new units sell.
+    expect((await restock(id, 3)).status).toBe(200);
+    product = (await getProduct(id)).body;
+    expect(product).toMatchObject({ available: 3, sold_out: false });
+    const more = await hold(id, 1, as(shoppers[0]!));
+    expect(more.status).toBe(201);
+    expect((await metrics(id)).body.invariants.ok).toBe(true);
+  });
+
+  it("recalls units from shards that do not sell to one that does", async () => {
+    const id = await shardedProduct(8, 4);
+    const shoppers = shoppersOnEveryShard(4, 8);
+    // One hold on every shard spreads grants over all of them.
+    const byShard = new Map<number, string>();
+    for (const shopper of shoppers) byShard.set(homeShard(shopper, 4), shopper);
+    for (const shopper of byShard.values())
+      expect((await hold(id, 1, as(shopper))).status).toBe(201);
+    // Then one shard's shoppers take everything that is left.
+    const home = homeShard(shoppers[0]!, 4);
+    const local = shoppersOnEveryShard(4, 200).filter((s) => homeShard(s, 4) === home);
+    const answers = await Promise.all(local.slice(0, 10).map((s) => hold(id, 1, as(s))));
+    expect(answers.filter((a) => a.status === 201).length).toBe(4);
+    expect((await getProduct(id)).body).toMatchObject({ available: 0, reserved: 8 });
+    expect((await metrics(id)).body.invariants.ok).toBe(true);
+  });
+
+  it("cancel, release and failed payments free units on their shard; old ids keep working", async () => {
+    const id = await newProduct(6);
+    const early = newShopper();
+    const before = await hold(id, 1, as(early));
+    expect(before.body.hold_id).toMatch(new RegExp(`^hld_${id}_`));
+    expect((await release(before.body.hold_id, as(early))).status).toBe(200);
+    expect((await patchProduct(id, { shards: 3 })).status).toBe(200);
+    // The hold made under shards: 1 is still reachable by its id.
+    expect((await release(before.body.hold_id, as(early))).body.status).toBe("released");
+
+    const a = newShopper();
+    const b = newShopper();
+    const ha = await hold(id, 2, as(a));
+    const hb = await hold(id, 1, as(b));
+    expect([ha.status, hb.status]).toEqual([201, 201]);
+    const oa = await order(ha.body.hold_id, as(a));
+    expect((await cancel(oa.body.order_id, as(a))).body.status).toBe("cancelled");
+    const ob = await order(hb.body.hold_id, as(b));
+    const failed = await webhook({
+      idempotency_key: uniqueKey("fail"),
+      order_id: ob.body.order_id,
+      status: "failure",
+    });
+    expect(failed.status).toBe(200);
+    expect((await getProduct(id)).body).toMatchObject({ available: 6, reserved: 0 });
+    expect((await metrics(id)).body.invariants).toMatchObject({ ok: true });
+  });
+
+  it("an Idempotency-Key is the shopper's own on a sharded product", async () => {
+    const id = await shardedProduct(10, 4);
+    const key = uniqueKey("shared");
+    const a = newShopper();
+    const first = await hold(id, 1, { ...as(a), "idempotency-key": key });
+    const again = await hold(id, 1, { ...as(a), "idempotency-key": key });
+    expect(again.body.hold_id).toBe(first.body.hold_id);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    // Another shopper reusing it never gets the first shopper's hold.
+    for (let i = 0; i < 6; i++) {
+      const other = await hold(id, 1, { ...as(newShopper()), "idempotency-key": key });
+      if (other.status === 201) expect(other.body.hold_id).not.toBe(first.body.hold_id);
+      else expectError(other, 409, "idempotency_key_reused");
+    }
+  });
+
+  it("a sale window set on the product applies on every shard", async () => {
+    const id = await shardedProduct(5, 2);
+    const ends = new Date(Date.now() - 1_000).toISOString();
+    const starts = new Date(Date.now() - 60_000).toISOString();
+    expect((await patchProduct(id, { sale_starts_at: starts, sale_ends_at: ends })).status).toBe(
+      200,
+    );
+    const shopper = newShopper();
+    expectError(
+      await hold(id, 1, { ...as(shopper), "idempotency-key": uniqueKey() }),
+      409,
+      "sale_ended",
+    );
+  });
+});
