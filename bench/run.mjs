@@ -1,5 +1,5 @@
 // `npm run bench`: start each target in turn, run every scenario at every concurrency against it,
-// check boundary correctness, stop it, then print and save the results (bench/results/latest.* for a full run, partial.* otherwise).
+// check boundary correctness (and, on workerd direct, shared product reads with clients walking away: read-check.mjs), stop it, then print and save the results (bench/results/latest.* for a full run, partial.* otherwise).
 // The shopper rows (tokens, bot) need a Worker that verifies shopper tokens: after the target's
 // own rows they run on a second server of the same bundle with SHOPPER_TOKEN_SECRET set, which
 // only the workerd targets can start. The plain rows keep anonymous shoppers and no secret.
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { boundaryCheck } from "./boundary.mjs";
+import { readCheck } from "./read-check.mjs";
 import { CONFIG } from "./config.mjs";
 import { runCrowd } from "./crowd.mjs";
 import { measure, warmUp } from "./lib/load.mjs";
@@ -139,6 +140,12 @@ async function benchTarget(target, scenarios, ids, rows, boundaries) {
   log(
     `  boundary  ${boundary.passed ? "PASS" : "FAIL"}: ${boundary.ok} × 201, ${boundary.expected} × 409, ${boundary.errors} errors; reserved ${boundary.metrics.reserved}, available ${boundary.metrics.available}, invariants ${boundary.metrics.invariants?.ok ? "ok" : "VIOLATED"}${boundary.failures.length ? ` — ${boundary.failures.join("; ")}` : ""}`,
   );
+  if (target.key !== "workerd") return;
+  const reads = await readCheck(target, ids);
+  log(
+    `  shared reads  ${reads.passed ? "PASS" : "FAIL"}: ${reads.ok} of ${reads.reads} reads × 200 while ${reads.walkedAway} clients walked away mid-read; ${reads.callsPerRead.toFixed(3)} object calls per read`,
+  );
+  if (!reads.passed) throw new Error(`shared reads: ${reads.failures.join("; ")}`);
 }
 
 const NOTES = [

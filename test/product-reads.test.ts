@@ -71,8 +71,13 @@ describe("GET /api/products/:id: reads that cost the seller nothing", () => {
         const stub = productStub(e, productId);
         return new Proxy(stub, {
           get(target, name) {
-            if (name === "readProduct") objectReads++;
-            return Reflect.get(target, name) as unknown;
+            if (name !== "readProduct") return Reflect.get(target, name) as unknown;
+            // A product read that takes a few ms on its way, as under load, so reads overlap.
+            return async (input: Parameters<typeof stub.readProduct>[0]) => {
+              objectReads++;
+              await scheduler.wait(5);
+              return target.readProduct(input);
+            };
           },
         });
       },
@@ -96,8 +101,10 @@ describe("GET /api/products/:id: reads that cost the seller nothing", () => {
     });
     await Promise.all([...shoppers, ...readers]);
     expect(violations).toEqual([]);
-    // One write-free object call per read (reads are not coalesced across requests).
-    expect(objectReads).toBe(20 * 5 + 100 * 5);
+    // Concurrent reads shared object calls (the figures under a real storm are the bench's:
+    // about 0.02 calls per read at c=256).
+    expect(objectReads).toBeGreaterThan(0);
+    expect(objectReads).toBeLessThan((20 * 5 + 100 * 5) / 2);
     expect((await read()).body.reserved).toBe(100);
   });
 });

@@ -1,9 +1,8 @@
 import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
-import { HttpError, errorResponse } from "../http/error-answer";
+import { HttpError, errorResponse, refuseMisconfigured } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
-import { logEvent } from "../log";
 
 const encoder = new TextEncoder();
 
@@ -50,13 +49,10 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   }
   // Workers have no start hook: the configuration is checked where it is read, every time.
   if (!isBearerToken(c.env.ADMIN_TOKEN)) {
-    logEvent(
-      "Admin refused: ADMIN_TOKEN has characters outside the bearer token charset (A-Z a-z 0-9 - . _ ~ + / and = at the end); set a new one.",
-      { request_id: c.get("requestId"), path: c.req.path },
-      "error",
-    );
-    throw new HttpError(
+    refuseMisconfigured(
+      c,
       "admin_token_invalid",
+      "Admin refused: ADMIN_TOKEN has characters outside the bearer token charset (A-Z a-z 0-9 - . _ ~ + / and = at the end); set a new one.",
       "ADMIN_TOKEN is misconfigured: it has characters a bearer token cannot carry. Set a new one.",
     );
   }

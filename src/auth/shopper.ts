@@ -5,8 +5,7 @@ import { hmacKey } from "../contract/hmac-key";
 import { verify } from "hono/jwt";
 import type { Env } from "../env";
 import type { ErrorCode } from "../contract/errors";
-import { HttpError } from "../http/error-answer";
-import { logEvent } from "../log";
+import { HttpError, refuseMisconfigured } from "../http/error-answer";
 import type { AppEnv } from "../http/context";
 
 /**
@@ -118,13 +117,10 @@ function headerShopper(c: Context<AppEnv>): string | null {
   const named = c.req.header("x-shopper-id");
   if (named === undefined) return null;
   if (c.env.TRUST_SHOPPER_HEADER !== "true") {
-    logEvent(
-      "Shopper refused: X-Shopper-Id sent, but TRUST_SHOPPER_HEADER is not true and SHOPPER_TOKEN_SECRET is not set.",
-      { request_id: c.get("requestId"), path: c.req.path },
-      "error",
-    );
-    throw new HttpError(
+    refuseMisconfigured(
+      c,
       "shopper_auth_not_configured",
+      "Shopper refused: X-Shopper-Id sent, but TRUST_SHOPPER_HEADER is not true and SHOPPER_TOKEN_SECRET is not set.",
       "X-Shopper-Id is not trusted by this deployment: it has no SHOPPER_TOKEN_SECRET and TRUST_SHOPPER_HEADER is not true.",
     );
   }
@@ -151,13 +147,10 @@ export async function identifyShopper(c: Context<AppEnv>): Promise<string | null
   const named = headerShopper(c);
   if (named !== null) return named;
   if (env.ALLOW_ANONYMOUS_SHOPPERS === "true") return null;
-  logEvent(
-    "Shopper refused: SHOPPER_TOKEN_SECRET is not set and ALLOW_ANONYMOUS_SHOPPERS is not true.",
-    { request_id: c.get("requestId"), path: c.req.path },
-    "error",
-  );
-  throw new HttpError(
+  refuseMisconfigured(
+    c,
     "shopper_auth_not_configured",
+    "Shopper refused: SHOPPER_TOKEN_SECRET is not set and ALLOW_ANONYMOUS_SHOPPERS is not true.",
     "Shoppers cannot be identified: this deployment has no SHOPPER_TOKEN_SECRET.",
   );
 }

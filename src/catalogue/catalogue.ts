@@ -1,6 +1,6 @@
-import { inOwnRequest } from "../reach/single-flight";
 import {
   CATALOGUE_COLUMNS as COLUMNS,
+  CATALOGUE_FIELDS,
   readCatalogue,
   type CatalogueEntry,
 } from "../contract/catalogue-entry";
@@ -11,58 +11,32 @@ import { logEvent } from "../log";
  * of lookups, so a storm of requests naming a product costs one D1 read per id per period.
  */
 
+/** What the operator may change after a product is made (its id, currency and stock stay). */
+const CHANGEABLE_FIELDS = CATALOGUE_FIELDS.filter(
+  (field) => field !== "id" && field !== "currency" && field !== "initial_stock",
+);
+
+/** A field's value to bind: `shards` is absent from entries made before it existed (1). */
+function bound(entry: CatalogueEntry, field: (typeof CATALOGUE_FIELDS)[number]) {
+  return field === "shards" ? (entry.shards ?? 1) : entry[field];
+}
+
 /** Put a new product in the catalogue; false when one with its id is there already. */
 export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
+  const places = CATALOGUE_FIELDS.map(() => "?").join(", ");
   const inserted = await db
-    .prepare(
-      `INSERT INTO products (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
-    )
-    .bind(
-      entry.id,
-      entry.name,
-      entry.price_cents,
-      entry.currency,
-      entry.initial_stock,
-      entry.sale_starts_at,
-      entry.sale_ends_at,
-      entry.max_units_per_shopper,
-      entry.late_payments,
-      entry.queue_enabled,
-      entry.queue_admit_per_second,
-      entry.queue_admission_ttl_seconds,
-      entry.image_url,
-      entry.description,
-      entry.shards ?? 1,
-    )
+    .prepare(`INSERT INTO products (${COLUMNS}) VALUES (${places}) ON CONFLICT (id) DO NOTHING`)
+    .bind(...CATALOGUE_FIELDS.map((field) => bound(entry, field)))
     .run();
   return inserted.meta.changes > 0;
 }
 
 /** Write an entry's settings back, after the product's object changed them. */
 export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Promise<void> {
+  const settings = CHANGEABLE_FIELDS.map((field) => `${field} = ?`).join(", ");
   await db
-    .prepare(
-      `UPDATE products SET name = ?, price_cents = ?, sale_starts_at = ?, sale_ends_at = ?,
-         max_units_per_shopper = ?, late_payments = ?, queue_enabled = ?, queue_admit_per_second = ?,
-         queue_admission_ttl_seconds = ?, image_url = ?, description = ?, shards = ?
-       WHERE id = ?`,
-    )
-    .bind(
-      entry.name,
-      entry.price_cents,
-      entry.sale_starts_at,
-      entry.sale_ends_at,
-      entry.max_units_per_shopper,
-      entry.late_payments,
-      entry.queue_enabled,
-      entry.queue_admit_per_second,
-      entry.queue_admission_ttl_seconds,
-      entry.image_url,
-      entry.description,
-      entry.shards ?? 1,
-      entry.id,
-    )
+    .prepare(`UPDATE products SET ${settings} WHERE id = ?`)
+    .bind(...CHANGEABLE_FIELDS.map((field) => bound(entry, field)), entry.id)
     .run();
 }
 
@@ -106,17 +80,23 @@ export interface CatalogueOutage {
   answeredByObject: number;
 }
 
+/** A first read of an id in flight this long is taken to be lost (its request went away). */
+const FIRST_READ_LOST_MS = 1_000;
+
 /**
- * What the Worker remembers of the catalogue: entries and misses, each for `ttlMs`. Lookups of an
- * id that arrive while its read is in flight share that read. A failed read is not remembered:
- * while D1 fails, an entry read before is served stale (for another `ttlMs` before D1 is tried
- * again), logged and counted, so an outage of D1 never stops a product this isolate has seen.
+ * What the Worker remembers of the catalogue: entries and misses, each for `ttlMs`. Only what was
+ * read is shared between requests, never a read in flight: a request resumed by another request's
+ * I/O may answer in that request's context in workerd (see src/reach/product-reads.ts). So while
+ * one request refreshes an entry the others are answered with the entry read before, and lookups
+ * of an id never read here that arrive while its first read is in flight sleep on timers of their
+ * own until it has landed (one D1 read per id per period). A failed read is not remembered: while D1
+ * fails, an entry read before is served stale (for another `ttlMs` before D1 is tried again),
+ * logged and counted, so an outage of D1 never stops a product this isolate has seen.
  */
 export class CatalogueCache {
-  private readonly entries = new Map<
-    number,
-    { entry: Promise<CatalogueEntry | null>; until: number; known?: CatalogueEntry }
-  >();
+  private readonly entries = new Map<number, Remembered>();
+  /** Ids never read here whose first read is in flight, and since when. */
+  private readonly firstReads = new Map<number, number>();
   readonly outage: CatalogueOutage = { readFailures: 0, servedStale: 0, answeredByObject: 0 };
 
   constructor(
@@ -124,42 +104,56 @@ export class CatalogueCache {
     private readonly now: () => number = () => Date.now(),
     /** Bounds the memory a scan of random ids can take; the oldest entries go first. */
     private readonly maxEntries = 10_000,
+    /** Sleeps on a timer of the caller's own request. */
+    private readonly sleep = (ms: number) => new Promise<void>((wake) => setTimeout(wake, ms)),
   ) {}
 
   /** The entry (null: no such product); throws when D1 fails and no entry was ever read here. */
-  lookup(db: D1Database, productId: number): Promise<CatalogueEntry | null> {
+  async lookup(db: D1Database, productId: number): Promise<CatalogueEntry | null> {
     const cached = this.entries.get(productId);
-    // A read another request started: awaited through a promise of this request's own.
-    if (cached && cached.until > this.now()) return inOwnRequest(cached.entry);
-    const known = cached?.known;
-    const entry = readCatalogue(db, productId).then(
-      (read) => {
-        const current = this.entries.get(productId);
-        if (current?.entry === entry && read) current.known = read;
-        return read;
-      },
-      (error: unknown) => {
-        this.outage.readFailures++;
-        if (!known) {
-          if (this.entries.get(productId)?.entry === entry) this.entries.delete(productId);
-          throw error;
-        }
-        this.outage.servedStale++;
-        logEvent(
-          "Product catalogue unavailable, serving the entry read before.",
-          { product_id: productId, error: String(error) },
-          "warn",
-        );
-        return known;
-      },
-    );
-    this.keep(productId, entry, known);
-    return entry;
+    const now = this.now();
+    // Fresh, or being read again by another request (that has not been at it for a whole period).
+    if (cached && (cached.until > now || (cached.refreshingSince ?? -Infinity) > now - this.ttlMs))
+      return cached.entry;
+    if (cached) cached.refreshingSince = now;
+    else {
+      // Another request is reading this id for the first time (and has not been at it so long
+      // that it must have gone away): look again shortly.
+      if ((this.firstReads.get(productId) ?? -Infinity) > now - FIRST_READ_LOST_MS) {
+        await this.sleep(1);
+        return this.lookup(db, productId);
+      }
+      this.firstReads.set(productId, now);
+    }
+    try {
+      const read = await readCatalogue(db, productId);
+      // Unless this isolate learnt something newer meanwhile (a change made through it).
+      if (this.entries.get(productId) === cached) this.remember(productId, read);
+      return read;
+    } catch (error) {
+      this.outage.readFailures++;
+      const known = cached?.entry ?? cached?.known;
+      if (!known) {
+        if (cached) this.entries.delete(productId);
+        throw error;
+      }
+      this.outage.servedStale++;
+      logEvent(
+        "Product catalogue unavailable, serving the entry read before.",
+        { product_id: productId, error: String(error) },
+        "warn",
+      );
+      this.keep(productId, known, known);
+      return known;
+    } finally {
+      if (cached) cached.refreshingSince = undefined;
+      else this.firstReads.delete(productId);
+    }
   }
 
   /** Record what this isolate just learnt (a product created or changed through it). */
   remember(productId: number, entry: CatalogueEntry | null): void {
-    this.keep(productId, Promise.resolve(entry), entry ?? undefined);
+    this.keep(productId, entry, entry ?? this.entries.get(productId)?.known);
   }
 
   /** An entry the product's object gave while D1 failed: served for `ttlMs`, then D1 again. */
@@ -170,7 +164,7 @@ export class CatalogueCache {
 
   private keep(
     productId: number,
-    entry: Promise<CatalogueEntry | null>,
+    entry: CatalogueEntry | null,
     known: CatalogueEntry | undefined,
   ): void {
     this.entries.delete(productId);
@@ -180,4 +174,15 @@ export class CatalogueCache {
     }
     this.entries.set(productId, { entry, until: this.now() + this.ttlMs, known });
   }
+}
+
+interface Remembered {
+  /** What the last read found (null: no such product). */
+  entry: CatalogueEntry | null;
+  /** Until when it is answered without asking D1 again. */
+  until: number;
+  /** The last entry ever read for the id, served while D1 fails. */
+  known?: CatalogueEntry;
+  /** When a request started reading D1 for it again: the others get `entry` meanwhile. */
+  refreshingSince?: number;
 }

@@ -30,8 +30,26 @@ export interface CatalogueEntry {
   shards?: number;
 }
 
-export const CATALOGUE_COLUMNS = `id, name, price_cents, currency, initial_stock, sale_starts_at, sale_ends_at,
-  max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second, queue_admission_ttl_seconds, image_url, description, shards`;
+/** Every column of an entry, in the order each query names and binds them. */
+export const CATALOGUE_FIELDS = [
+  "id",
+  "name",
+  "price_cents",
+  "currency",
+  "initial_stock",
+  "sale_starts_at",
+  "sale_ends_at",
+  "max_units_per_shopper",
+  "late_payments",
+  "queue_enabled",
+  "queue_admit_per_second",
+  "queue_admission_ttl_seconds",
+  "image_url",
+  "description",
+  "shards",
+] as const satisfies readonly (keyof CatalogueEntry)[];
+
+export const CATALOGUE_COLUMNS = CATALOGUE_FIELDS.join(", ");
 
 /** One D1 read; throws when D1 cannot answer. */
 export async function readCatalogue(

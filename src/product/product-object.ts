@@ -1,9 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { readCatalogue, type CatalogueEntry } from "../contract/catalogue-entry";
+import type { CatalogueEntry } from "../contract/catalogue-entry";
 import { configFrom } from "../config";
 import type { Env } from "../env";
 import { failure, type Answer, type Failure } from "../contract/errors";
-import { logEvent, type LogFields, type LogLevel } from "../log";
 import type { QueueFrontier } from "../queue/frontier";
 import type {
   DeadLetterView,
@@ -15,24 +14,24 @@ import type {
 import { AlarmSchedule } from "./alarm-schedule";
 import { earliestDeadline, productAsOf, releaseDue } from "./expiry";
 import { GroupCommit } from "./group-commit";
-import { appendToOutbox, deadLetterPage, deadLetterView, requeueDeadLetter } from "./history";
-import type { HistoryEvent } from "./history";
 import { HistoryFlusher } from "./history-flusher";
 import { LiveFanout, stockFrame } from "./live";
 import type { LiveState } from "../contract/live";
 import { ProductQueue, type HoldAdmission } from "./queue";
+import { joinQueue, leaveQueue, readQueue } from "./queue-calls";
 import * as holds from "./holds";
-import { productMetrics } from "./metrics";
 import * as orders from "./orders";
 import * as checkout from "./checkout";
+import { changeProduct, listDeadLetters, readMetrics, retryDeadLetter } from "./operator-calls";
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
 import { resolveRefund } from "./refunds";
 import { restock, type Restocked } from "./restocks";
-import { nextPrunableAt, pruneSlice } from "./retention";
+import { nextPrunableAt, nextSliceAt, pruneSlice } from "./retention";
 import { migrate, storedSchemaVersion } from "./migrations";
-import { updateProduct, type ProductChanges } from "./settings";
+import type { ProductChanges } from "./settings";
 import {
   catalogueEntry,
+  fetchCatalogueEntry,
   findProductRow,
   openProduct,
   productRow,
@@ -40,25 +39,18 @@ import {
   type ProductCounters,
   type ProductRow,
 } from "./product-row";
+import { runTransaction, type Call, type ShopperCall, type TransactionScope } from "./transaction";
 import type { Tx } from "./tx";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object
  * is evicted while copying them. */
 const HISTORY_SAFETY_MS = 5_000;
-/** While retention finds more to delete, the next slice runs this soon. */
-const RETENTION_NEXT_SLICE_MS = 1_000;
-/** When what retention may delete is still waiting for D1, look again this much later. */
-const RETENTION_RECHECK_MS = 60_000;
 
-/** What every call names: the product it is about and the request it serves (for the logs). */
-export interface Call {
-  productId: number;
-  requestId: string;
-}
-
-/** Who is shopping; null for an anonymous shopper (local use only). */
-export interface ShopperCall extends Call {
-  shopperId: string | null;
+/** How an RPC method runs: a write waits for its place in the group commit, a read does not. */
+interface How {
+  write?: boolean;
+  /** The hold, order or refund the request is about, named in the answer if it is unknown. */
+  about?: readonly ["hold_not_found" | "order_not_found" | "refund_not_found", string];
 }
 
 /**
@@ -66,7 +58,9 @@ export interface ShopperCall extends Call {
  * keys. Every check-and-write is one synchronous SQLite transaction with no await inside, so
  * concurrent requests are applied one after another and can never oversell. An object for a
  * product that does not exist writes nothing: its schema is only made once the catalogue in D1
- * has confirmed the product. The class only wires: each rule is a function over `Tx` beside it.
+ * has confirmed the product. The class only wires: each rule is a function over `Tx` beside it,
+ * the operators' and the queue's calls are in operator-calls.ts and queue-calls.ts, and every
+ * transaction runs through `serve` (open the product) and `transact` (transaction.ts).
  */
 export class ProductObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -81,6 +75,7 @@ export class ProductObject extends DurableObject<Env> {
   /** Product reads served since the object started (the bench counts object calls per read). */
   private productReads = 0;
   private readonly writes: GroupCommit;
+  private readonly scope: TransactionScope;
   private readonly live: LiveFanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -88,6 +83,11 @@ export class ProductObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.schedule = new AlarmSchedule(ctx.storage);
     this.writes = new GroupCommit(ctx.storage);
+    this.scope = {
+      storage: ctx.storage,
+      sql: this.sql,
+      deadline: (at) => this.schedule.deadline(at),
+    };
     this.live = new LiveFanout(ctx, env, {
       productId: () => this.productId,
       state: () => this.liveState(),
@@ -152,27 +152,22 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async releaseHold(call: ShopperCall & { holdId: string }): Promise<Answer<holds.HoldReleased>> {
-    return (
-      (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
-      this.write(call, (tx) => holds.releaseHold(tx, call.holdId, call.shopperId))
+    return this.serve(call, { write: true, about: ["hold_not_found", call.holdId] }, (tx) =>
+      holds.releaseHold(tx, call.holdId, call.shopperId),
     );
   }
 
   async createOrder(call: ShopperCall & { holdId: string }): Promise<Answer<orders.OrderMade>> {
-    return (
-      (await this.openFor(call.productId, "hold_not_found", call.holdId)) ??
-      this.write(call, (tx) =>
-        orders.createOrder(tx, call.holdId, call.shopperId, configFrom(this.env).paymentTtlMs),
-      )
+    return this.serve(call, { write: true, about: ["hold_not_found", call.holdId] }, (tx) =>
+      orders.createOrder(tx, call.holdId, call.shopperId, configFrom(this.env).paymentTtlMs),
     );
   }
 
   async readOrder(
     call: Call & { orderId: string; viewer: orders.OrderViewer },
   ): Promise<Answer<{ order: OrderView }>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => orders.readOrder(tx, call.orderId, call.viewer))
+    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
+      orders.readOrder(tx, call.orderId, call.viewer),
     );
   }
 
@@ -180,9 +175,8 @@ export class ProductObject extends DurableObject<Env> {
   async startCheckout(
     call: ShopperCall & { orderId: string },
   ): Promise<Answer<checkout.CheckoutStart>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => checkout.startCheckout(tx, call.orderId, call.shopperId))
+    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
+      checkout.startCheckout(tx, call.orderId, call.shopperId),
     );
   }
 
@@ -194,86 +188,62 @@ export class ProductObject extends DurableObject<Env> {
       previousSessionId: string | null;
     },
   ): Promise<Answer<{ session: checkout.CheckoutSession }>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.write(call, (tx) =>
-        checkout.saveCheckout(tx, call.orderId, call.session, call.previousSessionId),
-      )
+    return this.serve(call, { write: true, about: ["order_not_found", call.orderId] }, (tx) =>
+      checkout.saveCheckout(tx, call.orderId, call.session, call.previousSessionId),
     );
   }
 
   /** The live order and what the object keeps beside it, for the operators' timeline. */
   async readOrderTrail(call: Call & { orderId: string }): Promise<Answer<orders.OrderTrailLive>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.transact(call, (tx) => orders.readOrderTrail(tx, call.orderId))
+    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
+      orders.readOrderTrail(tx, call.orderId),
     );
   }
 
   async cancelOrder(
     call: ShopperCall & { orderId: string },
   ): Promise<Answer<orders.OrderCancelled>> {
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.orderId)) ??
-      this.write(call, (tx) => orders.cancelOrder(tx, call.orderId, call.shopperId))
+    return this.serve(call, { write: true, about: ["order_not_found", call.orderId] }, (tx) =>
+      orders.cancelOrder(tx, call.orderId, call.shopperId),
     );
   }
 
   async settlePayment(call: Call & { notice: PaymentNotice }): Promise<Answer<PaymentSettled>> {
     const config = configFrom(this.env);
-    return (
-      (await this.openFor(call.productId, "order_not_found", call.notice.orderId)) ??
-      this.write(call, (tx) =>
-        settlePayment(tx, call.notice, {
-          latePayments: config.latePayments,
-          defaultLimit: config.maxUnitsPerShopper,
-          admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
-        }),
-      )
+    const about = ["order_not_found", call.notice.orderId] as const;
+    return this.serve(call, { write: true, about }, (tx) =>
+      settlePayment(tx, call.notice, {
+        latePayments: config.latePayments,
+        defaultLimit: config.maxUnitsPerShopper,
+        admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
+      }),
     );
   }
 
   async restock(call: Call & { qty: number; idempotencyKey?: string }): Promise<Answer<Restocked>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) =>
-        restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
-      )
+    return this.serve(call, { write: true }, (tx) =>
+      restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
     );
   }
 
   async resolveRefund(
     call: Call & { refundId: string; note: string | null },
   ): Promise<Answer<{ refund: RefundView }>> {
-    return (
-      (await this.openFor(call.productId, "refund_not_found", call.refundId)) ??
-      this.write(call, (tx) => resolveRefund(tx, call.refundId, call.note))
+    return this.serve(call, { write: true, about: ["refund_not_found", call.refundId] }, (tx) =>
+      resolveRefund(tx, call.refundId, call.note),
     );
   }
 
   async listDeadLetters(
     call: Call & { after: number; limit: number },
   ): Promise<Answer<{ deadLetters: DeadLetterView[]; nextAfter: number | null }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => ({ ok: true, ...deadLetterPage(tx.sql, call.after, call.limit) }))
-    );
+    return this.serve(call, {}, (tx) => listDeadLetters(tx, call.after, call.limit));
   }
 
   async retryDeadLetter(
     call: Call & { seq: number },
   ): Promise<Answer<{ deadLetter: DeadLetterView }>> {
-    const answer =
-      (await this.open(call.productId)) ??
-      (await this.write(call, (tx): Answer<{ deadLetter: DeadLetterView }> => {
-        const row = requeueDeadLetter(tx.sql, call.seq);
-        if (!row) return failure("dead_letter_not_found", `No dead letter ${call.seq}.`);
-        tx.log("Dead letter put back in the order history outbox.", {
-          product_id: call.productId,
-          seq: call.seq,
-        });
-        return { ok: true, deadLetter: deadLetterView(row) };
-      }));
+    const answer = await this.serve(call, { write: true }, (tx) => retryDeadLetter(tx, call.seq));
     if (answer.ok) this.history?.nudge();
     return answer;
   }
@@ -282,55 +252,27 @@ export class ProductObject extends DurableObject<Env> {
   async updateProduct(
     call: Call & { changes: ProductChanges },
   ): Promise<Answer<{ product: ProductView; catalogue: ReturnType<typeof catalogueEntry> }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) => {
-        const before = productRow(tx.sql);
-        const product = updateProduct(tx, call.changes);
-        if ("ok" in product) return product;
-        this.queueEnabled = product.queue_enabled === 1;
-        // Cleared to open early: the pre-queue is shuffled now, before anyone is admitted.
-        if (before.sale_starts_at !== null && product.sale_starts_at === null) {
-          this.queue?.openEarly(tx);
-        }
-        return {
-          ok: true as const,
-          product: this.view(product),
-          catalogue: catalogueEntry(product),
-        };
-      })
+    return this.serve(call, { write: true }, (tx) =>
+      changeProduct(tx, call.changes, {
+        queue: this.queue,
+        view: (product) => this.view(product),
+        queueSwitched: (enabled) => (this.queueEnabled = enabled),
+      }),
     );
   }
 
   async readMetrics(
     call: Call & { full: boolean },
   ): Promise<Answer<{ metrics: ProductMetricsView }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => {
-        const product = productRow(tx.sql) as ProductCounters;
-        const live = this.live.counts();
-        const metrics = productMetrics(tx.sql, product, {
-          rejectedSinceStart: this.rejectedSinceStart,
-          historyFailures: this.history?.failing ?? 0,
-          storageBytes: this.sql.databaseSize,
-          queue: this.queue?.metricsView(product, this.queueEnabled, tx.now) ?? {
-            enabled: false,
-            issued: 0,
-            waiting: 0,
-            admitted_unused: 0,
-            frontier: 0,
-          },
-          load: {
-            product_reads: this.productReads,
-            live_relays: live.relays,
-            live_flushes: live.flushes,
-            live_relay_messages: live.relayMessages,
-          },
-          full: call.full,
-        });
-        return { ok: true, metrics };
-      })
+    return this.serve(call, {}, (tx) =>
+      readMetrics(tx, call.full, {
+        queue: this.queue,
+        queueEnabled: this.queueEnabled,
+        rejectedSinceStart: this.rejectedSinceStart,
+        productReads: this.productReads,
+        historyFailures: this.history?.failing ?? 0,
+        live: this.live.counts(),
+      }),
     );
   }
 
@@ -351,45 +293,21 @@ export class ProductObject extends DurableObject<Env> {
   async joinQueue(
     call: ShopperCall,
   ): Promise<Answer<{ seq: number; created: boolean; frontier: QueueFrontier }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) => {
-        const queue = this.queue;
-        if (productRow(tx.sql).queue_enabled !== 1 || !queue) {
-          return failure("queue_disabled", "This product has no queue right now: hold directly.");
-        }
-        const joined = queue.join(tx, productRow(tx.sql), call.shopperId);
-        return { ok: true, ...joined, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-      })
-    );
+    return this.serve(call, { write: true }, (tx) => joinQueue(tx, this.queue, call.shopperId));
   }
 
   /** The ticket's shopper leaves the line (the Worker checked the ticket and who sent it). */
   async leaveQueue(
     call: Call & { seq: number; shopperId: string | null },
   ): Promise<Answer<{ frontier: QueueFrontier }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.write(call, (tx) => {
-        const queue = this.queue;
-        if (!queue) return failure("queue_disabled", "No queue.");
-        queue.leave(tx, productRow(tx.sql), call.seq, call.shopperId);
-        // The admission given back may let the next in line in now.
-        queue.admit(tx, productRow(tx.sql));
-        return { ok: true, frontier: queue.frontierView(productRow(tx.sql), tx.now) };
-      })
+    return this.serve(call, { write: true }, (tx) =>
+      leaveQueue(tx, this.queue, call.seq, call.shopperId),
     );
   }
 
   /** The queue as it stands, for the Worker to answer ticket polls from. */
   async readQueue(call: Call): Promise<Answer<{ frontier: QueueFrontier }>> {
-    return (
-      (await this.open(call.productId)) ??
-      this.transact(call, (tx) => {
-        const frontier = this.queue?.frontierView(productRow(tx.sql), tx.now);
-        return frontier ? { ok: true, frontier } : failure("queue_disabled", "No queue.");
-      })
-    );
+    return this.serve(call, {}, (tx) => readQueue(tx, this.queue));
   }
 
   /**
@@ -418,11 +336,7 @@ export class ProductObject extends DurableObject<Env> {
     const retentionMs = configFrom(this.env).retentionMs;
     if (now >= this.schedule.retentionAt) {
       const slice = await this.write(call, (tx) => pruneSlice(tx, retentionMs));
-      const next = slice.more
-        ? now + RETENTION_NEXT_SLICE_MS
-        : nextPrunableAt(this.sql, retentionMs);
-      // Due but still waiting for D1 (or for the history copy): look again a little later.
-      this.schedule.retentionAt = next <= now ? now + RETENTION_RECHECK_MS : next;
+      this.schedule.retentionAt = nextSliceAt(this.sql, retentionMs, now, slice);
     } else {
       this.transact(call, () => null);
     }
@@ -466,21 +380,8 @@ export class ProductObject extends DurableObject<Env> {
   private async open(productId: number): Promise<Failure | null> {
     if (this.productId === productId) return null;
     if (this.productId !== null) return failure("product_not_found", `No product ${productId}.`);
-    let entry;
-    try {
-      entry = await readCatalogue(this.env.DB, productId);
-    } catch (error) {
-      logEvent(
-        "Product catalogue unavailable.",
-        { product_id: productId, error: String(error) },
-        "error",
-      );
-      return failure(
-        "service_unavailable",
-        "The product catalogue cannot be read right now; retry shortly.",
-      );
-    }
-    if (!entry) return failure("product_not_found", `No product ${productId}.`);
+    const entry = await fetchCatalogueEntry(this.env.DB, productId);
+    if ("ok" in entry) return entry;
     if (this.productId === null) {
       this.ctx.storage.transactionSync(() => {
         migrate(this.sql);
@@ -492,17 +393,18 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   /**
-   * As `open`, for a request about a hold or an order: one of a product that does not exist is
-   * itself unknown.
+   * Open the product, then run `work` as one synchronous transaction: a write in its place in the
+   * group commit, a read at once. A request about one hold, order or refund of a product that does
+   * not exist is told that one is unknown; either way nothing has been written.
    */
-  private async openFor(
-    productId: number,
-    unknown: "hold_not_found" | "order_not_found" | "refund_not_found",
-    id: string,
-  ): Promise<Failure | null> {
-    const missing = await this.open(productId);
-    if (missing?.code !== "product_not_found") return missing;
-    return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+  private async serve<T>(call: Call, how: How, work: (tx: Tx) => T): Promise<T | Failure> {
+    const missing = await this.open(call.productId);
+    if (missing?.code === "product_not_found" && how.about) {
+      const [unknown, id] = how.about;
+      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+    }
+    if (missing) return missing;
+    return how.write ? this.write(call, work) : this.transact(call, work);
   }
 
   /** A request that changes state: one transaction, in its place in the group commit. */
@@ -511,34 +413,21 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   /**
-   * Run `work` as one synchronous transaction after releasing whatever is due. Log lines and
-   * history are only let out once it has committed; a throw rolls everything back.
+   * Run `work` as one synchronous transaction after releasing whatever is due, and admit the next
+   * in line before it commits. Once it has committed, arm the alarm and copy what it recorded.
    */
   private transact<T>(call: Call, work: (tx: Tx) => T): T {
     const now = Date.now();
-    const logs: [string, LogFields | undefined, LogLevel | undefined][] = [];
-    let recorded = false;
-    let result: T;
+    let done: { result: T; recorded: boolean };
     try {
-      result = this.ctx.storage.transactionSync(() => {
-        const tx: Tx = {
-          sql: this.sql,
-          now,
-          productId: call.productId,
-          log: (message, fields, level) => void logs.push([message, fields, level]),
-          record: (event: HistoryEvent) => {
-            appendToOutbox(this.sql, event, now);
-            recorded = true;
-          },
-          deadline: (at) => this.schedule.deadline(at),
-        };
+      done = runTransaction(this.scope, call, now, (tx) => {
         if (now >= this.schedule.expiryAt) this.schedule.expiryAt = releaseDue(tx);
-        const done = work(tx);
+        const result = work(tx);
         // A place may have freed (or the rate budget refilled): admit the next in line.
         const queue = this.queueEnabled ? this.queue : null;
         queue?.admit(tx, productRow(tx.sql));
         this.schedule.queueTickAt = queue?.nextTickAt(productRow(tx.sql), now) ?? Infinity;
-        return done;
+        return result;
       });
     } catch (error) {
       this.schedule.rescanExpiry(); // what the rolled-back work learnt about deadlines is void
@@ -546,15 +435,12 @@ export class ProductObject extends DurableObject<Env> {
       if (this.productId !== null) this.queue = new ProductQueue(this.sql);
       throw error;
     }
-    for (const [message, fields, level] of logs) {
-      logEvent(message, { ...fields, request_id: call.requestId }, level);
-    }
     // Whatever closed now (a hold, an order, a key) may be deleted once retention has passed.
     const retentionAt = now + configFrom(this.env).retentionMs;
     this.schedule.retentionAt = Math.min(this.schedule.retentionAt, retentionAt);
-    this.schedule.arm(recorded ? now + HISTORY_SAFETY_MS : Infinity);
-    if (recorded) this.history?.nudge();
+    this.schedule.arm(done.recorded ? now + HISTORY_SAFETY_MS : Infinity);
+    if (done.recorded) this.history?.nudge();
     this.live.changed();
-    return result;
+    return done.result;
   }
 }

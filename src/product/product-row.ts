@@ -1,4 +1,6 @@
-import type { CatalogueEntry } from "../contract/catalogue-entry";
+import { readCatalogue, type CatalogueEntry } from "../contract/catalogue-entry";
+import { failure, type Failure } from "../contract/errors";
+import { logEvent } from "../log";
 import type { LatePayments, ProductView } from "../contract/shapes";
 import type { Counter } from "./counters";
 import { firstRow } from "./tx";
@@ -56,6 +58,30 @@ export function productRow(sql: SqlStorage): ProductRow {
 
 const epochMs = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * The product's entry in the D1 catalogue, for its object's first start; a failure when the
+ * product does not exist or the catalogue cannot be read.
+ */
+export async function fetchCatalogueEntry(
+  db: D1Database,
+  productId: number,
+): Promise<CatalogueEntry | Failure> {
+  try {
+    const entry = await readCatalogue(db, productId);
+    return entry ?? failure("product_not_found", `No product ${productId}.`);
+  } catch (error) {
+    logEvent(
+      "Product catalogue unavailable.",
+      { product_id: productId, error: String(error) },
+      "error",
+    );
+    return failure(
+      "service_unavailable",
+      "The product catalogue cannot be read right now; retry shortly.",
+    );
+  }
+}
 
 /**
  * First start of this product's object: copy the catalogue entry once, never again. A shard

@@ -147,6 +147,26 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
   return { deleted, more };
 }
 
+/** While retention finds more to delete, the next slice runs this soon. */
+const NEXT_SLICE_MS = 1_000;
+/** When what retention may delete is still waiting for D1, look again this much later. */
+const RECHECK_MS = 60_000;
+
+/**
+ * When retention runs again after a slice that began at `now`: soon while it finds more, else
+ * when the oldest row becomes old enough; one due but still waiting for D1 (or for the history
+ * copy) is looked at again a little later.
+ */
+export function nextSliceAt(
+  sql: SqlStorage,
+  retentionMs: number,
+  now: number,
+  slice: RetentionSlice,
+): number {
+  const next = slice.more ? now + NEXT_SLICE_MS : nextPrunableAt(sql, retentionMs);
+  return next <= now ? now + RECHECK_MS : next;
+}
+
 /** When the oldest row that retention will delete becomes old enough (Infinity: none). */
 export function nextPrunableAt(sql: SqlStorage, retentionMs: number): number {
   // One indexed MIN per kind (the object's SQLite allows only a few terms in a compound SELECT).

@@ -12,6 +12,7 @@ import { configFrom } from "../config";
 import { relayName, relayPlan } from "../contract/live";
 import { withRetries, type RetryPolicy } from "./retry";
 import { shardName } from "../contract/ids";
+import { ProductReads } from "./product-reads";
 
 /**
  * The object's RPC methods as the Worker sees them. Answers are plain data, so the class's own
@@ -107,19 +108,22 @@ export class Products {
   /** Catalogue entries this request already looked up, so a route and its call share one. */
   private readonly looked = new WeakMap<Context<AppEnv>, Map<number, Promise<CatalogueEntry>>>();
 
+  /** Concurrent product reads in this isolate share object calls (see ProductReads). */
+  readonly reads = new ProductReads<ProductRead>();
+
   constructor(private readonly options: ProductsOptions) {}
 
   /**
-   * The product as its object has it now: one write-free object call per read. Reads are not
-   * coalesced across requests: in workerd a reader resumed by another request's call answers in
-   * that request's context, and its response fails ("Cannot perform I/O on behalf of a different
-   * request"), which the bench showed at c=256.
+   * The product as its object has it now: the answer of a write-free object call that started
+   * after this read arrived, shared with the other reads of the product waiting for one.
    */
   async readProduct(c: Context<AppEnv>, productId: number): Promise<ProductRead> {
     await this.entry(c, productId);
-    const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
-    const body = JSON.stringify(product);
-    return { product, body, etag: entityTag(body) };
+    return this.reads.read(String(productId), async () => {
+      const { product } = await this.call(c, { productId, method: "readProduct", input: {} });
+      const body = JSON.stringify(product);
+      return { product, body, etag: entityTag(body) };
+    });
   }
 
   /** The product's catalogue entry: 404 when it does not exist, 503 when D1 cannot be read. */

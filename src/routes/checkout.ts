@@ -6,7 +6,7 @@ import { configFrom } from "../config";
 import { ownerOfOrder } from "../contract/ids";
 import { OrderIdParam } from "../contract/shapes";
 import type { App, AppEnv } from "../http/context";
-import { HttpError } from "../http/error-answer";
+import { HttpError, refuseMisconfigured } from "../http/error-answer";
 import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { logEvent } from "../log";
 import { openCheckoutSession, STRIPE_MIN_SESSION_SECONDS } from "../payments/checkout";
@@ -68,15 +68,12 @@ function stripeKey(c: Context<AppEnv>): string {
   }
   const ttlSeconds = configFrom(c.env).paymentTtlMs / 1000;
   if (ttlSeconds < STRIPE_MIN_SESSION_SECONDS) {
-    // Workers have no start hook to refuse this at: every checkout says it, and logs it.
-    logEvent(
-      "Stripe Checkout refused: PAYMENT_TTL_SECONDS is below Stripe's 30-minute minimum.",
-      { request_id: c.get("requestId"), payment_ttl_seconds: ttlSeconds },
-      "error",
-    );
-    throw new HttpError(
+    refuseMisconfigured(
+      c,
       "payments_misconfigured",
+      "Stripe Checkout refused: PAYMENT_TTL_SECONDS is below Stripe's 30-minute minimum.",
       `PAYMENT_TTL_SECONDS is ${ttlSeconds}, but Stripe Checkout needs at least ${STRIPE_MIN_SESSION_SECONDS}: payments are off until it is raised.`,
+      { payment_ttl_seconds: ttlSeconds },
     );
   }
   return key;

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { HttpError } from "../http/error-answer";
+import { HttpError, refuseMisconfigured } from "../http/error-answer";
 import { errorResponses, jsonResponse, SECURITY } from "../http/openapi";
 import { logEvent } from "../log";
 import { WebhookAnswer } from "../contract/shapes";
@@ -56,13 +56,10 @@ export function stripeRoutes(app: App, deps: RouteDeps): void {
   app.openapi(stripeWebhook, async (c) => {
     const secret = c.env.STRIPE_WEBHOOK_SECRET;
     if (!secret) {
-      logEvent(
-        "Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set.",
-        { request_id: c.get("requestId") },
-        "error",
-      );
-      throw new HttpError(
+      refuseMisconfigured(
+        c,
         "stripe_not_configured",
+        "Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set.",
         "Stripe webhooks are not accepted until STRIPE_WEBHOOK_SECRET is configured.",
       );
     }

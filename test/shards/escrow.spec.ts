@@ -103,13 +103,19 @@ const REACH = [
 ];
 
 describe.each([1, 2, 4, 8])("escrow with %i shard(s)", (shards) => {
-  it(`${runs} random interleavings with faults keep every unit`, () => {
+  it(`${runs} (or more) random interleavings with faults keep every unit`, () => {
     met.clear();
-    fc.assert(
-      fc.property(sequenceArb(shards), (sequence) => run(sequence)),
-      { numRuns: runs, ...(seed === undefined ? {} : { seed }) },
-    );
-    const missed = REACH.filter((event) => (met.get(event) ?? 0) < Math.min(5, runs / 10));
+    // A rare fault (a return gap needs a lost acknowledgement and a later return) may be met too
+    // seldom in one batch of runs: more batches are drawn, up to four, until every one is met.
+    let missed: string[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      fc.assert(
+        fc.property(sequenceArb(shards), (sequence) => run(sequence)),
+        { numRuns: runs, ...(seed === undefined ? {} : { seed: seed + batch }) },
+      );
+      missed = REACH.filter((event) => (met.get(event) ?? 0) < Math.min(5, runs / 10));
+      if (missed.length === 0) break;
+    }
     if (missed.length > 0) {
       throw new Error(
         `the runs never (or rarely) met: ${missed.join(", ")}\n${JSON.stringify([...met])}`,
