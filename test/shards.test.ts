@@ -24,7 +24,7 @@ async function shardedProduct(stock: number, shards: number): Promise<number> {
   const id = await newProduct(stock);
   const res = await patchProduct(id, { shards });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body.shards).toBe(shards);
+  expect(res.body.shards ?? 1).toBe(shards);
   return id;
 }
 
@@ -44,13 +44,16 @@ const restock = (id: number, qty: number) =>
   call("POST", `/api/admin/products/${id}/restock`, { headers: ADMIN, json: { qty } });
 
 describe("PATCH /api/admin/products/:id shards", () => {
-  it("is 1 by default, shown on the product, and out of range is 422", async () => {
+  it("is 1 by default (not shown), shown on the product when more, and out of range is 422", async () => {
     const id = await newProduct(5);
-    expect((await getProduct(id)).body.shards).toBe(1);
+    expect((await getProduct(id)).body.shards).toBeUndefined();
     expectError(await patchProduct(id, { shards: 0 }), 422, "invalid_request");
     expectError(await patchProduct(id, { shards: 257 }), 422, "invalid_request");
     expectError(await patchProduct(id, { shards: 2.5 }), 422, "invalid_request");
-    expect((await getProduct(id)).body.shards).toBe(1);
+    expect((await getProduct(id)).body.shards).toBeUndefined();
+    expect((await patchProduct(id, { shards: 3 })).body.shards).toBe(3);
+    expect((await getProduct(id)).body.shards).toBe(3);
+    expect((await patchProduct(id, { shards: 1 })).body.shards).toBeUndefined();
   });
 
   it("is 409 shards_busy while a unit is held, and changes nothing", async () => {
@@ -58,7 +61,8 @@ describe("PATCH /api/admin/products/:id shards", () => {
     const held = await hold(id, 1, as(newShopper()));
     expect(held.status).toBe(201);
     expectError(await patchProduct(id, { shards: 4 }), 409, "shards_busy");
-    expect((await getProduct(id)).body).toMatchObject({ shards: 1, available: 4 });
+    expect((await getProduct(id)).body).toMatchObject({ available: 4 });
+    expect((await getProduct(id)).body.shards).toBeUndefined();
   });
 
   it("is 409 shards_busy while a shard holds a unit", async () => {
@@ -126,7 +130,12 @@ describe("a sharded sale", () => {
     const checked = (await metrics(id)).body;
     expect(checked.invariants).toMatchObject({ ok: true, violations: [] });
     expect(checked).toMatchObject({ sold: stock, units_sold: stock });
-    expect(checked.shards).toMatchObject({ count: 4, pool: 0, in_flight: 0 });
+    expect(checked.shards).toMatchObject({
+      count: 4,
+      pool: 0,
+      in_flight: 0,
+      sold_out_certified: true,
+    });
     expect(checked.shards.per_shard.reduce((n: number, s: any) => n + s.sold, 0)).toBe(stock);
 
     // A restock withdraws the certificate and the new units sell.

@@ -84,10 +84,10 @@ export const Product = z
     }),
     late_payments: LatePayments,
     queue: QueueSettings,
-    shards: z.number().int().min(1).max(256).openapi({
+    shards: z.number().int().min(2).max(256).optional().openapi({
       description:
-        "Objects the product's stock is split over (docs/sharding.md). 1: one object sells it all. With more, `stock`, `reserved` and `available` are summed over the coordinator's pool and the shards, and `sold_out` is true only once the coordinator has certified that every unit is sold.",
-      example: 1,
+        "Objects the product's stock is split over (docs/sharding.md); absent: 1, one object sells it all. With more, `stock`, `reserved` and `available` are summed over the coordinator's pool and the shards, and `sold_out` is true only once the coordinator has certified that every unit is sold.",
+      example: 4,
     }),
   })
   .openapi("Product");

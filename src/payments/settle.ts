@@ -21,6 +21,7 @@ export async function settle(
   const { productId, shard } = owner;
   const { answer, freed } = await products.call(c, {
     productId,
+    shard,
     method: "settlePayment",
     input: { notice },
     unknown: "order_not_found",

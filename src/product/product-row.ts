@@ -176,6 +176,7 @@ export function productView(product: ProductRow, defaults: ProductDefaults): Pro
       admit_per_second: product.queue_admit_per_second,
       admission_ttl_seconds: product.queue_admission_ttl_seconds,
     },
-    shards: product.shards,
+    // Shown only when the stock is split: a product with one object reads as it always did.
+    ...(product.shards > 1 ? { shards: product.shards } : {}),
   };
 }

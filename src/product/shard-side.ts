@@ -100,15 +100,18 @@ async function fanOut<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<
 }
 
 export class ShardSide {
-  /** The borrow in flight, which holds that arrive meanwhile wait for (one per shard). */
+  /** The borrow in flight (one per shard), and the one queued behind it. */
   private borrowing: Promise<number> | null = null;
+  private queued: Promise<number> | null = null;
+  /** Units of the holds waiting for the next borrow. */
+  private need = 0;
   private readonly rate: RateEstimate = { rate: 0, at: 0 };
 
   constructor(private readonly host: ShardHost) {}
 
   private peer(productId: number, shard: number | null): ShardPeer {
     const name = shard === null ? String(productId) : shardName(productId, shard);
-    return this.host.env.PRODUCTS.getByName(name) as unknown as ShardPeer;
+    return this.host.env.PRODUCTS.getByName(name);
   }
 
   private get shard(): number {
@@ -139,12 +142,28 @@ export class ShardSide {
     return answer;
   }
 
-  /** Borrow for a hold short of `need` units; the holds that arrive meanwhile share the borrow. */
-  private borrow(call: ShardCall, need: number): Promise<number> {
-    if (!this.borrowing) {
-      this.borrowing = this.borrowOnce(call, need).finally(() => (this.borrowing = null));
-    }
-    return this.borrowing;
+  /**
+   * Borrow for a hold short of `qty` units. One borrow is in flight per shard; the holds that fall
+   * short meanwhile wait for the next one, which asks for all of their units together.
+   */
+  private borrow(call: ShardCall, qty: number): Promise<number> {
+    this.need += qty;
+    if (!this.borrowing) return this.startBorrow(call);
+    this.queued ??= this.borrowing.then(() => {
+      this.queued = null;
+      return this.startBorrow(call);
+    });
+    return this.queued;
+  }
+
+  private startBorrow(call: ShardCall): Promise<number> {
+    const need = this.need;
+    this.need = 0;
+    const run: Promise<number> = this.borrowOnce(call, need).finally(() => {
+      if (this.borrowing === run) this.borrowing = null;
+    });
+    this.borrowing = run;
+    return run;
   }
 
   private async borrowOnce(call: ShardCall, need: number): Promise<number> {
@@ -217,11 +236,13 @@ export class ShardSide {
     request: BorrowRequest,
   ): Promise<Answer<BorrowAnswer & { returnSeq: number }>> {
     let answer = await this.host.write(call, (tx) => this.lendTx(tx, from, request));
-    if (answer.granted === 0 && request.need > 0) {
+    if (answer.granted < request.need) {
       const targets = await this.host.write(call, (tx) => recallFrom(tx, from));
       if (targets.length > 0) {
         await fanOut(targets, (k) => this.recallShard(call, k, 0));
-        answer = await this.host.write(call, (tx) => this.lendTx(tx, from, request));
+        const more = { ...request, need: request.need - answer.granted };
+        const again = await this.host.write(call, (tx) => this.lendTx(tx, from, more));
+        answer = { ...again, granted: answer.granted + again.granted };
       }
     }
     return { ok: true, ...answer };
@@ -325,7 +346,8 @@ export class ShardSide {
         return answer.ok ? answer.metrics : null;
       },
     );
-    return combineMetrics(own, product, ledger, perShard);
+    const certified = await this.host.write(call, (tx) => certifiedSoldOut(tx, ledger));
+    return combineMetrics(own, product, ledger, perShard, certified);
   }
 
   /**
@@ -523,6 +545,7 @@ export function combineMetrics(
   product: ProductRow,
   ledger: Ledger,
   perShard: (ProductMetricsView | null)[],
+  certified: boolean,
 ): ProductMetricsView {
   const total: ProductMetricsView = structuredClone(own);
   const violations = own.invariants.violations.map((v) => `coordinator: ${v}`);
@@ -589,7 +612,7 @@ export function combineMetrics(
     count: product.shards,
     pool: ledger.pool,
     in_flight: inFlight,
-    sold_out_certified: false,
+    sold_out_certified: certified,
     per_shard: shards,
   };
   return total;

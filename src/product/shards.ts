@@ -25,7 +25,6 @@ import {
   grant,
   noteReport,
   receiveReturn,
-  recallTargets,
   soldOut,
   unacknowledged,
   checkLedger,
@@ -141,9 +140,11 @@ export function lend(tx: Tx, shard: number, request: BorrowRequest): BorrowAnswe
   noteReport(ledger, request.report);
   let granted = 0;
   if (shard < product.shards) {
+    // Holds that waited together ask together: what the pool has of their units is worth
+    // granting even when it cannot cover them all.
     const size = grantSize({
       pool: ledger.pool,
-      need: request.need,
+      need: Math.min(request.need, ledger.pool),
       want: request.want,
       activeShards: product.shards,
       endgame: inEndgame(ledger, product.shards, SHARD_BLOCKS.minBlock),
@@ -164,9 +165,21 @@ export function lend(tx: Tx, shard: number, request: BorrowRequest): BorrowAnswe
   return { grants: unacknowledged(ledger, shard), granted };
 }
 
-/** Shards a borrow that found the pool short should ask to give back their free units. */
+/**
+ * Shards a borrow that found the pool short should ask to give back their free units: by their
+ * last reports, and counting as free what was granted to them since (a report travels with a
+ * borrow, before its grant is applied, so it never shows the units of that grant).
+ */
 export function recallFrom(tx: Tx, except: number): number[] {
-  return recallTargets(loadLedger(tx), 0, { except, limit: RECALL_LIMIT });
+  const ledger = loadLedger(tx);
+  const targets: { shard: number; free: number }[] = [];
+  ledger.accounts.forEach((held, shard) => {
+    const report = held.report;
+    const free = (report?.free ?? 0) + held.granted - (report?.granted ?? 0);
+    if (shard !== except && free > 0) targets.push({ shard, free });
+  });
+  targets.sort((a, b) => b.free - a.free || a.shard - b.shard);
+  return targets.slice(0, RECALL_LIMIT).map((t) => t.shard);
 }
 
 /** Returns from a shard, each applied once and in order; its report noted. */

@@ -40,6 +40,8 @@ export type ProductStub = Pick<
   | "readQueue"
   | "readCatalogueEntry"
   | "leaveQueue"
+  | "changeShards"
+  | "pushShardSettings"
 >;
 /** The stub of a product's object, or of its shard k (`shard` not null; docs/sharding.md). */
 export type StubFor = (env: Env, productId: number, shard?: number | null) => ProductStub;

@@ -148,6 +148,7 @@ export function checkoutRoutes(app: App, { products }: RouteDeps): void {
     }
     const saved = await products.call(c, {
       productId,
+      shard,
       method: "saveCheckout",
       input: { orderId, session, previousSessionId: start.previousSessionId },
       unknown: "order_not_found",
