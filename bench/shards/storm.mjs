@@ -53,7 +53,7 @@ function send(method, path, body, headers = {}) {
         response.setEncoding("utf8");
         response.on("data", (chunk) => (text += chunk));
         response.on("end", () => {
-          let json = null;
+          let json;
           try {
             json = text ? JSON.parse(text) : null;
           } catch {
