@@ -242,9 +242,11 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async restock(call: Call & { qty: number; idempotencyKey?: string }): Promise<Answer<Restocked>> {
-    return this.serve(call, { write: true }, (tx) =>
+    const answer = await this.serve(call, { write: true }, (tx) =>
       restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
     );
+    if (answer.ok && this.sharded()) await this.shards.poolGrew(call);
+    return answer;
   }
 
   async resolveRefund(

@@ -80,6 +80,8 @@ const RESEND_MS = 5_000;
 const BORROW_ROUNDS = 3;
 /** Calls one object makes at once (a request may keep 6 connections open). */
 const FAN_OUT = 6;
+const DRY_MIN_MS = 250;
+const DRY_MAX_MS = 2_000;
 
 /** Run `work` over `items`, at most FAN_OUT at a time; a failed item answers null. */
 async function fanOut<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<(R | null)[]> {
@@ -105,6 +107,14 @@ export class ShardSide {
   private queued: Promise<number> | null = null;
   /** Units of the holds waiting for the next borrow. */
   private need = 0;
+  /**
+   * After a borrow that got nothing, this shard refuses on its own until `dryUntil` (epoch ms),
+   * for a time that doubles with each empty borrow (DRY_MIN_MS to DRY_MAX_MS): an empty pool must
+   * not turn every refusal into a call to the coordinator. A grant, or the coordinator's word
+   * that its pool grew (a restock), ends it.
+   */
+  private dryUntil = 0;
+  private dryMs = 0;
   private readonly rate: RateEstimate = { rate: 0, at: 0 };
 
   constructor(private readonly host: ShardHost) {}
@@ -136,6 +146,7 @@ export class ShardSide {
     let answer = await tryHold();
     for (let round = 0; round < BORROW_ROUNDS; round++) {
       if (answer.ok || answer.code !== "insufficient_stock") return answer;
+      if (Date.now() < this.dryUntil) return answer;
       if ((await this.borrow(call, qty)) === 0) return answer;
       answer = await tryHold();
     }
@@ -192,7 +203,19 @@ export class ShardSide {
       returnsAcknowledged(tx, shard, returnSeq);
       return applyGrants(tx, shard, grants);
     });
-    return after.granted - report.granted;
+    const moved = after.granted - report.granted;
+    if (moved > 0) this.wet();
+    else {
+      this.dryMs = Math.min(DRY_MAX_MS, Math.max(DRY_MIN_MS, this.dryMs * 2));
+      this.dryUntil = Date.now() + this.dryMs;
+    }
+    return moved;
+  }
+
+  /** Units came, or may come: borrow again at the next shortfall. */
+  private wet(): void {
+    this.dryMs = 0;
+    this.dryUntil = 0;
   }
 
   /** The coordinator asks for free units back (a recall, or a change of N). */
@@ -210,8 +233,10 @@ export class ShardSide {
     });
   }
 
+  /** Grants resent by the coordinator's alarm, or none: its word that its pool grew. */
   applyGrants(call: ShardCall, grants: Transfer[]): Promise<Answer<{ report: ShardReport }>> {
     const shard = this.shard;
+    this.wet();
     return this.host.write(call, (tx) => ({
       ok: true as const,
       report: applyGrants(tx, shard, grants),
@@ -401,6 +426,21 @@ export class ShardSide {
       });
       return null;
     });
+  }
+
+  /** The pool grew (a restock): shards that found it empty may borrow again at once. */
+  async poolGrew(call: ShardCall): Promise<void> {
+    const n = await this.host.write(call, (tx) => knownShards(tx));
+    await fanOut(
+      Array.from({ length: n }, (_, k) => k),
+      (k) =>
+        this.peer(call.productId, k).applyGrants({
+          productId: call.productId,
+          requestId: call.requestId,
+          shard: k,
+          grants: [],
+        }),
+    );
   }
 
   /** Copy the coordinator's settings to every shard (after a change, or a change of N). */
