@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { homeShard } from "../src/shards/home";
 import {
@@ -221,5 +222,50 @@ describe("a sharded sale", () => {
       409,
       "sale_ended",
     );
+  });
+});
+
+describe("the live stock frame of a sharded product", () => {
+  it("sums the pool and the shards, as of their last reports", async () => {
+    const id = await shardedProduct(10, 4);
+    const res = await exports.default.fetch(
+      new Request(`http://checkout.test/api/products/${id}/live`, {
+        headers: { upgrade: "websocket" },
+      }),
+    );
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    ws.accept();
+    const frames: any[] = [];
+    ws.addEventListener("message", (event) => {
+      const data = JSON.parse(String(event.data));
+      frames.push(...(Array.isArray(data) ? data : [data]));
+    });
+    const stockFrame = async (match: (frame: any) => boolean) => {
+      for (let i = 0; i < 50; i++) {
+        const frame = frames.filter((f) => f.type === "stock").at(-1);
+        if (frame && match(frame)) return frame;
+        await new Promise((wake) => setTimeout(wake, 100));
+      }
+      throw new Error(`no such frame in ${JSON.stringify(frames)}`);
+    };
+    expect(await stockFrame(() => true)).toEqual({
+      type: "stock",
+      stock: 10,
+      reserved: 0,
+      available: 10,
+      sold_out: false,
+    });
+    expect((await hold(id, 2, as(newShopper()))).status).toBe(201);
+    // A read brings every shard's report, and the frame follows.
+    expect((await getProduct(id)).body).toMatchObject({ available: 8, reserved: 2 });
+    expect(await stockFrame((f) => f.reserved === 2)).toEqual({
+      type: "stock",
+      stock: 10,
+      reserved: 2,
+      available: 8,
+      sold_out: false,
+    });
+    ws.close(1000, "done");
   });
 });

@@ -41,7 +41,7 @@ import {
 } from "./product-row";
 import { runTransaction, type Call, type ShopperCall, type TransactionScope } from "./transaction";
 import type { Tx } from "./tx";
-import { ShardSide } from "./shard-side";
+import { ShardSide, shardedFrame } from "./shard-side";
 import { shardOfName, type BorrowRequest } from "./shards";
 import type { ShardReport, Transfer } from "../shards/transfer";
 
@@ -430,7 +430,9 @@ export class ProductObject extends DurableObject<Env> {
     if (this.productId === null) return null;
     const now = Date.now();
     const row = productAsOf(this.sql, productRow(this.sql), now, this.schedule.expiryAt);
-    return { stock: stockFrame(row), frontier: this.queue?.frontierView(row, now) ?? null };
+    // A sharded product's frame sums its shards, as of their last reports (shard-side.ts).
+    const stock = this.sharded() ? shardedFrame(this.sql, configFrom(this.env)) : stockFrame(row);
+    return { stock, frontier: this.queue?.frontierView(row, now) ?? null };
   }
 
   /** This object now holds its product: the history copier and the queue can start. */

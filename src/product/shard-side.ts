@@ -9,6 +9,7 @@ import type { Env } from "../env";
 import { failure, type Answer, type Failure } from "../contract/errors";
 import { shardName } from "../contract/ids";
 import type { ProductMetricsView, ProductView } from "../contract/shapes";
+import type { StockFrame } from "../contract/live";
 import { logEvent } from "../log";
 import { noteDemand, wantedBlock, type RateEstimate } from "../shards/blocks";
 import { allotted, type Ledger } from "../shards/ledger";
@@ -537,6 +538,22 @@ function shardsBusy(why: string): Failure {
   );
 }
 
+/**
+ * The live stock frame of a sharded product, as of the shards' last reports (they come with every
+ * borrow, recall and product read): no call, so the relays' flush stays synchronous.
+ */
+export function shardedFrame(sql: SqlStorage, defaults: ProductDefaults): StockFrame {
+  const ledger = loadLedger({ sql });
+  const view = shardedView(productRow(sql), ledger, certifiedSoldOut({ sql }, ledger), defaults);
+  return {
+    type: "stock",
+    stock: view.stock,
+    reserved: view.reserved,
+    available: view.available,
+    sold_out: view.sold_out,
+  };
+}
+
 /** The product view of a sharded product (or one that was sharded and still has units lent). */
 export function shardedView(
   product: ProductRow,
@@ -548,10 +565,11 @@ export function shardedView(
   let reserved = product.reserved;
   ledger.accounts.forEach((held, k) => {
     const report = held.report;
-    // A shard never heard from holds what it was granted, as far as anyone can tell: free.
+    // A shard never heard from holds what it was granted, as far as anyone can tell: free; so
+    // do the units of grants made since its last report.
     if (report === null) free += allotted(ledger, k);
     else {
-      free += report.free;
+      free += report.free + held.granted - report.granted;
       reserved += report.reserved;
     }
   });

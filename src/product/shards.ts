@@ -59,7 +59,7 @@ interface AccountRow {
 }
 
 /** The ledger as the rows have it. The pool is what the product row has neither reserved nor lent. */
-export function loadLedger(tx: Tx, product: ProductRow = productRow(tx.sql)): Ledger {
+export function loadLedger(tx: Pick<Tx, "sql">, product: ProductRow = productRow(tx.sql)): Ledger {
   const pool = product.stock - product.reserved - product.lent;
   const ledger: Ledger = { total: pool + product.lent, pool, accounts: [], outbox: [] };
   for (const row of rows<AccountRow>(tx.sql.exec("SELECT * FROM shard_accounts ORDER BY shard"))) {
@@ -229,7 +229,7 @@ export function knownShards(tx: Tx): number {
  * here, and every shard ever granted a unit has reported, after its last grant and return, that
  * it has nothing free and nothing held.
  */
-export function certifiedSoldOut(tx: Tx, ledger: Ledger = loadLedger(tx)): boolean {
+export function certifiedSoldOut(tx: Pick<Tx, "sql">, ledger: Ledger = loadLedger(tx)): boolean {
   return productRow(tx.sql).reserved === 0 && soldOut(ledger);
 }
 
