@@ -193,6 +193,14 @@ describe("a sharded sale", () => {
     expect((await metrics(id)).body.invariants).toMatchObject({ ok: true });
   });
 
+  it("an id naming a shard that keeps nothing is 404, and wakes nothing", async () => {
+    const id = await shardedProduct(5, 2);
+    const hex = "0".repeat(32);
+    expectError(await release(`hld_${id}-200_${hex}`), 404, "hold_not_found");
+    expectError(await readOrder(`ord_${id}-7_${hex}`), 404, "order_not_found");
+    expectError(await release(`hld_${id}-256_${hex}`), 404, "hold_not_found");
+  });
+
   it("an Idempotency-Key is the shopper's own on a sharded product", async () => {
     const id = await shardedProduct(10, 4);
     const key = uniqueKey("shared");

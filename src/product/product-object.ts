@@ -474,6 +474,12 @@ export class ProductObject extends DurableObject<Env> {
    * not exist is told that one is unknown; either way nothing has been written.
    */
   private async serve<T>(call: Call, how: How, work: (tx: Tx) => T): Promise<T | Failure> {
+    // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
+    // answering so creates nothing (an id can name any of 256 shards).
+    if (this.shard !== null && this.productId === null && how.about) {
+      const [unknown, id] = how.about;
+      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+    }
     const missing = await this.open(call.productId);
     if (missing?.code === "product_not_found" && how.about) {
       const [unknown, id] = how.about;
