@@ -1,4 +1,5 @@
-import { exports } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { homeShard } from "../src/shards/home";
 import {
@@ -13,6 +14,7 @@ import {
   newProduct,
   newShopper,
   order,
+  productObject,
   patchProduct,
   readOrder,
   release,
@@ -275,5 +277,30 @@ describe("the live stock frame of a sharded product", () => {
       sold_out: false,
     });
     ws.close(1000, "done");
+  });
+});
+
+describe("transfers not yet acknowledged", () => {
+  const count = (stub: DurableObjectStub, query: string) =>
+    runInDurableObject(stub, (_, state) => state.storage.sql.exec(query).one().n as number);
+
+  it("are resent by the alarm, and a grant applied twice changes nothing", async () => {
+    const id = await shardedProduct(20, 2);
+    const shopper = newShopper();
+    expect((await hold(id, 1, as(shopper))).status).toBe(201);
+    const k = homeShard(shopper, 2);
+    const coordinator = productObject(id);
+    const shard = env.PRODUCTS.getByName(`${id}:${k}`);
+    // The shard applied its grant, but the coordinator has not heard so yet: still in its outbox.
+    expect(await count(coordinator, "SELECT COUNT(*) AS n FROM shard_grants_out")).toBe(1);
+    const quota = () =>
+      runInDurableObject(shard, (_, state) =>
+        state.storage.sql.exec("SELECT stock, restocked FROM product").one(),
+      );
+    const before = await quota();
+    expect(await runDurableObjectAlarm(coordinator)).toBe(true);
+    expect(await count(coordinator, "SELECT COUNT(*) AS n FROM shard_grants_out")).toBe(0);
+    expect(await quota()).toEqual(before);
+    expect((await metrics(id)).body.invariants).toMatchObject({ ok: true });
   });
 });
