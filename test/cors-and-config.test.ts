@@ -70,6 +70,16 @@ describe("GET /api/config", () => {
       simulated_payments: true,
       payments: "simulated",
     });
+    // Neither a token secret nor a trusted header: a page must not name its shopper (that would
+    // be refused 503 shopper_auth_not_configured); it shops anonymously where that is allowed.
+    const untrusted = await call("GET", "/api/config", { vars: { TRUST_SHOPPER_HEADER: "false" } });
+    expect(untrusted.body).toMatchObject({ shopper_identity: "none", anonymous_shoppers: true });
+    const named = await call("POST", "/api/holds", {
+      vars: { TRUST_SHOPPER_HEADER: "false" },
+      headers: { "x-shopper-id": "someone" },
+      json: { product_id: 1, qty: 1 },
+    });
+    expect(named.status).toBe(503);
     const stripe = await call("GET", "/api/config", {
       vars: {
         WEBHOOK_SECRET: undefined,

@@ -2,7 +2,16 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { productStub } from "../src/reach/product";
-import { call, getProduct, hold, newProduct, productObject, release } from "./helpers";
+import {
+  call,
+  getProduct,
+  hold,
+  newProduct,
+  pendingOrder,
+  productObject,
+  readOrder,
+  release,
+} from "./helpers";
 
 describe("GET /api/products/:id: reads that cost the seller nothing", () => {
   it("counts holds past their deadline as free without writing anything; the next write releases them", async () => {
@@ -106,5 +115,37 @@ describe("GET /api/products/:id: reads that cost the seller nothing", () => {
     expect(objectReads).toBeGreaterThan(0);
     expect(objectReads).toBeLessThan((20 * 5 + 100 * 5) / 2);
     expect((await read()).body.reserved).toBe(100);
+  });
+
+  it("an order poll writes nothing: a pending order past its pay-by reads as cancelled until the alarm cancels it", async () => {
+    const id = await newProduct(5);
+    const pending = await pendingOrder(id, 2);
+    const stub = productObject(id);
+    const before = await runInDurableObject(stub, (instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE orders SET pay_by = ? WHERE order_id = ?",
+        Date.now() - 1_000,
+        pending.order_id,
+      );
+      (instance as unknown as { schedule: { expiryAt: number } }).schedule.expiryAt = 0;
+      return {
+        product: state.storage.sql.exec("SELECT * FROM product").one(),
+        order: state.storage.sql.exec("SELECT * FROM orders").one(),
+      };
+    });
+    const read = await readOrder(pending.order_id);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ status: "cancelled", qty: 2 });
+    expect(read.body.updated_at).toBe(new Date(before.order.pay_by as number).toISOString());
+    const after = await runInDurableObject(stub, (_, state) => ({
+      product: state.storage.sql.exec("SELECT * FROM product").one(),
+      order: state.storage.sql.exec("SELECT * FROM orders").one(),
+    }));
+    // Nothing written: the order is still pending in storage, its units still reserved.
+    expect(after).toEqual(before);
+    // The next write cancels it for real and frees its units.
+    expect((await hold(id, 1)).status).toBe(201);
+    expect((await readOrder(pending.order_id)).body.status).toBe("cancelled");
+    expect((await getProduct(id)).body).toMatchObject({ reserved: 1, available: 4 });
   });
 });

@@ -4,45 +4,32 @@
 // line; onConsoleLog below (in Node) writes it to bench/results/shard-costs.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { benchReport, root, workersPool } from "../../scripts/workers-pool.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const results = fileURLToPath(new URL("../results/", import.meta.url));
 const MARKER = "SHARD_COSTS ";
 
 export default defineConfig(async () => ({
   root,
   plugins: [
-    cloudflareTest({
-      wrangler: { configPath: `${root}/wrangler.toml` },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
-          ADMIN_TOKEN: "dev-admin-token",
-          ALLOW_ANONYMOUS_SHOPPERS: "true",
-          RATE_LIMITS: "off",
-          HOLD_TTL_SECONDS: "3600",
-        },
-      },
+    await workersPool({
+      ADMIN_TOKEN: "dev-admin-token",
+      ALLOW_ANONYMOUS_SHOPPERS: "true",
+      RATE_LIMITS: "off",
+      HOLD_TTL_SECONDS: "3600",
     }),
   ],
   test: {
     include: ["bench/shards/**/*.test.mjs"],
     setupFiles: ["bench/storage/setup.mjs"],
     testTimeout: 600_000,
-    onConsoleLog(log) {
-      if (log.startsWith(MARKER)) {
-        mkdirSync(results, { recursive: true });
-        const report = JSON.parse(log.slice(MARKER.length));
-        writeFileSync(`${results}shard-costs.json`, `${JSON.stringify(report, null, 2)}\n`);
-        process.stdout.write(
-          `${JSON.stringify(report, null, 2)}\nWrote bench/results/shard-costs.json\n`,
-        );
-        return false;
-      }
-      if (log.startsWith('{"')) return false;
-      return undefined;
-    },
+    onConsoleLog: benchReport(MARKER, (report) => {
+      mkdirSync(results, { recursive: true });
+      writeFileSync(`${results}shard-costs.json`, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(report, null, 2)}\nWrote bench/results/shard-costs.json\n`,
+      );
+    }),
   },
 }));

@@ -5,16 +5,14 @@
 // bench/results/storage.md and storage.json. The object's own JSON log lines are dropped.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { benchReport, root, workersPool } from "../../scripts/workers-pool.mjs";
 import { storageMarkdown } from "./report.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const results = fileURLToPath(new URL("../results/", import.meta.url));
 const MARKER = "STORAGE_REPORT ";
 
-function writeReport(json) {
-  const report = JSON.parse(json);
+function writeReport(report) {
   mkdirSync(results, { recursive: true });
   writeFileSync(`${results}storage.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${results}storage.md`, storageMarkdown(report));
@@ -26,19 +24,13 @@ function writeReport(json) {
 export default defineConfig(async () => ({
   root,
   plugins: [
-    cloudflareTest({
-      wrangler: { configPath: `${root}/wrangler.toml` },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
-          ADMIN_TOKEN: "dev-admin-token",
-          QUEUE_SECRET: "storage-bench-queue-secret-0123456789",
-          ALLOW_ANONYMOUS_SHOPPERS: "true",
-          ALLOW_UNSIGNED_WEBHOOKS: "true",
-          RATE_LIMITS: "off",
-          STORAGE_BENCH_HOLDS: process.env.STORAGE_BENCH_HOLDS ?? "",
-        },
-      },
+    await workersPool({
+      ADMIN_TOKEN: "dev-admin-token",
+      QUEUE_SECRET: "storage-bench-queue-secret-0123456789",
+      ALLOW_ANONYMOUS_SHOPPERS: "true",
+      ALLOW_UNSIGNED_WEBHOOKS: "true",
+      RATE_LIMITS: "off",
+      STORAGE_BENCH_HOLDS: process.env.STORAGE_BENCH_HOLDS ?? "",
     }),
   ],
   test: {
@@ -46,14 +38,7 @@ export default defineConfig(async () => ({
     setupFiles: ["bench/storage/setup.mjs"],
     testTimeout: 900_000,
     hookTimeout: 60_000,
-    onConsoleLog(log) {
-      if (log.startsWith(MARKER)) {
-        writeReport(log.slice(MARKER.length));
-        return false;
-      }
-      // The object's JSON log lines (one per expired hold, per retention slice...).
-      if (log.startsWith('{"')) return false;
-      return undefined;
-    },
+    // The object's JSON log lines (one per expired hold, per retention slice...) are dropped.
+    onConsoleLog: benchReport(MARKER, writeReport),
   },
 }));

@@ -3,7 +3,9 @@
 // With shopper_identity "header" (no SHOPPER_TOKEN_SECRET: local use, or a trusted backend in
 // front), the page makes up a shopper id once and keeps it in localStorage, so the per-shopper
 // limit follows the shopper across reloads. With "token", the shopper pastes a JWT (from their
-// storefront backend, or `npm run shopper-token` locally); it is kept for this tab only.
+// storefront backend, or `npm run shopper-token` locally); it is kept for this tab only. With
+// "none" (the deployment trusts neither), the page names no one and shops anonymously, where the
+// deployment allows that.
 
 import { randomId } from "./api.js";
 
@@ -64,7 +66,7 @@ export function tokenClaims(token) {
 }
 
 export class Shopper {
-  /** @param {"header"|"token"} mode from GET /api/config's shopper_identity */
+  /** @param {"header"|"token"|"none"} mode from GET /api/config's shopper_identity */
   constructor(mode) {
     this.mode = mode;
     /** @type {string | null} */
@@ -73,7 +75,7 @@ export class Shopper {
     this.token = null;
     if (mode === "token") {
       this.token = session.getItem(TOKEN_KEY);
-    } else {
+    } else if (mode === "header") {
       this.shopperId = local.getItem(SHOPPER_ID_KEY) ?? this.newId();
     }
   }

@@ -554,10 +554,10 @@ export interface components {
     };
     StorefrontConfig: {
       /**
-       * @description `token`: send the shopper's JWT as Authorization: Bearer; `header`: a trusted backend names the shopper in X-Shopper-Id.
+       * @description `token`: send the shopper's JWT as Authorization: Bearer; `header`: a trusted backend names the shopper in X-Shopper-Id (TRUST_SHOPPER_HEADER is true); `none`: neither is set up, so a request naming a shopper is refused and shoppers shop anonymously if `anonymous_shoppers` allows it.
        * @enum {string}
        */
-      shopper_identity: "token" | "header";
+      shopper_identity: "token" | "header" | "none";
       /** @description Shopping without a name is allowed (local use). */
       anonymous_shoppers: boolean;
       /** @description Unsigned payment webhooks are accepted (local use): a demo may simulate payments. */

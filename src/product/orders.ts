@@ -5,7 +5,7 @@ import { findHold, holdOwnerFailure } from "./holds";
 import { moveShopperUnits } from "./shoppers";
 import { adjust } from "./counters";
 import { productRow } from "./product-row";
-import { firstRow, rows, type Tx } from "./tx";
+import { firstRow, rows, type Look, type Tx } from "./tx";
 import { type OrderRow } from "./rows";
 
 export interface OrderMade {
@@ -46,7 +46,7 @@ export function orderView(productId: number, order: OrderRow): OrderView {
   return view;
 }
 
-export function findOrder(tx: Tx, orderId: string): OrderRow | undefined {
+export function findOrder(tx: Look, orderId: string): OrderRow | undefined {
   return firstRow<OrderRow>(tx.sql.exec("SELECT * FROM orders WHERE order_id = ?", orderId));
 }
 
@@ -126,19 +126,27 @@ export function createOrder(
   return { ok: true, order: orderView(tx.productId, order), created: true };
 }
 
-/** An order as `viewer` may see it: another shopper's order is, to them, no order at all. */
+/**
+ * An order as `viewer` may see it, as of `at.now`, read with no transaction: another shopper's
+ * order is, to them, no order at all. A pending order whose payment window has closed is shown
+ * cancelled, as it was at its pay-by (the alarm, or the next write, cancels it and frees its
+ * units), so polling an order costs the object one read and no write.
+ */
 export function readOrder(
-  tx: Tx,
+  at: Look,
   orderId: string,
   viewer: OrderViewer,
 ): Answer<{ order: OrderView }> {
-  const order = findOrder(tx, orderId);
+  const order = findOrder(at, orderId);
   const visible =
     order !== undefined &&
     (viewer.admin || order.shopper_id === null || order.shopper_id === viewer.shopperId);
-  return visible
-    ? { ok: true, order: orderView(tx.productId, order) }
-    : failure("order_not_found", `No order ${orderId}.`);
+  if (!visible) return failure("order_not_found", `No order ${orderId}.`);
+  const closed = order.status === "pending" && order.pay_by <= at.now;
+  const asOf: OrderRow = closed
+    ? { ...order, status: "cancelled", updated_at: order.pay_by }
+    : order;
+  return { ok: true, order: orderView(at.productId, asOf) };
 }
 
 /**

@@ -40,7 +40,7 @@ import {
   type ProductRow,
 } from "./product-row";
 import { runTransaction, type Call, type ShopperCall, type TransactionScope } from "./transaction";
-import type { Tx } from "./tx";
+import type { Look, Tx } from "./tx";
 import { ShardSide, shardedFrame } from "./shard-side";
 import { shardOfName, type BorrowRequest } from "./shards";
 import type { ShardReport, Transfer } from "../shards/transfer";
@@ -187,8 +187,8 @@ export class ProductObject extends DurableObject<Env> {
   async readOrder(
     call: Call & { orderId: string; viewer: orders.OrderViewer },
   ): Promise<Answer<{ order: OrderView }>> {
-    return this.serve(call, { about: ["order_not_found", call.orderId] }, (tx) =>
-      orders.readOrder(tx, call.orderId, call.viewer),
+    return this.look(call, ["order_not_found", call.orderId], (at) =>
+      orders.readOrder(at, call.orderId, call.viewer),
     );
   }
 
@@ -474,19 +474,28 @@ export class ProductObject extends DurableObject<Env> {
    * not exist is told that one is unknown; either way nothing has been written.
    */
   private async serve<T>(call: Call, how: How, work: (tx: Tx) => T): Promise<T | Failure> {
-    // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
-    // answering so creates nothing (an id can name any of 256 shards).
-    if (this.shard !== null && this.productId === null && how.about) {
-      const [unknown, id] = how.about;
-      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
-    }
-    const missing = await this.open(call.productId);
-    if (missing?.code === "product_not_found" && how.about) {
-      const [unknown, id] = how.about;
-      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
-    }
+    const missing = await this.openAbout(call.productId, how.about);
     if (missing) return missing;
     return how.write ? this.write(call, work) : this.transact(call, work);
+  }
+
+  /** Open the product, then `read` with no transaction and nothing written, as of now. */
+  private async look<T>(call: Call, about: How["about"], read: (at: Look) => T) {
+    const missing = await this.openAbout(call.productId, about);
+    return missing ?? read({ sql: this.sql, now: Date.now(), productId: call.productId });
+  }
+
+  private async openAbout(productId: number, about: How["about"]): Promise<Failure | null> {
+    // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
+    // answering so creates nothing (an id can name any of 256 shards).
+    if (this.shard !== null && this.productId === null && about) {
+      const [unknown, id] = about;
+      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+    }
+    const missing = await this.open(productId);
+    if (missing?.code !== "product_not_found" || !about) return missing;
+    const [unknown, id] = about;
+    return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
   }
 
   /** A request that changes state: one transaction, in its place in the group commit. */

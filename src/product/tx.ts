@@ -17,6 +17,9 @@ export interface Tx {
   deadline(at: number): void;
 }
 
+/** A read with no transaction: it sees what has committed, as of `now`, and writes nothing. */
+export type Look = Pick<Tx, "sql" | "now" | "productId">;
+
 /** Rows come back from SqlStorage loosely typed; this names the shape we selected. */
 export function rows<T>(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): T[] {
   return cursor.toArray() as unknown as T[];

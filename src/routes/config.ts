@@ -5,9 +5,9 @@ import type { App } from "../http/context";
 
 const StorefrontConfig = z
   .object({
-    shopper_identity: z.enum(["token", "header"]).openapi({
+    shopper_identity: z.enum(["token", "header", "none"]).openapi({
       description:
-        "`token`: send the shopper's JWT as Authorization: Bearer; `header`: a trusted backend names the shopper in X-Shopper-Id.",
+        "`token`: send the shopper's JWT as Authorization: Bearer; `header`: a trusted backend names the shopper in X-Shopper-Id (TRUST_SHOPPER_HEADER is true); `none`: neither is set up, so a request naming a shopper is refused and shoppers shop anonymously if `anonymous_shoppers` allows it.",
     }),
     anonymous_shoppers: z
       .boolean()
@@ -55,7 +55,11 @@ export function configRoutes(app: App): void {
         : ("none" as const);
     return c.json(
       {
-        shopper_identity: c.env.SHOPPER_TOKEN_SECRET ? ("token" as const) : ("header" as const),
+        shopper_identity: c.env.SHOPPER_TOKEN_SECRET
+          ? ("token" as const)
+          : c.env.TRUST_SHOPPER_HEADER === "true"
+            ? ("header" as const)
+            : ("none" as const),
         anonymous_shoppers:
           !c.env.SHOPPER_TOKEN_SECRET && c.env.ALLOW_ANONYMOUS_SHOPPERS === "true",
         simulated_payments: simulated,
