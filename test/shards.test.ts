@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { homeShard } from "../src/shards/home";
 import {
   ADMIN,
@@ -193,6 +193,40 @@ describe("a sharded sale", () => {
     expect(failed.status).toBe(200);
     expect((await getProduct(id)).body).toMatchObject({ available: 6, reserved: 0 });
     expect((await metrics(id)).body.invariants).toMatchObject({ ok: true });
+  });
+
+  it("a late payment is refunded on its shard, and the refund resolved by its id", async () => {
+    const id = await shardedProduct(5, 3);
+    const shopper = newShopper();
+    const h = await hold(id, 1, as(shopper));
+    const o = await order(h.body.hold_id, as(shopper));
+    expect((await cancel(o.body.order_id, as(shopper))).body.status).toBe("cancelled");
+    const late = await webhook({
+      idempotency_key: uniqueKey("late"),
+      order_id: o.body.order_id,
+      status: "success",
+    });
+    expect(late.status).toBe(200);
+    // The shard copies its history to D1 like any product object; the refund is listed from there.
+    let refunds: any[] = [];
+    await vi.waitFor(async () => {
+      const res = await call("GET", `/api/admin/refunds?product_id=${id}`, { headers: ADMIN });
+      refunds = res.body.refunds;
+      expect(refunds.length).toBe(1);
+    });
+    const k = homeShard(shopper, 3);
+    expect(refunds[0]).toMatchObject({ order_id: o.body.order_id, reason: "late_payment" });
+    expect(refunds[0].refund_id).toMatch(new RegExp(`^rfd_${id}-${k}_`));
+    const done = await call("POST", `/api/admin/refunds/${refunds[0].refund_id}/resolve`, {
+      headers: ADMIN,
+      json: { note: "re_1 at the gateway" },
+    });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.status).toBe("resolved");
+    expect((await metrics(id)).body).toMatchObject({
+      refunds: { due: 0, resolved: 1 },
+      invariants: { ok: true },
+    });
   });
 
   it("an id naming a shard that keeps nothing is 404, and wakes nothing", async () => {
