@@ -167,6 +167,20 @@ describe("a sharded sale", () => {
     expect((await metrics(id)).body.invariants.ok).toBe(true);
   });
 
+  it("units released on a shard after its last report are recalled for another shard's shopper", async () => {
+    const id = await shardedProduct(2, 2);
+    const shoppers = shoppersOnEveryShard(2, 2);
+    const a = shoppers.find((s) => homeShard(s, 2) === 0)!;
+    const b = shoppers.find((s) => homeShard(s, 2) === 1)!;
+    const held = await hold(id, 2, as(a));
+    expect(held.status).toBe(201);
+    // A read brings shard 0's report (2 held); the release after it is news to the coordinator.
+    expect((await getProduct(id)).body).toMatchObject({ available: 0, reserved: 2 });
+    expect((await release(held.body.hold_id, as(a))).status).toBe(200);
+    expect((await hold(id, 2, as(b))).status).toBe(201);
+    expect((await metrics(id)).body.invariants.ok).toBe(true);
+  });
+
   it("cancel, release and failed payments free units on their shard; old ids keep working", async () => {
     const id = await newProduct(6);
     const early = newShopper();

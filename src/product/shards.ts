@@ -166,19 +166,23 @@ export function lend(tx: Tx, shard: number, request: BorrowRequest): BorrowAnswe
 }
 
 /**
- * Shards a borrow that found the pool short should ask to give back their free units: by their
- * last reports, and counting as free what was granted to them since (a report travels with a
- * borrow, before its grant is applied, so it never shows the units of that grant).
+ * Shards a borrow that found the pool short should ask to give back their free units, at most
+ * RECALL_LIMIT of them: first those that may have free units by their last reports (counting as
+ * free what was granted to them since: a report travels with a borrow, before its grant is
+ * applied), most first; then those that reported units held, which may have expired or been
+ * released since (nothing tells the coordinator). A shard asked with nothing free gives nothing,
+ * and its fresh report makes the next choice better.
  */
 export function recallFrom(tx: Tx, except: number): number[] {
   const ledger = loadLedger(tx);
-  const targets: { shard: number; free: number }[] = [];
+  const targets: { shard: number; free: number; reserved: number }[] = [];
   ledger.accounts.forEach((held, shard) => {
     const report = held.report;
     const free = (report?.free ?? 0) + held.granted - (report?.granted ?? 0);
-    if (shard !== except && free > 0) targets.push({ shard, free });
+    const reserved = report?.reserved ?? 0;
+    if (shard !== except && (free > 0 || reserved > 0)) targets.push({ shard, free, reserved });
   });
-  targets.sort((a, b) => b.free - a.free || a.shard - b.shard);
+  targets.sort((a, b) => b.free - a.free || b.reserved - a.reserved || a.shard - b.shard);
   return targets.slice(0, RECALL_LIMIT).map((t) => t.shard);
 }
 
