@@ -16,12 +16,17 @@ const CHANGEABLE_FIELDS = CATALOGUE_FIELDS.filter(
   (field) => field !== "id" && field !== "currency" && field !== "initial_stock",
 );
 
+/** A field's value to bind: `shards` is absent from entries made before it existed (1). */
+function bound(entry: CatalogueEntry, field: (typeof CATALOGUE_FIELDS)[number]) {
+  return field === "shards" ? (entry.shards ?? 1) : entry[field];
+}
+
 /** Put a new product in the catalogue; false when one with its id is there already. */
 export async function insertCatalogue(db: D1Database, entry: CatalogueEntry): Promise<boolean> {
   const places = CATALOGUE_FIELDS.map(() => "?").join(", ");
   const inserted = await db
     .prepare(`INSERT INTO products (${COLUMNS}) VALUES (${places}) ON CONFLICT (id) DO NOTHING`)
-    .bind(...CATALOGUE_FIELDS.map((field) => entry[field]))
+    .bind(...CATALOGUE_FIELDS.map((field) => bound(entry, field)))
     .run();
   return inserted.meta.changes > 0;
 }
@@ -31,7 +36,7 @@ export async function writeCatalogue(db: D1Database, entry: CatalogueEntry): Pro
   const settings = CHANGEABLE_FIELDS.map((field) => `${field} = ?`).join(", ");
   await db
     .prepare(`UPDATE products SET ${settings} WHERE id = ?`)
-    .bind(...CHANGEABLE_FIELDS.map((field) => entry[field]), entry.id)
+    .bind(...CHANGEABLE_FIELDS.map((field) => bound(entry, field)), entry.id)
     .run();
 }
 

@@ -23,6 +23,11 @@ export interface CatalogueEntry {
   /** An https URL or a path on this origin; null: no picture. */
   image_url: string | null;
   description: string | null;
+  /**
+   * Objects the stock is split over (1: the product's own object sells, as before). Absent in
+   * entries cached before shards existed: 1.
+   */
+  shards?: number;
 }
 
 /** Every column of an entry, in the order each query names and binds them. */
@@ -41,6 +46,7 @@ export const CATALOGUE_FIELDS = [
   "queue_admission_ttl_seconds",
   "image_url",
   "description",
+  "shards",
 ] as const satisfies readonly (keyof CatalogueEntry)[];
 
 export const CATALOGUE_COLUMNS = CATALOGUE_FIELDS.join(", ");

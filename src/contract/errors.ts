@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   product_exists: 409,
   queue_disabled: 409,
   queue_has_tickets: 409,
+  shards_busy: 409,
+  shards_unsupported: 409,
   hold_expired: 410,
   hold_released: 410,
   payload_too_large: 413,

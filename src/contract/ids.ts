@@ -1,31 +1,64 @@
 /**
- * Hold and order ids carry their product id, so the router sends a request about a hold or an
- * order to the right product object without looking anything up: `hld_<product>_<random>`,
- * `ord_<product>_<random>`.
+ * Hold, order and refund ids carry their product id, and the shard that keeps them, so the router
+ * sends a request about one to the right object without looking anything up:
+ * `hld_<product>_<random>` on the product's own object (every product with `shards: 1`, and every
+ * id made before shards existed), `hld_<product>-<k>_<random>` on shard k (0 to 255) of a sharded
+ * product; the same for `ord_` and `rfd_`.
  */
-const HOLD_ID = /^hld_([1-9][0-9]{0,9})_[0-9a-f]{32}$/;
-const ORDER_ID = /^ord_([1-9][0-9]{0,9})_[0-9a-f]{32}$/;
-const REFUND_ID = /^rfd_([1-9][0-9]{0,9})_[0-9a-f]{32}$/;
+const HOLD_ID = /^hld_([1-9][0-9]{0,9})(?:-(0|[1-9][0-9]{0,2}))?_[0-9a-f]{32}$/;
+const ORDER_ID = /^ord_([1-9][0-9]{0,9})(?:-(0|[1-9][0-9]{0,2}))?_[0-9a-f]{32}$/;
+const REFUND_ID = /^rfd_([1-9][0-9]{0,9})(?:-(0|[1-9][0-9]{0,2}))?_[0-9a-f]{32}$/;
+
+/** Shards of one product: 0 to MAX_SHARDS - 1. */
+export const MAX_SHARDS = 256;
 
 function random(): string {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
-export function newHoldId(productId: number): string {
-  return `hld_${productId}_${random()}`;
+/** `<product>` on the product's own object, `<product>-<k>` on its shard k. */
+function owner(productId: number, shard: number | null = null): string {
+  return shard === null ? String(productId) : `${productId}-${shard}`;
 }
 
-export function newOrderId(productId: number): string {
-  return `ord_${productId}_${random()}`;
+export function newHoldId(productId: number, shard: number | null = null): string {
+  return `hld_${owner(productId, shard)}_${random()}`;
 }
 
-export function newRefundId(productId: number): string {
-  return `rfd_${productId}_${random()}`;
+export function newOrderId(productId: number, shard: number | null = null): string {
+  return `ord_${owner(productId, shard)}_${random()}`;
+}
+
+export function newRefundId(productId: number, shard: number | null = null): string {
+  return `rfd_${owner(productId, shard)}_${random()}`;
 }
 
 function productIn(pattern: RegExp, id: string): number | null {
   const match = pattern.exec(id);
   return match ? Number(match[1]) : null;
+}
+
+/** Where an id's record lives: its product, and the shard (null: the product's own object). */
+export interface IdOwner {
+  productId: number;
+  shard: number | null;
+}
+
+function ownerIn(pattern: RegExp, id: string): IdOwner | null {
+  const match = pattern.exec(id);
+  if (!match) return null;
+  const shard = match[2] === undefined ? null : Number(match[2]);
+  if (shard !== null && shard >= MAX_SHARDS) return null;
+  return { productId: Number(match[1]), shard };
+}
+
+export const ownerOfHold = (holdId: string): IdOwner | null => ownerIn(HOLD_ID, holdId);
+export const ownerOfOrder = (orderId: string): IdOwner | null => ownerIn(ORDER_ID, orderId);
+export const ownerOfRefund = (refundId: string): IdOwner | null => ownerIn(REFUND_ID, refundId);
+
+/** The name of the object that keeps shard k of a product (the same class as the product's). */
+export function shardName(productId: number, shard: number): string {
+  return `${productId}:${shard}`;
 }
 
 /** The product a hold id belongs to, or null when it cannot be a hold id at all. */

@@ -322,7 +322,7 @@ export interface paths {
     head?: never;
     /**
      * Change a product's name, picture, description, price, sale window or limits
-     * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. After a 503 `service_unavailable`, send the same change again.
+     * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. `shards` (1 to 256, docs/sharding.md) changes only while nothing is held or pending on any shard (409 `shards_busy`), and not with the queue on (409 `shards_unsupported`). After a 503 `service_unavailable`, send the same change again.
      */
     patch: operations["updateProduct"];
     trace?: never;
@@ -525,6 +525,8 @@ export interface components {
           | "product_exists"
           | "queue_disabled"
           | "queue_has_tickets"
+          | "shards_busy"
+          | "shards_unsupported"
           | "hold_expired"
           | "hold_released"
           | "payload_too_large"
@@ -612,6 +614,11 @@ export interface components {
        */
       late_payments: "refund" | "accept_if_available";
       queue: components["schemas"]["QueueSettings"];
+      /**
+       * @description Objects the product's stock is split over (docs/sharding.md); absent: 1, one object sells it all. With more, `stock`, `reserved` and `available` are summed over the coordinator's pool and the shards, and `sold_out` is true only once the coordinator has certified that every unit is sold.
+       * @example 4
+       */
+      shards?: number;
     };
     /** @description The product's fair queue: when enabled, holds need an admission token from POST /api/products/:id/queue. */
     QueueSettings: {
@@ -860,6 +867,8 @@ export interface components {
         /** @example 60 */
         admission_ttl_seconds?: number;
       };
+      /** @description Split the stock over this many objects (docs/sharding.md). Only while nothing is held or pending on any of them (409 `shards_busy` otherwise); free units held by shards go back to the pool first. Not with the queue on (409 `shards_unsupported`). */
+      shards?: number;
     };
     RestockRequest: {
       qty: number;
@@ -940,6 +949,29 @@ export interface components {
          */
         checked: "counters" | "full";
         violations: string[];
+      };
+      /** @description A product whose stock is split over shards (docs/sharding.md): the figures above are summed over the coordinator and every shard, and the check adds pool + shard quotas + sold = stock. */
+      shards?: {
+        /** @description The product's `shards` setting. */
+        count: number;
+        /** @description Units granted to no shard. */
+        pool: number;
+        /** @description Units in grants and returns sent but not yet applied (0 when quiescent; they are counted in the check). */
+        in_flight: number;
+        sold_out_certified: boolean;
+        per_shard: {
+          shard: number;
+          /** @description Its quota: free + held + pending. */
+          stock: number;
+          reserved: number;
+          available: number;
+          sold: number;
+          granted: number;
+          returned: number;
+          holds_active: number;
+          orders_pending: number;
+          invariants_ok: boolean;
+        }[];
       };
     };
     OrderList: {
@@ -2686,7 +2718,7 @@ export interface operations {
         };
       };
       405: components["responses"]["MethodNotAllowed"];
-      /** @description `queue_has_tickets` */
+      /** @description `queue_has_tickets`, `shards_busy`, `shards_unsupported` */
       409: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

@@ -84,6 +84,11 @@ export const Product = z
     }),
     late_payments: LatePayments,
     queue: QueueSettings,
+    shards: z.number().int().min(2).max(256).optional().openapi({
+      description:
+        "Objects the product's stock is split over (docs/sharding.md); absent: 1, one object sells it all. With more, `stock`, `reserved` and `available` are summed over the coordinator's pool and the shards, and `sold_out` is true only once the coordinator has certified that every unit is sold.",
+      example: 4,
+    }),
   })
   .openapi("Product");
 
@@ -390,6 +395,16 @@ export const ProductUpdateRequest = z
       description: "For holds made from now on; a hold keeps the price it was made at.",
     }),
     ...ProductSettings,
+    shards: z
+      .number()
+      .int()
+      .min(1, "shards: 1 to 256")
+      .max(256, "shards: 1 to 256")
+      .optional()
+      .openapi({
+        description:
+          "Split the stock over this many objects (docs/sharding.md). Only while nothing is held or pending on any of them (409 `shards_busy` otherwise); free units held by shards go back to the pool first. Not with the queue on (409 `shards_unsupported`).",
+      }),
   })
   .strict()
   .openapi("ProductUpdateRequest");
@@ -495,6 +510,35 @@ export const ProductMetrics = z
       }),
       violations: z.array(z.string()),
     }),
+    shards: z
+      .object({
+        count: z.number().int().openapi({ description: "The product's `shards` setting." }),
+        pool: z.number().int().openapi({ description: "Units granted to no shard." }),
+        in_flight: z.number().int().openapi({
+          description:
+            "Units in grants and returns sent but not yet applied (0 when quiescent; they are counted in the check).",
+        }),
+        sold_out_certified: z.boolean(),
+        per_shard: z.array(
+          z.object({
+            shard: z.number().int(),
+            stock: z.number().int().openapi({ description: "Its quota: free + held + pending." }),
+            reserved: z.number().int(),
+            available: z.number().int(),
+            sold: z.number().int(),
+            granted: z.number().int(),
+            returned: z.number().int(),
+            holds_active: z.number().int(),
+            orders_pending: z.number().int(),
+            invariants_ok: z.boolean(),
+          }),
+        ),
+      })
+      .optional()
+      .openapi({
+        description:
+          "A product whose stock is split over shards (docs/sharding.md): the figures above are summed over the coordinator and every shard, and the check adds pool + shard quotas + sold = stock.",
+      }),
   })
   .openapi("ProductMetrics");
 

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { SoldOutMemory } from "../catalogue/sold-out";
-import { productOfOrder } from "../contract/ids";
+import { ownerOfOrder } from "../contract/ids";
 import type { WebhookAnswerView } from "../contract/shapes";
 import type { AppEnv } from "../http/context";
 import { HttpError } from "../http/error-answer";
@@ -16,10 +16,12 @@ export async function settle(
   { products, soldOut }: { products: Products; soldOut: SoldOutMemory },
   notice: PaymentNotice,
 ): Promise<WebhookAnswerView> {
-  const productId = productOfOrder(notice.orderId);
-  if (productId === null) throw new HttpError("order_not_found", `No order ${notice.orderId}.`);
+  const owner = ownerOfOrder(notice.orderId);
+  if (owner === null) throw new HttpError("order_not_found", `No order ${notice.orderId}.`);
+  const { productId, shard } = owner;
   const { answer, freed } = await products.call(c, {
     productId,
+    shard,
     method: "settlePayment",
     input: { notice },
     unknown: "order_not_found",

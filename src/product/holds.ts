@@ -83,12 +83,12 @@ function tryReserve(
     firstRow<{ available: number; price_cents: number }>(
       tx.sql.exec(
         `UPDATE product SET reserved = reserved + ?1, holds_active = holds_active + 1
-         WHERE stock - reserved >= ?1 + ?5
+         WHERE stock - reserved - lent >= ?1 + ?5
            AND (sale_starts_at IS NULL OR sale_starts_at <= ?2)
            AND (sale_ends_at IS NULL OR sale_ends_at > ?2)
            AND (?3 IS NULL OR COALESCE((SELECT units FROM shopper_units WHERE shopper_id = ?3), 0) + ?1
                               <= COALESCE(max_units_per_shopper, ?4))
-         RETURNING stock - reserved AS available, price_cents`,
+         RETURNING stock - reserved - lent AS available, price_cents`,
         request.qty,
         tx.now,
         request.shopperId,
@@ -144,7 +144,7 @@ export function createHold(tx: Tx, request: HoldRequest): Answer<HoldMade, HoldR
   if (reserved === null) return refusal(tx, request, heldBack);
 
   const hold: HoldRow = {
-    hold_id: newHoldId(tx.productId),
+    hold_id: newHoldId(tx.productId, tx.shard),
     qty: request.qty,
     status: "active",
     created_at: tx.now,

@@ -304,6 +304,44 @@ CREATE INDEX queue_left_by_time ON queue_left (left_at);
 -- The operators' timeline of an order reads its payment notices.
 CREATE INDEX webhook_keys_by_order ON webhook_keys (order_id);
 `,
+  // 8: stock shards (issue 16, docs/sharding.md). A product's own object is its coordinator: it
+  // lends units to shard objects (`lent`, and per shard a ledger of numbered grants and returns,
+  // with grants not yet acknowledged in an outbox). A shard (`shard` = k) keeps its quota in its
+  // product row (initial stock 0, grants counted as `restocked` net of returns, so the row's
+  // CHECK reads stock + sold = granted - returned), its transfer numbers, and its returns not yet
+  // acknowledged.
+  `
+ALTER TABLE product ADD COLUMN shards INTEGER NOT NULL DEFAULT 1 CHECK (shards BETWEEN 1 AND 256);
+ALTER TABLE product ADD COLUMN shard INTEGER;
+ALTER TABLE product ADD COLUMN lent INTEGER NOT NULL DEFAULT 0 CHECK (lent >= 0);
+
+CREATE TABLE shard_accounts (
+  shard      INTEGER PRIMARY KEY,
+  grant_seq  INTEGER NOT NULL,
+  granted    INTEGER NOT NULL,
+  return_seq INTEGER NOT NULL,
+  returned   INTEGER NOT NULL,
+  report     TEXT,
+  CHECK (returned >= 0 AND returned <= granted)
+);
+CREATE TABLE shard_grants_out (
+  shard INTEGER NOT NULL,
+  seq   INTEGER NOT NULL,
+  qty   INTEGER NOT NULL CHECK (qty > 0),
+  PRIMARY KEY (shard, seq)
+);
+CREATE TABLE shard_quota (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  grant_seq  INTEGER NOT NULL,
+  granted    INTEGER NOT NULL,
+  return_seq INTEGER NOT NULL,
+  returned   INTEGER NOT NULL
+);
+CREATE TABLE shard_returns_out (
+  seq INTEGER PRIMARY KEY,
+  qty INTEGER NOT NULL CHECK (qty > 0)
+);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */

@@ -88,7 +88,7 @@ export function createOrder(
 
   const product = productRow(tx.sql);
   const order: OrderRow = {
-    order_id: newOrderId(tx.productId),
+    order_id: newOrderId(tx.productId, tx.shard),
     hold_id: hold.hold_id,
     qty: hold.qty,
     amount_cents: hold.qty * (hold.price_cents ?? product.price_cents),

@@ -358,7 +358,7 @@ function sellLate(
     tx.sql.exec(
       `UPDATE product SET stock = stock - ?1, sold = sold + ?1, orders_paid = orders_paid + 1,
          ${was} = ${was} - 1, revenue_cents = revenue_cents + ?3
-       WHERE stock - reserved - ?2 >= ?1 RETURNING 1 AS sold`,
+       WHERE stock - reserved - lent - ?2 >= ?1 RETURNING 1 AS sold`,
       order.qty,
       admittedUnits,
       order.amount_cents,

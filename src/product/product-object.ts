@@ -41,6 +41,9 @@ import {
 } from "./product-row";
 import { runTransaction, type Call, type ShopperCall, type TransactionScope } from "./transaction";
 import type { Look, Tx } from "./tx";
+import { ShardSide, shardedFrame } from "./shard-side";
+import { shardOfName, type BorrowRequest } from "./shards";
+import type { ShardReport, Transfer } from "../shards/transfer";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object
  * is evicted while copying them. */
@@ -77,17 +80,30 @@ export class ProductObject extends DurableObject<Env> {
   private readonly writes: GroupCommit;
   private readonly scope: TransactionScope;
   private readonly live: LiveFanout;
+  /** Null: the product's own object (its coordinator); k: shard k, named `<product>:<k>`. */
+  private readonly shard: number | null;
+  /** The calls between a coordinator and its shards (docs/sharding.md). */
+  private readonly shards: ShardSide;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.shard = shardOfName(ctx.id.name);
     this.schedule = new AlarmSchedule(ctx.storage);
     this.writes = new GroupCommit(ctx.storage);
     this.scope = {
       storage: ctx.storage,
       sql: this.sql,
       deadline: (at) => this.schedule.deadline(at),
+      shard: this.shard,
     };
+    this.shards = new ShardSide({
+      env,
+      shard: this.shard,
+      write: (call, work) => this.write(call, work),
+      arm: (at) => this.schedule.arm(at),
+      defaults: () => configFrom(this.env),
+    });
     this.live = new LiveFanout(ctx, env, {
       productId: () => this.productId,
       state: () => this.liveState(),
@@ -118,6 +134,7 @@ export class ProductObject extends DurableObject<Env> {
     const missing = await this.open(call.productId);
     if (missing) return missing;
     this.productReads++;
+    if (this.sharded()) return { ok: true, product: await this.shards.readProduct(call) };
     const product = productAsOf(this.sql, productRow(this.sql), Date.now(), this.schedule.expiryAt);
     return { ok: true, product: this.view(product) };
   }
@@ -135,18 +152,22 @@ export class ProductObject extends DurableObject<Env> {
     if (missing) return missing;
     const config = configFrom(this.env);
     const queue = this.queueEnabled ? this.queue : null;
-    const result = await this.write(call, (tx) =>
-      holds.createHold(tx, {
-        qty: call.qty,
-        idempotencyKey: call.idempotencyKey,
-        freshKey: call.freshKey,
-        shopperId: call.shopperId,
-        ttlMs: config.holdTtlMs,
-        defaultLimit: config.maxUnitsPerShopper,
-        // While the queue is on, a hold takes an unused admission and uses it up.
-        admission: queue && queue.admissionFor(tx, call.admission, call.shopperId),
-      }),
-    );
+    const attempt = () =>
+      this.write(call, (tx) =>
+        holds.createHold(tx, {
+          qty: call.qty,
+          idempotencyKey: call.idempotencyKey,
+          freshKey: call.freshKey,
+          shopperId: call.shopperId,
+          ttlMs: config.holdTtlMs,
+          defaultLimit: config.maxUnitsPerShopper,
+          // While the queue is on, a hold takes an unused admission and uses it up.
+          admission: queue && queue.admissionFor(tx, call.admission, call.shopperId),
+        }),
+      );
+    // A shard short of units borrows from its coordinator between two tries (shard-side.ts).
+    const result =
+      this.shard === null ? await attempt() : await this.shards.hold(call, call.qty, attempt);
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }
@@ -221,9 +242,11 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   async restock(call: Call & { qty: number; idempotencyKey?: string }): Promise<Answer<Restocked>> {
-    return this.serve(call, { write: true }, (tx) =>
+    const answer = await this.serve(call, { write: true }, (tx) =>
       restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
     );
+    if (answer.ok && this.sharded()) await this.shards.poolGrew(call);
+    return answer;
   }
 
   async resolveRefund(
@@ -264,7 +287,7 @@ export class ProductObject extends DurableObject<Env> {
   async readMetrics(
     call: Call & { full: boolean },
   ): Promise<Answer<{ metrics: ProductMetricsView }>> {
-    return this.serve(call, {}, (tx) =>
+    const own = await this.serve(call, {}, (tx) =>
       readMetrics(tx, call.full, {
         queue: this.queue,
         queueEnabled: this.queueEnabled,
@@ -274,6 +297,8 @@ export class ProductObject extends DurableObject<Env> {
         live: this.live.counts(),
       }),
     );
+    if (!own.ok || !this.sharded()) return own;
+    return { ok: true, metrics: await this.shards.readMetrics(call, own.metrics, call.full) };
   }
 
   /**
@@ -310,6 +335,47 @@ export class ProductObject extends DurableObject<Env> {
     return this.serve(call, {}, (tx) => readQueue(tx, this.queue));
   }
 
+  // ---- between a coordinator and its shards: thin, the work is in shard-side.ts -------------
+
+  async borrowUnits(call: Call & { from: number; request: BorrowRequest }) {
+    return (await this.open(call.productId)) ?? this.shards.lend(call, call.from, call.request);
+  }
+
+  async returnUnits(call: Call & { from: number; returns: Transfer[]; report: ShardReport }) {
+    return (
+      (await this.open(call.productId)) ??
+      this.shards.takeBack(call, call.from, call.returns, call.report)
+    );
+  }
+
+  async recallUnits(call: Call & { keep: number; acknowledged: number }) {
+    return (
+      (await this.open(call.productId)) ?? this.shards.recall(call, call.keep, call.acknowledged)
+    );
+  }
+
+  async applyGrants(call: Call & { grants: Transfer[] }) {
+    return (await this.open(call.productId)) ?? this.shards.applyGrants(call, call.grants);
+  }
+
+  async reportUnits(call: Call) {
+    return (await this.open(call.productId)) ?? this.shards.report(call);
+  }
+
+  async changeShards(call: Call & { shards: number }): Promise<Answer<{ shards: number }>> {
+    return (
+      (await this.open(call.productId)) ??
+      (await this.shards.changeShards(call, call.shards)) ?? { ok: true, shards: call.shards }
+    );
+  }
+
+  async pushShardSettings(call: Call): Promise<Answer<{ pushed: true }>> {
+    return (
+      (await this.open(call.productId)) ??
+      (await this.shards.pushSettings(call)) ?? { ok: true, pushed: true }
+    );
+  }
+
   /**
    * A relay object (src/live/relay.ts) has its first socket: it gets every change from now on,
    * and the state as it is now for that socket.
@@ -343,9 +409,17 @@ export class ProductObject extends DurableObject<Env> {
     this.schedule.arm();
     this.live.changed();
     await this.history?.onAlarm();
+    if (this.shard !== null || this.sharded()) await this.shards.onAlarm(call);
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** A coordinator whose stock is (or was) lent to shards: reads and metrics sum them. */
+  private sharded(): boolean {
+    if (this.shard !== null) return false;
+    const product = productRow(this.sql);
+    return product.shards > 1 || product.lent > 0;
+  }
 
   private view(product: ProductRow): ProductView {
     return productView(product, configFrom(this.env));
@@ -356,7 +430,9 @@ export class ProductObject extends DurableObject<Env> {
     if (this.productId === null) return null;
     const now = Date.now();
     const row = productAsOf(this.sql, productRow(this.sql), now, this.schedule.expiryAt);
-    return { stock: stockFrame(row), frontier: this.queue?.frontierView(row, now) ?? null };
+    // A sharded product's frame sums its shards, as of their last reports (shard-side.ts).
+    const stock = this.sharded() ? shardedFrame(this.sql, configFrom(this.env)) : stockFrame(row);
+    return { stock, frontier: this.queue?.frontierView(row, now) ?? null };
   }
 
   /** This object now holds its product: the history copier and the queue can start. */
@@ -385,7 +461,7 @@ export class ProductObject extends DurableObject<Env> {
     if (this.productId === null) {
       this.ctx.storage.transactionSync(() => {
         migrate(this.sql);
-        openProduct(this.sql, entry);
+        openProduct(this.sql, entry, this.shard);
       });
       this.opened(productId);
     }
@@ -410,6 +486,12 @@ export class ProductObject extends DurableObject<Env> {
   }
 
   private async openAbout(productId: number, about: How["about"]): Promise<Failure | null> {
+    // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
+    // answering so creates nothing (an id can name any of 256 shards).
+    if (this.shard !== null && this.productId === null && about) {
+      const [unknown, id] = about;
+      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
+    }
     const missing = await this.open(productId);
     if (missing?.code !== "product_not_found" || !about) return missing;
     const [unknown, id] = about;

@@ -31,6 +31,15 @@ export interface ProductRow {
   /** An https URL or a path on the storefront's origin; null: no picture. */
   image_url: string | null;
   description: string | null;
+  /** Objects the product's stock is split over (1: this object sells, as before shards). */
+  shards: number;
+  /** Null on the product's own object (its coordinator); k on shard k (src/product/shards.ts). */
+  shard: number | null;
+  /**
+   * On the coordinator: units granted to shards and not returned (what they sold included). The
+   * pool, what is granted to no shard, is then stock - reserved - lent. Always 0 on a shard.
+   */
+  lent: number;
 }
 
 /** The product row with its counters (src/product/counters.ts), as metrics read it. */
@@ -74,20 +83,28 @@ export async function fetchCatalogueEntry(
   }
 }
 
-/** First start of this product's object: copy the catalogue entry once, never again. */
-export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
+/**
+ * First start of this product's object: copy the catalogue entry once, never again. A shard
+ * (`shard` not null) starts with no stock: it only ever sells what its coordinator grants it.
+ */
+export function openProduct(
+  sql: SqlStorage,
+  entry: CatalogueEntry,
+  shard: number | null = null,
+): void {
+  const stock = shard === null ? entry.initial_stock : 0;
   sql.exec(
     `INSERT OR IGNORE INTO product
        (id, name, price_cents, currency, initial_stock, stock, sale_starts_at, sale_ends_at,
         max_units_per_shopper, late_payments, queue_enabled, queue_admit_per_second,
-        queue_admission_ttl_seconds, image_url, description)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        queue_admission_ttl_seconds, image_url, description, shards, shard)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     entry.id,
     entry.name,
     entry.price_cents,
     entry.currency,
-    entry.initial_stock,
-    entry.initial_stock,
+    stock,
+    stock,
     epochMs(entry.sale_starts_at),
     epochMs(entry.sale_ends_at),
     entry.max_units_per_shopper,
@@ -98,11 +115,14 @@ export function openProduct(sql: SqlStorage, entry: CatalogueEntry): void {
     // Entries cached before these fields existed lack them.
     entry.image_url ?? null,
     entry.description ?? null,
+    entry.shards ?? 1,
+    shard,
   );
 }
 
+/** Units free to hold here: on a coordinator with shards, its pool. */
 export function available(product: ProductRow): number {
-  return product.stock - product.reserved;
+  return product.stock - product.reserved - product.lent;
 }
 
 /** What the catalogue in D1 keeps of a product, as the object now has it. */
@@ -122,6 +142,7 @@ export function catalogueEntry(product: ProductRow): CatalogueEntry {
     queue_admission_ttl_seconds: product.queue_admission_ttl_seconds,
     image_url: product.image_url,
     description: product.description,
+    shards: product.shards,
   };
 }
 
@@ -155,5 +176,7 @@ export function productView(product: ProductRow, defaults: ProductDefaults): Pro
       admit_per_second: product.queue_admit_per_second,
       admission_ttl_seconds: product.queue_admission_ttl_seconds,
     },
+    // Shown only when the stock is split: a product with one object reads as it always did.
+    ...(product.shards > 1 ? { shards: product.shards } : {}),
   };
 }

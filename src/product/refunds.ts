@@ -43,7 +43,7 @@ export function createRefund(
   paid: { amountCents?: number; currency?: string; paymentId?: string; idempotencyKey: string },
 ): RefundRow {
   const refund: RefundRow = {
-    refund_id: newRefundId(tx.productId),
+    refund_id: newRefundId(tx.productId, tx.shard),
     order_id: order.order_id,
     amount_cents: paid.amountCents ?? order.amount_cents,
     currency: paid.currency ?? order.currency,

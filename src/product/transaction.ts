@@ -6,6 +6,8 @@ import type { Tx } from "./tx";
 export interface Call {
   productId: number;
   requestId: string;
+  /** The object called: null or absent for the product's own, k for its shard k. */
+  shard?: number | null;
 }
 
 /** Who is shopping; null for an anonymous shopper (local use only). */
@@ -18,6 +20,8 @@ export interface TransactionScope {
   storage: DurableObjectStorage;
   sql: SqlStorage;
   deadline: (at: number) => void;
+  /** The shard this object is (null: the product's own object); new ids name it. */
+  shard: number | null;
 }
 
 /**
@@ -39,6 +43,7 @@ export function runTransaction<T>(
       sql: scope.sql,
       now,
       productId: call.productId,
+      shard: scope.shard,
       log: (message, fields, level) => void logs.push([message, fields, level]),
       record: (event: HistoryEvent) => {
         appendToOutbox(scope.sql, event, now);

@@ -7,6 +7,8 @@ export interface Tx {
   /** One clock reading for the whole transaction, in epoch milliseconds. */
   readonly now: number;
   readonly productId: number;
+  /** The shard this object is (null or absent: the product's own object); new ids name it. */
+  readonly shard?: number | null;
   /** Queue a log line; it is written only if the transaction commits. */
   log(message: string, fields?: LogFields, level?: LogLevel): void;
   /** Append an order-history event to the outbox, inside this transaction. */

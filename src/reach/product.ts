@@ -11,6 +11,7 @@ import type { ProductView } from "../contract/shapes";
 import { configFrom } from "../config";
 import { relayName, relayPlan } from "../contract/live";
 import { withRetries, type RetryPolicy } from "./retry";
+import { shardName } from "../contract/ids";
 import { ProductReads } from "./product-reads";
 
 /**
@@ -39,14 +40,17 @@ export type ProductStub = Pick<
   | "readQueue"
   | "readCatalogueEntry"
   | "leaveQueue"
+  | "changeShards"
+  | "pushShardSettings"
 >;
-export type StubFor = (env: Env, productId: number) => ProductStub;
+/** The stub of a product's object, or of its shard k (`shard` not null; docs/sharding.md). */
+export type StubFor = (env: Env, productId: number, shard?: number | null) => ProductStub;
 export type ProductMethod = keyof ProductStub;
 
 /** What a method takes beyond the product and the request, which every call names anyway. */
 export type ProductInput<M extends ProductMethod> = Omit<
   Parameters<ProductStub[M]>[0],
-  "productId" | "requestId"
+  "productId" | "requestId" | "shard"
 >;
 export type ProductAnswer<M extends ProductMethod> = Awaited<ReturnType<ProductStub[M]>>;
 
@@ -56,6 +60,8 @@ export type UnknownCode =
 
 export interface ProductCall<M extends ProductMethod> {
   productId: number;
+  /** The shard whose object keeps what the call is about; null or absent: the product's own. */
+  shard?: number | null;
   method: M;
   /** The method's input; a function of the attempt (1, 2, ...) when it depends on it. */
   input: ProductInput<M> | ((attempt: number) => ProductInput<M>);
@@ -86,8 +92,12 @@ export interface ProductsOptions {
 /** How long a page told `live_full` waits before trying a socket again (it polls meanwhile). */
 export const LIVE_FULL_RETRY_S = 30;
 
-/** Every request for a product goes to the one object named after it. */
-export const productStub: StubFor = (env, productId) => env.PRODUCTS.getByName(String(productId));
+/**
+ * Every request for a product goes to the one object named after it, or, on a sharded product,
+ * to the object of the shard that keeps the shopper or the id (`<product>:<k>`, the same class).
+ */
+export const productStub: StubFor = (env, productId, shard = null) =>
+  env.PRODUCTS.getByName(shard === null ? String(productId) : shardName(productId, shard));
 
 /**
  * How the Worker reaches a product, the one way: look the product up in the catalogue (once per
@@ -152,17 +162,17 @@ export class Products {
     c: Context<AppEnv>,
     call: ProductCall<M>,
   ): Promise<ProductAnswer<M>> {
-    const { productId, method, input, fields = {}, unknown } = call;
+    const { productId, method, input, fields = {}, unknown, shard = null } = call;
     await this.entry(c, productId, unknown, fields);
     const requestFields = { request_id: c.get("requestId"), ...fields };
     const policy = call.once ? { ...this.options.retry, attempts: 1 } : this.options.retry;
     return withRetries(
       (attempt) => {
-        const stub = this.options.stubFor(c.env, productId);
+        const stub = this.options.stubFor(c.env, productId, shard);
         const given = typeof input === "function" ? input(attempt) : input;
         // Called as a method of the stub: an RPC stub's function has no `call` of its own.
         const methods = stub as unknown as Record<M, (arg: unknown) => Promise<ProductAnswer<M>>>;
-        return methods[method]({ ...given, productId, requestId: c.get("requestId") });
+        return methods[method]({ ...given, productId, shard, requestId: c.get("requestId") });
       },
       policy,
       (attempt, delayMs, error) =>

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listOrders, readOrderTrail, type OrderTrail } from "../catalogue/order-history";
-import { orderIdPrefixOf, productOfOrder } from "../contract/ids";
+import { orderIdPrefixOf, ownerOfOrder } from "../contract/ids";
 import {
   OrderDetail,
   OrderIdParam,
@@ -203,12 +203,14 @@ export function adminOrderRoutes(app: App, { products }: RouteDeps): void {
 
   app.openapi(readOrderRoute, async (c) => {
     const { id: orderId } = c.req.valid("param");
-    const productId = productOfOrder(orderId);
-    if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const owner = ownerOfOrder(orderId);
+    if (owner === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const { productId, shard } = owner;
     // Both sources at once; either may be missing the order or be down.
     const [liveAnswer, trailAnswer] = await Promise.allSettled([
       products.call(c, {
         productId,
+        shard,
         method: "readOrderTrail",
         input: { orderId },
         unknown: "order_not_found",

@@ -117,7 +117,7 @@ const updateProduct = createRoute({
   tags: ["Admin"],
   summary: "Change a product's name, picture, description, price, sale window or limits",
   description:
-    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. After a 503 `service_unavailable`, send the same change again.",
+    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. `shards` (1 to 256, docs/sharding.md) changes only while nothing is held or pending on any shard (409 `shards_busy`), and not with the queue on (409 `shards_unsupported`). After a 503 `service_unavailable`, send the same change again.",
   security,
   request: { params: ProductIdParam, body: jsonBody(ProductUpdateRequest, "What to change") },
   responses: {
@@ -128,6 +128,8 @@ const updateProduct = createRoute({
       ...BODY_ERRORS,
       "queue_not_configured",
       "queue_has_tickets",
+      "shards_busy",
+      "shards_unsupported",
       "service_unavailable",
     ),
   },
@@ -234,6 +236,7 @@ export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDep
       queue_admission_ttl_seconds: input.queue?.admission_ttl_seconds ?? 60,
       image_url: input.image_url ?? null,
       description: input.description ?? null,
+      shards: 1,
     };
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
     const invalid = windowOrderFailure({
@@ -270,6 +273,16 @@ export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDep
       queue: input.queue,
     };
     if (input.queue?.enabled && !c.env.QUEUE_SECRET) throw queueNotConfigured();
+    // The number of shards first: it needs every shard to give its free units back and to hold
+    // nothing (409 shards_busy otherwise), which no single transaction can see.
+    if (input.shards !== undefined) {
+      await products.call(c, {
+        productId: id,
+        method: "changeShards",
+        input: { shards: input.shards },
+        once: true,
+      });
+    }
     // The object owns the product and checks the change against what it has; the catalogue in
     // D1 then gets the result. PATCH is idempotent, so after a 503 here a retry completes it.
     const answer = await products.call(c, {
@@ -277,6 +290,10 @@ export function adminRoutes(app: App, { products, soldOut, catalogue }: RouteDep
       method: "updateProduct",
       input: { changes },
     });
+    // Shards sell under the product's settings: each gets a copy (the coordinator sends them).
+    if ((answer.product.shards ?? 1) > 1 || input.shards !== undefined) {
+      await products.call(c, { productId: id, method: "pushShardSettings", input: {} });
+    }
     try {
       await writeCatalogue(c.env.DB, answer.catalogue);
     } catch (error) {

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { rateLimited } from "../auth/rate-limit";
 import { requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
 import { configFrom } from "../config";
-import { productOfOrder } from "../contract/ids";
+import { ownerOfOrder } from "../contract/ids";
 import { OrderIdParam } from "../contract/shapes";
 import type { App, AppEnv } from "../http/context";
 import { HttpError, refuseMisconfigured } from "../http/error-answer";
@@ -83,11 +83,13 @@ export function checkoutRoutes(app: App, { products }: RouteDeps): void {
   app.openapi(checkoutRoute, async (c) => {
     const secretKey = stripeKey(c);
     const { id: orderId } = c.req.valid("param");
-    const productId = productOfOrder(orderId);
-    if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const owner = ownerOfOrder(orderId);
+    if (owner === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const { productId, shard } = owner;
     const fields = { order_id: orderId };
     const start = await products.call(c, {
       productId,
+      shard,
       method: "startCheckout",
       input: { shopperId: c.get("shopperId"), orderId },
       unknown: "order_not_found",
@@ -146,6 +148,7 @@ export function checkoutRoutes(app: App, { products }: RouteDeps): void {
     }
     const saved = await products.call(c, {
       productId,
+      shard,
       method: "saveCheckout",
       input: { orderId, session, previousSessionId: start.previousSessionId },
       unknown: "order_not_found",

@@ -9,8 +9,9 @@ import {
   jsonResponse,
   SECURITY,
 } from "../http/openapi";
-import { productOfHold } from "../contract/ids";
+import { ownerOfHold } from "../contract/ids";
 import { rateLimited } from "../auth/rate-limit";
+import { homeShard } from "../shards/home";
 import { saleClosedFailure, windowOf } from "../product/sale-window";
 import { Hold, HoldIdParam, HoldRequest, IdempotencyKeyHeader } from "../contract/shapes";
 import { requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
@@ -123,8 +124,13 @@ export function holdRoutes(app: App, { products, soldOut, catalogue }: RouteDeps
     // Without a client key, one is made here so that our own retries can never double a hold;
     // on its first attempt no hold can carry it yet, and the object can skip looking.
     const key = clientKey ?? `auto:${crypto.randomUUID()}`;
+    // A sharded product: the hold goes to the shopper's home shard (an anonymous shopper's is the
+    // key's), where their limit, their keys and their orders live (docs/sharding.md).
+    const shards = (await products.entry(c, productId)).shards ?? 1;
+    const shard = shards > 1 ? homeShard(c.get("shopperId") ?? key, shards) : null;
     const { hold, replayed } = await products.call(c, {
       productId,
+      shard,
       method: "createHold",
       input: (attempt) => ({
         shopperId: c.get("shopperId"),
@@ -135,8 +141,9 @@ export function holdRoutes(app: App, { products, soldOut, catalogue }: RouteDeps
       }),
       fields: { idempotency_key: key },
       // What is left after this hold, or after a refusal: the sold-out memory learns from both.
+      // A shard's refusal says "none here now", not sold out: only its coordinator can say that.
       observe: (answer) => {
-        if ("available" in answer && answer.available !== undefined) {
+        if (shard === null && "available" in answer && answer.available !== undefined) {
           soldOut.saw(productId, answer.available);
         }
       },
@@ -148,10 +155,12 @@ export function holdRoutes(app: App, { products, soldOut, catalogue }: RouteDeps
 
   app.openapi(releaseHold, async (c) => {
     const { id: holdId } = c.req.valid("param");
-    const productId = productOfHold(holdId);
-    if (productId === null) throw new HttpError("hold_not_found", `No hold ${holdId}.`);
+    const owner = ownerOfHold(holdId);
+    if (owner === null) throw new HttpError("hold_not_found", `No hold ${holdId}.`);
+    const { productId, shard } = owner;
     const { hold, freed } = await products.call(c, {
       productId,
+      shard,
       method: "releaseHold",
       input: { shopperId: c.get("shopperId"), holdId },
       unknown: "hold_not_found",

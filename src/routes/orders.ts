@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { HttpError } from "../http/error-answer";
 import { BODY_ERRORS, errorResponses, jsonBody, jsonResponse, SECURITY } from "../http/openapi";
-import { productOfHold, productOfOrder } from "../contract/ids";
+import { ownerOfHold, ownerOfOrder } from "../contract/ids";
 import { limitRate, rateLimited } from "../auth/rate-limit";
 import { Order, OrderIdParam, OrderRequest } from "../contract/shapes";
 import { identifyReader, requireShopper, SHOPPER_ERRORS } from "../auth/shopper";
@@ -86,10 +86,12 @@ const cancelOrder = createRoute({
 export function orderRoutes(app: App, { products, soldOut }: RouteDeps): void {
   app.openapi(createOrder, async (c) => {
     const { hold_id: holdId } = c.req.valid("json");
-    const productId = productOfHold(holdId);
-    if (productId === null) throw new HttpError("hold_not_found", `No hold ${holdId}.`);
+    const owner = ownerOfHold(holdId);
+    if (owner === null) throw new HttpError("hold_not_found", `No hold ${holdId}.`);
+    const { productId, shard } = owner;
     const { order, created } = await products.call(c, {
       productId,
+      shard,
       method: "createOrder",
       input: { shopperId: c.get("shopperId"), holdId },
       unknown: "hold_not_found",
@@ -104,10 +106,12 @@ export function orderRoutes(app: App, { products, soldOut }: RouteDeps): void {
     // Its shopper's reads count against the shopper's budget; anyone else's against the address's.
     c.set("shopperId", viewer.shopperId);
     await limitRate(c, viewer.shopperId !== null ? "shopper" : "ip");
-    const productId = productOfOrder(orderId);
-    if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const owner = ownerOfOrder(orderId);
+    if (owner === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const { productId, shard } = owner;
     const { order } = await products.call(c, {
       productId,
+      shard,
       method: "readOrder",
       input: { orderId, viewer },
       unknown: "order_not_found",
@@ -118,10 +122,12 @@ export function orderRoutes(app: App, { products, soldOut }: RouteDeps): void {
 
   app.openapi(cancelOrder, async (c) => {
     const { id: orderId } = c.req.valid("param");
-    const productId = productOfOrder(orderId);
-    if (productId === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const owner = ownerOfOrder(orderId);
+    if (owner === null) throw new HttpError("order_not_found", `No order ${orderId}.`);
+    const { productId, shard } = owner;
     const { order, freed } = await products.call(c, {
       productId,
+      shard,
       method: "cancelOrder",
       input: { shopperId: c.get("shopperId"), orderId },
       unknown: "order_not_found",

@@ -8,7 +8,7 @@ import {
   jsonResponse,
   SECURITY,
 } from "../http/openapi";
-import { productOfRefund } from "../contract/ids";
+import { ownerOfRefund } from "../contract/ids";
 import { listRefunds } from "../catalogue/refund-history";
 import {
   Refund,
@@ -109,10 +109,12 @@ export function refundRoutes(app: App, { products }: RouteDeps): void {
   app.openapi(resolveRefund, async (c) => {
     const { id: refundId } = c.req.valid("param");
     const { note } = c.req.valid("json");
-    const productId = productOfRefund(refundId);
-    if (productId === null) throw new HttpError("refund_not_found", `No refund ${refundId}.`);
+    const owner = ownerOfRefund(refundId);
+    if (owner === null) throw new HttpError("refund_not_found", `No refund ${refundId}.`);
+    const { productId, shard } = owner;
     const { refund } = await products.call(c, {
       productId,
+      shard,
       method: "resolveRefund",
       input: { refundId, note },
       unknown: "refund_not_found",
