@@ -298,6 +298,44 @@ describe("storefront", { concurrency: true }, () => {
     }
   });
 
+  test("a deployment with no payment set up and no shopper identity: the page names no one and says payment is not set up", async () => {
+    const product = await createProduct({ name: "Unpaid Umbrella", stock: 2 });
+    const shopper = await openPage(browser(), PHONE);
+    const { page } = shopper;
+    try {
+      // The deployment as /api/config would describe one with no STRIPE_SECRET_KEY, signed
+      // webhooks only, no SHOPPER_TOKEN_SECRET and no TRUST_SHOPPER_HEADER (anonymous allowed).
+      await page.route("**/api/config", async (route) => {
+        const config = await (await route.fetch()).json();
+        await route.fulfill({
+          json: {
+            ...config,
+            payments: "none",
+            simulated_payments: false,
+            shopper_identity: "none",
+          },
+        });
+      });
+      /** @type {string[]} */
+      const named = [];
+      page.on("request", (request) => {
+        if (request.headers()["x-shopper-id"]) named.push(request.url());
+      });
+      await orderOnPage(page, product.id);
+      await waitForText(
+        page.locator("#pay-unavailable"),
+        /^Payment is not set up on this shop yet/,
+      );
+      assert.equal(await page.locator("#pay").isVisible(), false, "no Pay without a provider");
+      assert.equal(await page.locator("#simulate").isVisible(), false, "no simulated payment");
+      assert.deepEqual(named, [], "no request names a shopper the deployment does not trust");
+      await assertAccessible(page, "storefront, payment not set up");
+      shopper.assertClean();
+    } finally {
+      await shopper.close();
+    }
+  });
+
   test("the cancelled order says who cancelled it", async () => {
     const product = await createProduct({ name: "Second Thoughts Scarf", stock: 2 });
     const shopper = await openPage(browser(), PHONE);
