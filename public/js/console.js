@@ -581,8 +581,15 @@ function fillForms(entry) {
   input("#queue-rate").value = String(product?.queue.admit_per_second ?? "");
   input("#queue-ttl").value = String(product?.queue.admission_ttl_seconds ?? "");
   input("#queue-enabled").disabled = config ? !config.queue_available : false;
+  input("#edit-shards").value = String(product?.shards ?? 1);
   show($("#queue-unavailable"), config ? !config.queue_available : false);
-  for (const form of ["#restock-form", "#product-form", "#window-form", "#queue-form"]) {
+  for (const form of [
+    "#restock-form",
+    "#product-form",
+    "#window-form",
+    "#queue-form",
+    "#shards-form",
+  ]) {
     const result = $(`${form} .form-result`);
     result.className = "form-result";
     fill(result);
@@ -721,6 +728,8 @@ function wireForms() {
       },
     }),
   );
+
+  onSubmit("#shards-form", "Saving…", () => patchProduct({ shards: numberIn("#edit-shards") }));
 
   onSubmit("#create-form", "Creating…", async (form) => {
     const currency = input("#new-currency").value.trim().toUpperCase();

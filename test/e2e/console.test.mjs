@@ -208,6 +208,17 @@ describe("operator console", { concurrency: true }, () => {
       assert.equal(product.image_url, "/images/sneaker.svg");
       assert.equal(product.description, "Waxed cotton, two pockets.");
 
+      // Splitting the stock over shards waits until nothing is held: a unit is in a basket.
+      const shards = page.locator("#shards-form");
+      assert.equal(await shards.getByLabel("Objects the stock is split over").inputValue(), "1");
+      await shards.getByLabel("Objects the stock is split over").fill("4");
+      await shards.getByRole("button", { name: "Save" }).click();
+      await waitForText(
+        page.locator("#shards-form .form-result"),
+        /only while nothing is held or pending/,
+      );
+      assert.equal((await adminApi("GET", `/api/products/${id}`)).shards, undefined);
+
       await page.getByLabel("Shoppers queue before they can hold").check();
       await page.locator("#queue-form").getByRole("button", { name: "Save" }).click();
       await waitForText(page.locator("#queue-form .form-result"), /^Saved/);
