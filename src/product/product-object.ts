@@ -1,8 +1,6 @@
-import { DurableObject } from "cloudflare:workers";
 import type { CatalogueEntry } from "../contract/catalogue-entry";
 import { configFrom } from "../config";
-import type { Env } from "../env";
-import { failure, type Answer, type Failure } from "../contract/errors";
+import { failure, type Answer } from "../contract/errors";
 import type { QueueFrontier } from "../queue/frontier";
 import type {
   DeadLetterView,
@@ -11,13 +9,9 @@ import type {
   ProductView,
   RefundView,
 } from "../contract/shapes";
-import { AlarmSchedule } from "./alarm-schedule";
-import { earliestDeadline, productAsOf, releaseDue } from "./expiry";
-import { GroupCommit } from "./group-commit";
-import { HistoryFlusher } from "./history-flusher";
-import { LiveFanout, stockFrame } from "./live";
+import { productAsOf } from "./expiry";
 import type { LiveState } from "../contract/live";
-import { ProductQueue, type HoldAdmission } from "./queue";
+import type { HoldAdmission } from "./queue";
 import { joinQueue, leaveQueue, readQueue } from "./queue-calls";
 import * as holds from "./holds";
 import * as orders from "./orders";
@@ -26,103 +20,25 @@ import { changeProduct, listDeadLetters, readMetrics, retryDeadLetter } from "./
 import { settlePayment, type PaymentNotice, type PaymentSettled } from "./payments";
 import { resolveRefund } from "./refunds";
 import { restock, type Restocked } from "./restocks";
-import { nextPrunableAt, nextSliceAt, pruneSlice } from "./retention";
-import { migrate, storedSchemaVersion } from "./migrations";
+import { nextSliceAt, pruneSlice } from "./retention";
 import type { ProductChanges } from "./settings";
-import {
-  catalogueEntry,
-  fetchCatalogueEntry,
-  findProductRow,
-  openProduct,
-  productRow,
-  productView,
-  type ProductCounters,
-  type ProductRow,
-} from "./product-row";
-import { runTransaction, type Call, type ShopperCall, type TransactionScope } from "./transaction";
-import type { Look, Tx } from "./tx";
-import { ShardSide, shardedFrame } from "./shard-side";
-import { shardOfName, type BorrowRequest } from "./shards";
+import { catalogueEntry, productRow } from "./product-row";
+import type { Call, ShopperCall } from "./transaction";
+import { ProductHolder } from "./product-holder";
+import type { BorrowRequest } from "./shards";
 import type { ShardReport, Transfer } from "../shards/transfer";
-
-/** A safety net: the alarm comes back this soon after events are recorded, in case the object
- * is evicted while copying them. */
-const HISTORY_SAFETY_MS = 5_000;
-
-/** How an RPC method runs: a write waits for its place in the group commit, a read does not. */
-interface How {
-  write?: boolean;
-  /** The hold, order or refund the request is about, named in the answer if it is unknown. */
-  about?: readonly ["hold_not_found" | "order_not_found" | "refund_not_found", string];
-}
 
 /**
  * One object per product: the single writer of that product's stock, holds, orders and webhook
  * keys. Every check-and-write is one synchronous SQLite transaction with no await inside, so
  * concurrent requests are applied one after another and can never oversell. An object for a
  * product that does not exist writes nothing: its schema is only made once the catalogue in D1
- * has confirmed the product. The class only wires: each rule is a function over `Tx` beside it,
- * the operators' and the queue's calls are in operator-calls.ts and queue-calls.ts, and every
- * transaction runs through `serve` (open the product) and `transact` (transaction.ts).
+ * has confirmed the product. The class only wires its RPC methods and its alarm: each rule is a
+ * function over `Tx` beside it, the operators' and the queue's calls are in operator-calls.ts and
+ * queue-calls.ts, a coordinator's and its shards' calls in shard-side.ts, and what the object holds
+ * and how every call runs (open the product, then one transaction, or a read) in product-holder.ts.
  */
-export class ProductObject extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
-  /** The product this object owns, once its row exists. */
-  private productId: number | null = null;
-  private readonly schedule: AlarmSchedule;
-  private history: HistoryFlusher | null = null;
-  private queue: ProductQueue | null = null;
-  /** Whether the product's queue is on, so holds and writes skip it without a read when not. */
-  private queueEnabled = false;
-  private rejectedSinceStart = 0;
-  /** Product reads served since the object started (the bench counts object calls per read). */
-  private productReads = 0;
-  private readonly writes: GroupCommit;
-  private readonly scope: TransactionScope;
-  private readonly live: LiveFanout;
-  /** Null: the product's own object (its coordinator); k: shard k, named `<product>:<k>`. */
-  private readonly shard: number | null;
-  /** The calls between a coordinator and its shards (docs/sharding.md). */
-  private readonly shards: ShardSide;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.shard = shardOfName(ctx.id.name);
-    this.schedule = new AlarmSchedule(ctx.storage);
-    this.writes = new GroupCommit(ctx.storage);
-    this.scope = {
-      storage: ctx.storage,
-      sql: this.sql,
-      deadline: (at) => this.schedule.deadline(at),
-      shard: this.shard,
-    };
-    this.shards = new ShardSide({
-      env,
-      shard: this.shard,
-      write: (call, work) => this.write(call, work),
-      arm: (at) => this.schedule.arm(at),
-      defaults: () => configFrom(this.env),
-    });
-    this.live = new LiveFanout(ctx, env, {
-      productId: () => this.productId,
-      state: () => this.liveState(),
-    });
-    void ctx.blockConcurrencyWhile(async () => {
-      await this.schedule.load();
-      await this.live.load();
-      // Only an object that already holds a product has a schema to bring up to date.
-      if (storedSchemaVersion(this.sql) === 0) return;
-      ctx.storage.transactionSync(() => migrate(this.sql));
-      const product = findProductRow(this.sql) as ProductCounters | undefined;
-      if (product) this.opened(product.id);
-      this.schedule.expiryAt = earliestDeadline(this.sql);
-      this.schedule.retentionAt = nextPrunableAt(this.sql, configFrom(env).retentionMs);
-      // History an earlier instance left uncopied is picked up by the next alarm.
-      if (product?.outbox_backlog) this.schedule.arm(Date.now());
-    });
-  }
-
+export class ProductObject extends ProductHolder {
   // ---- RPC methods, called by the Worker -------------------------------------------------
 
   /**
@@ -410,128 +326,5 @@ export class ProductObject extends DurableObject<Env> {
     this.live.changed();
     await this.history?.onAlarm();
     if (this.shard !== null || this.sharded()) await this.shards.onAlarm(call);
-  }
-
-  // ---- internals ----------------------------------------------------------------------------
-
-  /** A coordinator whose stock is (or was) lent to shards: reads and metrics sum them. */
-  private sharded(): boolean {
-    if (this.shard !== null) return false;
-    const product = productRow(this.sql);
-    return product.shards > 1 || product.lent > 0;
-  }
-
-  private view(product: ProductRow): ProductView {
-    return productView(product, configFrom(this.env));
-  }
-
-  /** What the relays get per flush: stock as a read answers it, and the queue's frontier. */
-  private liveState(): LiveState | null {
-    if (this.productId === null) return null;
-    const now = Date.now();
-    const row = productAsOf(this.sql, productRow(this.sql), now, this.schedule.expiryAt);
-    // A sharded product's frame sums its shards, as of their last reports (shard-side.ts).
-    const stock = this.sharded() ? shardedFrame(this.sql, configFrom(this.env)) : stockFrame(row);
-    return { stock, frontier: this.queue?.frontierView(row, now) ?? null };
-  }
-
-  /** This object now holds its product: the history copier and the queue can start. */
-  private opened(productId: number): void {
-    this.productId = productId;
-    this.queue = new ProductQueue(this.sql);
-    this.queueEnabled = productRow(this.sql).queue_enabled === 1;
-    this.history = new HistoryFlusher({
-      state: this.ctx,
-      db: () => this.env.DB,
-      productId,
-      arm: (at) => this.schedule.arm(at),
-    });
-  }
-
-  /**
-   * Make sure this object holds its product, copying the catalogue entry from D1 the first time.
-   * Returns a failure when the product does not exist (or the catalogue cannot be read); then
-   * nothing has been written.
-   */
-  private async open(productId: number): Promise<Failure | null> {
-    if (this.productId === productId) return null;
-    if (this.productId !== null) return failure("product_not_found", `No product ${productId}.`);
-    const entry = await fetchCatalogueEntry(this.env.DB, productId);
-    if ("ok" in entry) return entry;
-    if (this.productId === null) {
-      this.ctx.storage.transactionSync(() => {
-        migrate(this.sql);
-        openProduct(this.sql, entry, this.shard);
-      });
-      this.opened(productId);
-    }
-    return null;
-  }
-
-  /**
-   * Open the product, then run `work` as one synchronous transaction: a write in its place in the
-   * group commit, a read at once. A request about one hold, order or refund of a product that does
-   * not exist is told that one is unknown; either way nothing has been written.
-   */
-  private async serve<T>(call: Call, how: How, work: (tx: Tx) => T): Promise<T | Failure> {
-    const missing = await this.openAbout(call.productId, how.about);
-    if (missing) return missing;
-    return how.write ? this.write(call, work) : this.transact(call, work);
-  }
-
-  /** Open the product, then `read` with no transaction and nothing written, as of now. */
-  private async look<T>(call: Call, about: How["about"], read: (at: Look) => T) {
-    const missing = await this.openAbout(call.productId, about);
-    return missing ?? read({ sql: this.sql, now: Date.now(), productId: call.productId });
-  }
-
-  private async openAbout(productId: number, about: How["about"]): Promise<Failure | null> {
-    // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
-    // answering so creates nothing (an id can name any of 256 shards).
-    if (this.shard !== null && this.productId === null && about) {
-      const [unknown, id] = about;
-      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
-    }
-    const missing = await this.open(productId);
-    if (missing?.code !== "product_not_found" || !about) return missing;
-    const [unknown, id] = about;
-    return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
-  }
-
-  /** A request that changes state: one transaction, in its place in the group commit. */
-  private write<T>(call: Call, work: (tx: Tx) => T): Promise<T> {
-    return this.writes.run(() => this.transact(call, work));
-  }
-
-  /**
-   * Run `work` as one synchronous transaction after releasing whatever is due, and admit the next
-   * in line before it commits. Once it has committed, arm the alarm and copy what it recorded.
-   */
-  private transact<T>(call: Call, work: (tx: Tx) => T): T {
-    const now = Date.now();
-    let done: { result: T; recorded: boolean };
-    try {
-      done = runTransaction(this.scope, call, now, (tx) => {
-        if (now >= this.schedule.expiryAt) this.schedule.expiryAt = releaseDue(tx);
-        const result = work(tx);
-        // A place may have freed (or the rate budget refilled): admit the next in line.
-        const queue = this.queueEnabled ? this.queue : null;
-        queue?.admit(tx, productRow(tx.sql));
-        this.schedule.queueTickAt = queue?.nextTickAt(productRow(tx.sql), now) ?? Infinity;
-        return result;
-      });
-    } catch (error) {
-      this.schedule.rescanExpiry(); // what the rolled-back work learnt about deadlines is void
-      // ...and so is what the queue changed in memory: read it again from what committed.
-      if (this.productId !== null) this.queue = new ProductQueue(this.sql);
-      throw error;
-    }
-    // Whatever closed now (a hold, an order, a key) may be deleted once retention has passed.
-    const retentionAt = now + configFrom(this.env).retentionMs;
-    this.schedule.retentionAt = Math.min(this.schedule.retentionAt, retentionAt);
-    this.schedule.arm(done.recorded ? now + HISTORY_SAFETY_MS : Infinity);
-    if (done.recorded) this.history?.nudge();
-    this.live.changed();
-    return done.result;
   }
 }
