@@ -142,7 +142,10 @@ describe("a sharded sale", () => {
     expect(checked.shards.per_shard.reduce((n: number, s: any) => n + s.sold, 0)).toBe(stock);
 
     // A restock withdraws the certificate and the new units sell.
-    expect((await restock(id, 3)).status).toBe(200);
+    const restocked = await restock(id, 3);
+    expect(restocked.status).toBe(200);
+    // Its answer is the product as a read gives it: summed over the pool and the shards.
+    expect(restocked.body).toMatchObject({ stock: 3, available: 3, reserved: 0, sold_out: false });
     product = (await getProduct(id)).body;
     expect(product).toMatchObject({ available: 3, sold_out: false });
     const more = await hold(id, 1, as(shoppers[0]!));

@@ -161,8 +161,10 @@ export class ProductObject extends ProductHolder {
     const answer = await this.serve(call, { write: true }, (tx) =>
       restock(tx, call.qty, call.idempotencyKey, () => this.view(productRow(tx.sql))),
     );
-    if (answer.ok && this.sharded()) await this.shards.poolGrew(call);
-    return answer;
+    if (!answer.ok || !this.sharded()) return answer;
+    await this.shards.poolGrew(call);
+    // The product as a read answers it: summed over the pool and the shards.
+    return { ...answer, product: await this.shards.readProduct(call) };
   }
 
   async resolveRefund(
