@@ -355,3 +355,29 @@ describe("transfers not yet acknowledged", () => {
     expect((await metrics(id)).body.invariants).toMatchObject({ ok: true });
   });
 });
+
+describe("a shard running low", () => {
+  it("borrows ahead (a prefetch) once its free units fall below two borrows' worth", async () => {
+    const id = await shardedProduct(1_000, 2);
+    const [shopper] = shoppersOnEveryShard(1, 1);
+    const home = homeShard(shopper!, 2);
+    expect((await hold(id, 1, as(shopper!))).status).toBe(201);
+    // The hold's own borrow brought a minimum block (4 units); 3 were left free, under the low
+    // water mark, so the shard asked for another block with no hold waiting.
+    let shard: any;
+    for (let i = 0; i < 50; i++) {
+      shard = (await metrics(id)).body.shards.per_shard.find((s: any) => s.shard === home);
+      if (shard.granted > 4) break;
+      await scheduler.wait(20);
+    }
+    expect(shard).toMatchObject({ holds_active: 1, reserved: 1 });
+    expect(shard.granted).toBeGreaterThanOrEqual(8);
+    expect(shard.available).toBe(shard.granted - 1);
+    const checked = (
+      await call("GET", `/api/admin/products/${id}/metrics?check=full`, {
+        headers: ADMIN,
+      })
+    ).body;
+    expect(checked.invariants.ok).toBe(true);
+  });
+});

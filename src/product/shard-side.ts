@@ -11,7 +11,7 @@ import { shardName } from "../contract/ids";
 import type { ProductMetricsView, ProductView } from "../contract/shapes";
 import type { StockFrame } from "../contract/live";
 import { logEvent } from "../log";
-import { noteDemand, wantedBlock, type RateEstimate } from "../shards/blocks";
+import { lowWater, noteDemand, wantedBlock, type RateEstimate } from "../shards/blocks";
 import { allotted, type Ledger } from "../shards/ledger";
 import type { ShardReport, Transfer } from "../shards/transfer";
 import type { ProductDefaults } from "./product-row";
@@ -73,6 +73,8 @@ export interface ShardHost {
   /** Wake the alarm at this time (it only ever moves earlier). */
   arm(at: number): void;
   defaults(): ProductDefaults;
+  /** This object's free units now (stock less reserved), read with no transaction. */
+  free(): number;
 }
 
 /** Unacknowledged transfers are sent again this long after they were made. */
@@ -117,6 +119,8 @@ export class ShardSide {
   private dryUntil = 0;
   private dryMs = 0;
   private readonly rate: RateEstimate = { rate: 0, at: 0 };
+  /** How long a borrow takes, recently (ms, a moving average): how far ahead to prefetch. */
+  private borrowMs = 20;
 
   constructor(private readonly host: ShardHost) {}
 
@@ -145,18 +149,36 @@ export class ShardSide {
   ): Promise<A> {
     noteDemand(this.rate, qty, Date.now());
     let answer = await tryHold();
-    for (let round = 0; round < BORROW_ROUNDS; round++) {
-      if (answer.ok || answer.code !== "insufficient_stock") return answer;
+    for (let round = 0; ; round++) {
+      if (answer.ok) {
+        this.prefetchIfLow(call);
+        return answer;
+      }
+      if (answer.code !== "insufficient_stock" || round >= BORROW_ROUNDS) return answer;
       if (Date.now() < this.dryUntil) return answer;
       if ((await this.borrow(call, qty)) === 0) return answer;
       answer = await tryHold();
     }
-    return answer;
   }
 
   /**
-   * Borrow for a hold short of `qty` units. One borrow is in flight per shard; the holds that fall
-   * short meanwhile wait for the next one, which asks for all of their units together.
+   * A shard running low borrows ahead (a prefetch, with no hold waiting), so that the next holds
+   * find units instead of waiting for a borrow: when its free units would last less than two
+   * borrows at its recent rate (`lowWater`). Only when no borrow is in flight and the pool was not
+   * found empty just now; in the end game the coordinator grants a prefetch nothing.
+   */
+  private prefetchIfLow(call: ShardCall): void {
+    if (this.borrowing || Date.now() < this.dryUntil) return;
+    if (this.host.free() >= lowWater(this.rate.rate, this.borrowMs, SHARD_BLOCKS)) return;
+    this.borrow(call, 0).catch((error: unknown) =>
+      logEvent("Prefetch failed.", { product_id: call.productId, error: String(error) }, "warn"),
+    );
+  }
+
+  /**
+   * Borrow for a hold short of `qty` units (0: a prefetch). One borrow is in flight per shard;
+   * the holds that fall short meanwhile wait for the next one, which asks for all of their units
+   * together.
    */
   private borrow(call: ShardCall, qty: number): Promise<number> {
     this.need += qty;
@@ -180,6 +202,7 @@ export class ShardSide {
 
   private async borrowOnce(call: ShardCall, need: number): Promise<number> {
     const shard = this.shard;
+    const started = Date.now();
     const report = await this.host.write(call, (tx) => shardReport(tx, shard));
     const want = wantedBlock(this.rate.rate, need, SHARD_BLOCKS);
     let answer;
@@ -205,8 +228,10 @@ export class ShardSide {
       return applyGrants(tx, shard, grants);
     });
     const moved = after.granted - report.granted;
+    this.borrowMs += (Math.max(1, Date.now() - started) - this.borrowMs) / 4;
     if (moved > 0) this.wet();
-    else {
+    // A prefetch that got nothing says only that no block is spare: a short hold still asks.
+    else if (need > 0) {
       this.dryMs = Math.min(DRY_MAX_MS, Math.max(DRY_MIN_MS, this.dryMs * 2));
       this.dryUntil = Date.now() + this.dryMs;
     }
