@@ -80,8 +80,8 @@ export interface CatalogueOutage {
   answeredByObject: number;
 }
 
-/** A first read of an id in flight this long is taken to be lost (its request went away). */
-const FIRST_READ_LOST_MS = 1_000;
+/** A read of an id in flight this long is taken to be lost (its request went away). */
+const READ_LOST_MS = 1_000;
 
 /**
  * What the Worker remembers of the catalogue: entries and misses, each for `ttlMs`. Only what was
@@ -95,8 +95,8 @@ const FIRST_READ_LOST_MS = 1_000;
  */
 export class CatalogueCache {
   private readonly entries = new Map<number, Remembered>();
-  /** Ids never read here whose first read is in flight, and since when. */
-  private readonly firstReads = new Map<number, number>();
+  /** Ids a request is reading from D1 now, and since when. */
+  private readonly reading = new Map<number, { since: number }>();
   readonly outage: CatalogueOutage = { readFailures: 0, servedStale: 0, answeredByObject: 0 };
 
   constructor(
@@ -112,19 +112,16 @@ export class CatalogueCache {
   async lookup(db: D1Database, productId: number): Promise<CatalogueEntry | null> {
     const cached = this.entries.get(productId);
     const now = this.now();
-    // Fresh, or being read again by another request (that has not been at it for a whole period).
-    if (cached && (cached.until > now || (cached.refreshingSince ?? -Infinity) > now - this.ttlMs))
-      return cached.entry;
-    if (cached) cached.refreshingSince = now;
-    else {
-      // Another request is reading this id for the first time (and has not been at it so long
-      // that it must have gone away): look again shortly.
-      if ((this.firstReads.get(productId) ?? -Infinity) > now - FIRST_READ_LOST_MS) {
-        await this.sleep(1);
-        return this.lookup(db, productId);
-      }
-      this.firstReads.set(productId, now);
+    if (cached && cached.until > now) return cached.entry;
+    // Another request is reading it (and has not been at it so long that it must have gone away):
+    // the entry read before meanwhile, or, for an id never read here, look again shortly.
+    if ((this.reading.get(productId)?.since ?? -Infinity) > now - READ_LOST_MS) {
+      if (cached) return cached.entry;
+      await this.sleep(1);
+      return this.lookup(db, productId);
     }
+    const mine = { since: now };
+    this.reading.set(productId, mine);
     try {
       const read = await readCatalogue(db, productId);
       // Unless this isolate learnt something newer meanwhile (a change made through it).
@@ -146,8 +143,7 @@ export class CatalogueCache {
       this.keep(productId, known, known);
       return known;
     } finally {
-      if (cached) cached.refreshingSince = undefined;
-      else this.firstReads.delete(productId);
+      if (this.reading.get(productId) === mine) this.reading.delete(productId);
     }
   }
 
@@ -183,6 +179,4 @@ interface Remembered {
   until: number;
   /** The last entry ever read for the id, served while D1 fails. */
   known?: CatalogueEntry;
-  /** When a request started reading D1 for it again: the others get `entry` meanwhile. */
-  refreshingSince?: number;
 }

@@ -33,11 +33,6 @@ export function newRefundId(productId: number, shard: number | null = null): str
   return `rfd_${owner(productId, shard)}_${random()}`;
 }
 
-function productIn(pattern: RegExp, id: string): number | null {
-  const match = pattern.exec(id);
-  return match ? Number(match[1]) : null;
-}
-
 /** Where an id's record lives: its product, and the shard (null: the product's own object). */
 export interface IdOwner {
   productId: number;
@@ -60,15 +55,6 @@ export const ownerOfRefund = (refundId: string): IdOwner | null => ownerIn(REFUN
 export function shardName(productId: number, shard: number): string {
   return `${productId}:${shard}`;
 }
-
-/** The product a hold id belongs to, or null when it cannot be a hold id at all. */
-export const productOfHold = (holdId: string): number | null => productIn(HOLD_ID, holdId);
-
-/** The product an order id belongs to, or null when it cannot be an order id at all. */
-export const productOfOrder = (orderId: string): number | null => productIn(ORDER_ID, orderId);
-
-/** The product a refund id belongs to, or null when it cannot be a refund id at all. */
-export const productOfRefund = (refundId: string): number | null => productIn(REFUND_ID, refundId);
 
 /** Crockford's base32: no I, L, O or U, so a number read aloud or retyped is not misread. */
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -108,10 +108,8 @@ export abstract class ProductHolder extends DurableObject<Env> {
   // ---- internals ----------------------------------------------------------------------------
 
   /** A coordinator whose stock is (or was) lent to shards: reads and metrics sum them. */
-  protected sharded(): boolean {
-    if (this.shard !== null) return false;
-    const product = productRow(this.sql);
-    return product.shards > 1 || product.lent > 0;
+  protected sharded(product: ProductRow = productRow(this.sql)): boolean {
+    return this.shard === null && (product.shards > 1 || product.lent > 0);
   }
 
   protected view(product: ProductRow): ProductView {
@@ -124,7 +122,9 @@ export abstract class ProductHolder extends DurableObject<Env> {
     const now = Date.now();
     const row = productAsOf(this.sql, productRow(this.sql), now, this.schedule.expiryAt);
     // A sharded product's frame sums its shards, as of their last reports (shard-side.ts).
-    const stock = this.sharded() ? shardedFrame(this.sql, configFrom(this.env)) : stockFrame(row);
+    const stock = this.sharded(row)
+      ? shardedFrame(this.sql, configFrom(this.env))
+      : stockFrame(row);
     return { stock, frontier: this.queue?.frontierView(row, now) ?? null };
   }
 

@@ -50,8 +50,9 @@ export class ProductObject extends ProductHolder {
     const missing = await this.open(call.productId);
     if (missing) return missing;
     this.productReads++;
-    if (this.sharded()) return { ok: true, product: await this.shards.readProduct(call) };
-    const product = productAsOf(this.sql, productRow(this.sql), Date.now(), this.schedule.expiryAt);
+    const row = productRow(this.sql);
+    if (this.sharded(row)) return { ok: true, product: await this.shards.readProduct(call) };
+    const product = productAsOf(this.sql, row, Date.now(), this.schedule.expiryAt);
     return { ok: true, product: this.view(product) };
   }
 

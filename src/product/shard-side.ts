@@ -341,7 +341,9 @@ export class ShardSide {
   }
 
   /** Every shard's report, fresh where the shard answers, the last one kept where it does not. */
-  private async freshLedger(call: ShardCall): Promise<{ ledger: Ledger; product: ProductRow }> {
+  private async freshLedger(
+    call: ShardCall,
+  ): Promise<{ ledger: Ledger; product: ProductRow; certified: boolean }> {
     const n = await this.host.write(call, (tx) => knownShards(tx));
     const reports = await fanOut(
       Array.from({ length: n }, (_, k) => k),
@@ -354,13 +356,13 @@ export class ShardSide {
         return answer.ok ? answer.report : null;
       },
     );
-    return this.host.write(call, (tx) => ({
-      ledger: noteReports(
+    return this.host.write(call, (tx) => {
+      const ledger = noteReports(
         tx,
         reports.filter((r): r is ShardReport => r !== null),
-      ),
-      product: productRow(tx.sql),
-    }));
+      );
+      return { ledger, product: productRow(tx.sql), certified: certifiedSoldOut(tx, ledger) };
+    });
   }
 
   /**
@@ -368,8 +370,7 @@ export class ShardSide {
    * held, summed; sold out only by the coordinator's certificate.
    */
   async readProduct(call: ShardCall): Promise<ProductView> {
-    const { ledger, product } = await this.freshLedger(call);
-    const certified = await this.host.write(call, (tx) => certifiedSoldOut(tx, ledger));
+    const { ledger, product, certified } = await this.freshLedger(call);
     return shardedView(product, ledger, certified, this.host.defaults());
   }
 
@@ -383,7 +384,7 @@ export class ShardSide {
     own: ProductMetricsView,
     full: boolean,
   ): Promise<ProductMetricsView> {
-    const { ledger, product } = await this.freshLedger(call);
+    const { ledger, product, certified } = await this.freshLedger(call);
     const n = ledger.accounts.length;
     const perShard = await fanOut(
       Array.from({ length: n }, (_, k) => k),
@@ -397,7 +398,6 @@ export class ShardSide {
         return answer.ok ? answer.metrics : null;
       },
     );
-    const certified = await this.host.write(call, (tx) => certifiedSoldOut(tx, ledger));
     return combineMetrics(own, product, ledger, perShard, certified);
   }
 
