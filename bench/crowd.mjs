@@ -17,7 +17,7 @@ import http from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cpuDelta, machineBusyMs, ownCpuMs, treeCpu } from "./lib/cpu.mjs";
-import { admin, createProduct, productMetrics } from "./lib/http.mjs";
+import { admin, createProduct, productMetrics, send } from "./lib/http.mjs";
 import { latencySummary } from "./lib/stats.mjs";
 
 /** How often a waiting shopper polls its ticket (the Worker answers from a copy ≤ 1 s old). */
@@ -29,54 +29,6 @@ const RETRY_MS = 100;
 const DEADLINE_MS = 120_000;
 /** The queue's settings for the crowd: the API's defaults (admit 50 a second, 60 s to use it). */
 export const QUEUE_SETTINGS = { enabled: true, admit_per_second: 50, admission_ttl_seconds: 60 };
-
-/** One HTTP request on the shared keep-alive agent: status, parsed JSON, latency in ms. */
-function send(agent, base, method, path, body, headers) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const request = http.request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: {
-          ...headers,
-          ...(payload === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
-        },
-      },
-      (response) => {
-        const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
-        response.on("end", () => {
-          let json = null;
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          } catch {
-            // not JSON
-          }
-          resolve({ status: response.statusCode, json, ms: performance.now() - started });
-        });
-        response.on("error", (error) =>
-          resolve({ status: 0, error: String(error), ms: performance.now() - started }),
-        );
-      },
-    );
-    request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
-    request.on("error", (error) =>
-      resolve({
-        status: 0,
-        error: String(error.message ?? error),
-        ms: performance.now() - started,
-      }),
-    );
-    request.end(payload);
-  });
-}
 
 /** The seq a ticket carries (`qt1.<base64url JSON {p,s,h}>.<signature>`): the ticket order. */
 export function ticketSeq(ticket) {

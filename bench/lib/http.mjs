@@ -1,4 +1,6 @@
-// Plain JSON calls for setting up products and reading metrics, outside the measured rows.
+// Plain JSON calls for setting up products and reading metrics, outside the measured rows, and
+// `send`, one request on a keep-alive agent for the drivers that measure their own latencies.
+import http from "node:http";
 
 export const ADMIN_TOKEN = "dev-admin-token";
 export const JSON_HEADERS = { "content-type": "application/json" };
@@ -53,4 +55,52 @@ export async function productMetrics(baseUrl, id) {
   if (status !== 200)
     throw new Error(`metrics of product ${id}: HTTP ${status} ${JSON.stringify(json)}`);
   return json;
+}
+
+/** One HTTP request on the shared keep-alive agent: status, parsed JSON, latency in ms. */
+export function send(agent, base, method, path, body, headers) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const request = http.request(
+      {
+        agent,
+        host: base.hostname,
+        port: base.port,
+        method,
+        path,
+        headers: {
+          ...headers,
+          ...(payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+        },
+      },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("end", () => {
+          let json = null;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          } catch {
+            // not JSON
+          }
+          resolve({ status: response.statusCode, json, ms: performance.now() - started });
+        });
+        response.on("error", (error) =>
+          resolve({ status: 0, error: String(error), ms: performance.now() - started }),
+        );
+      },
+    );
+    request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
+    request.on("error", (error) =>
+      resolve({
+        status: 0,
+        error: String(error.message ?? error),
+        ms: performance.now() - started,
+      }),
+    );
+    request.end(payload);
+  });
 }

@@ -43,23 +43,19 @@ async function product(stock) {
 const stubOf = (id) => env.PRODUCTS.getByName(String(id));
 const call = (id) => ({ productId: id, requestId: "shard-costs" });
 
+/** One unit for an anonymous shopper: a hold where there is stock, a refusal where there is none. */
+const holdOne = (stub, id) =>
+  stub.createHold({
+    ...call(id),
+    shopperId: null,
+    qty: 1,
+    idempotencyKey: `auto:${crypto.randomUUID()}`,
+    freshKey: true,
+  });
+
 const OPERATIONS = {
-  hold: (stub, id) =>
-    stub.createHold({
-      ...call(id),
-      shopperId: null,
-      qty: 1,
-      idempotencyKey: `auto:${crypto.randomUUID()}`,
-      freshKey: true,
-    }),
-  refusal: (stub, id) =>
-    stub.createHold({
-      ...call(id),
-      shopperId: null,
-      qty: 1,
-      idempotencyKey: `auto:${crypto.randomUUID()}`,
-      freshKey: true,
-    }),
+  hold: holdOne,
+  refusal: holdOne,
   transfer: (stub, id) =>
     stub.restock({ ...call(id), qty: 1, idempotencyKey: crypto.randomUUID() }),
 };

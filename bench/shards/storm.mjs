@@ -11,6 +11,8 @@
 // Idempotency-Key, so a hold retried after a dropped connection is never doubled.
 import http from "node:http";
 import { parseArgs } from "node:util";
+import { admin, createProduct, send } from "../lib/http.mjs";
+import { latencySummary } from "../lib/stats.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -26,67 +28,14 @@ const SHARDS = Number(values.shards);
 const STOCK = Number(values.stock);
 const HOLDS = Number(values.holds);
 const CONNECTIONS = Number(values.connections);
-const ADMIN = { authorization: "Bearer dev-admin-token" };
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-
-/** One request: status and parsed JSON body, and its latency in ms. */
-function send(method, path, body, headers = {}) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const request = http.request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: {
-          ...headers,
-          ...(payload === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
-        },
-      },
-      (response) => {
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk) => (text += chunk));
-        response.on("end", () => {
-          let json;
-          try {
-            json = text ? JSON.parse(text) : null;
-          } catch {
-            json = { raw: text };
-          }
-          resolve({ status: response.statusCode, body: json, ms: performance.now() - started });
-        });
-      },
-    );
-    request.on("error", (error) =>
-      resolve({ status: 0, body: { error: String(error) }, ms: performance.now() - started }),
-    );
-    if (payload !== undefined) request.write(payload);
-    request.end();
-  });
-}
-
-const percentile = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 async function main() {
   const id = 900_000 + Math.floor(Math.random() * 90_000);
-  const created = await send(
-    "POST",
-    "/api/admin/products",
-    { id, name: `Shard storm ${id}`, price_cents: 100, currency: "USD", stock: STOCK },
-    ADMIN,
-  );
-  if (created.status !== 201)
-    throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-  const sharded = await send("PATCH", `/api/admin/products/${id}`, { shards: SHARDS }, ADMIN);
+  await createProduct(base, id, STOCK, { name: `Shard storm ${id}` });
+  const sharded = await admin(base, "PATCH", `/api/admin/products/${id}`, { shards: SHARDS });
   if (sharded.status !== 200)
-    throw new Error(`shards: ${sharded.status} ${JSON.stringify(sharded.body)}`);
+    throw new Error(`shards: ${sharded.status} ${JSON.stringify(sharded.json)}`);
 
   const statuses = new Map();
   const codes = new Map();
@@ -100,28 +49,23 @@ async function main() {
       const headers = { "x-shopper-id": `storm-${id}-${i}`, "idempotency-key": `storm-${id}-${i}` };
       let answer;
       for (let attempt = 1; attempt <= 5; attempt++) {
-        answer = await send("POST", "/api/holds", { product_id: id, qty: 1 }, headers);
+        answer = await send(agent, base, "POST", "/api/holds", { product_id: id, qty: 1 }, headers);
         // A dropped connection or a 503 is retried with the same key: never a second hold.
         if (answer.status !== 0 && answer.status !== 503) break;
         retried++;
       }
       latencies.push(answer.ms);
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-      const code = answer.body?.error?.code ?? "created";
+      const code = answer.json?.error?.code ?? "created";
       codes.set(code, (codes.get(code) ?? 0) + 1);
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, slot));
   const seconds = (performance.now() - started) / 1_000;
-  latencies.sort((a, b) => a - b);
+  const latency = latencySummary(latencies);
 
-  const product = await send("GET", `/api/products/${id}`);
-  const metrics = await send(
-    "GET",
-    `/api/admin/products/${id}/metrics?check=full`,
-    undefined,
-    ADMIN,
-  );
+  const product = (await admin(base, "GET", `/api/products/${id}`)).json;
+  const metrics = (await admin(base, "GET", `/api/admin/products/${id}/metrics?check=full`)).json;
   const successes = statuses.get(201) ?? 0;
   const report = {
     product_id: id,
@@ -136,19 +80,19 @@ async function main() {
     codes: Object.fromEntries(codes),
     retried,
     latency_ms: {
-      p50: Number(percentile(latencies, 0.5).toFixed(1)),
-      p99: Number(percentile(latencies, 0.99).toFixed(1)),
-      max: Number(latencies.at(-1).toFixed(1)),
+      p50: Number(latency.p50?.toFixed(1)),
+      p99: Number(latency.p99?.toFixed(1)),
+      max: Number(latency.max?.toFixed(1)),
     },
     product: {
-      available: product.body.available,
-      reserved: product.body.reserved,
-      sold_out: product.body.sold_out,
+      available: product.available,
+      reserved: product.reserved,
+      sold_out: product.sold_out,
     },
-    invariants: metrics.body.invariants,
-    pool: metrics.body.shards?.pool,
-    in_flight: metrics.body.shards?.in_flight,
-    per_shard: metrics.body.shards?.per_shard.map((s) => ({
+    invariants: metrics.invariants,
+    pool: metrics.shards?.pool,
+    in_flight: metrics.shards?.in_flight,
+    per_shard: metrics.shards?.per_shard.map((s) => ({
       shard: s.shard,
       reserved: s.reserved,
       available: s.available,
@@ -157,7 +101,7 @@ async function main() {
     })),
   };
   console.log(JSON.stringify(report, null, 2));
-  const ok = successes === STOCK && metrics.body.invariants?.ok === true;
+  const ok = successes === STOCK && metrics.invariants?.ok === true;
   console.log(ok ? "PASS: exactly the stock was held, and the check passes" : "FAIL");
   agent.destroy();
   process.exitCode = ok ? 0 : 1;
