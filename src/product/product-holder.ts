@@ -81,10 +81,6 @@ export abstract class ProductHolder extends DurableObject<Env> {
       write: (call, work) => this.write(call, work),
       arm: (at) => this.schedule.arm(at),
       defaults: () => configFrom(this.env),
-      free: () => {
-        const product = productRow(this.sql);
-        return product.stock - product.reserved;
-      },
     });
     this.live = new LiveFanout(ctx, env, {
       productId: () => this.productId,

@@ -73,8 +73,6 @@ export interface ShardHost {
   /** Wake the alarm at this time (it only ever moves earlier). */
   arm(at: number): void;
   defaults(): ProductDefaults;
-  /** This object's free units now (stock less reserved), read with no transaction. */
-  free(): number;
 }
 
 /** Unacknowledged transfers are sent again this long after they were made. */
@@ -142,7 +140,7 @@ export class ShardSide {
    * from the coordinator, made outside any transaction, its grant applied in a transaction of its
    * own; each try is a fresh synchronous transaction.
    */
-  async hold<A extends { ok: boolean; code?: string }>(
+  async hold<A extends { ok: boolean; code?: string; available?: number }>(
     call: ShardCall,
     qty: number,
     tryHold: () => Promise<A>,
@@ -151,7 +149,8 @@ export class ShardSide {
     let answer = await tryHold();
     for (let round = 0; ; round++) {
       if (answer.ok) {
-        this.prefetchIfLow(call);
+        // What is left after the hold (absent on a replay, which reserved nothing new).
+        if (answer.available !== undefined) this.prefetchIfLow(call, answer.available);
         return answer;
       }
       if (answer.code !== "insufficient_stock" || round >= BORROW_ROUNDS) return answer;
@@ -167,9 +166,9 @@ export class ShardSide {
    * borrows at its recent rate (`lowWater`). Only when no borrow is in flight and the pool was not
    * found empty just now; in the end game the coordinator grants a prefetch nothing.
    */
-  private prefetchIfLow(call: ShardCall): void {
+  private prefetchIfLow(call: ShardCall, free: number): void {
     if (this.borrowing || Date.now() < this.dryUntil) return;
-    if (this.host.free() >= lowWater(this.rate.rate, this.borrowMs, SHARD_BLOCKS)) return;
+    if (free >= lowWater(this.rate.rate, this.borrowMs, SHARD_BLOCKS)) return;
     this.borrow(call, 0).catch((error: unknown) =>
       logEvent("Prefetch failed.", { product_id: call.productId, error: String(error) }, "warn"),
     );
