@@ -175,14 +175,12 @@ export abstract class ProductHolder extends DurableObject<Env> {
   }
 
   protected async openAbout(productId: number, about: How["about"]): Promise<Failure | null> {
+    if (!about) return this.open(productId);
     // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
     // answering so creates nothing (an id can name any of 256 shards).
-    if (this.shard !== null && this.productId === null && about) {
-      const [unknown, id] = about;
-      return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
-    }
-    const missing = await this.open(productId);
-    if (missing?.code !== "product_not_found" || !about) return missing;
+    const unopenedShard = this.shard !== null && this.productId === null;
+    const missing = unopenedShard ? null : await this.open(productId);
+    if (!unopenedShard && missing?.code !== "product_not_found") return missing;
     const [unknown, id] = about;
     return failure(unknown, `No ${unknown.replace("_not_found", "")} ${id}.`);
   }
