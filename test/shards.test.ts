@@ -80,13 +80,6 @@ describe("PATCH /api/admin/products/:id shards", () => {
     expect((await patchProduct(id, { shards: 2 })).status).toBe(200);
     expect((await metrics(id)).body.invariants).toMatchObject({ ok: true, violations: [] });
   });
-
-  it("refuses the queue with shards (409 shards_unsupported)", async () => {
-    const id = await shardedProduct(10, 2);
-    const res = await patchProduct(id, { queue: { enabled: true } });
-    expect([409, 503]).toContain(res.status);
-    if (res.status === 409) expect(res.body.error.code).toBe("shards_unsupported");
-  });
 });
 
 describe("a sharded sale", () => {

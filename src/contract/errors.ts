@@ -34,7 +34,6 @@ export const ERROR_STATUS = {
   queue_disabled: 409,
   queue_has_tickets: 409,
   shards_busy: 409,
-  shards_unsupported: 409,
   hold_expired: 410,
   hold_released: 410,
   payload_too_large: 413,

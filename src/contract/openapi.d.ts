@@ -322,7 +322,7 @@ export interface paths {
     head?: never;
     /**
      * Change a product's name, picture, description, price, sale window or limits
-     * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. `shards` (1 to 256, docs/sharding.md) changes only while nothing is held or pending on any shard (409 `shards_busy`), and not with the queue on (409 `shards_unsupported`). After a 503 `service_unavailable`, send the same change again.
+     * @description Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. `shards` (1 to 256, docs/sharding.md) changes only while nothing is held or pending on any shard (409 `shards_busy`); with the queue on, holds still go to each shopper's home shard, which redeems their admission at the coordinator. After a 503 `service_unavailable`, send the same change again.
      */
     patch: operations["updateProduct"];
     trace?: never;
@@ -526,7 +526,6 @@ export interface components {
           | "queue_disabled"
           | "queue_has_tickets"
           | "shards_busy"
-          | "shards_unsupported"
           | "hold_expired"
           | "hold_released"
           | "payload_too_large"
@@ -867,7 +866,7 @@ export interface components {
         /** @example 60 */
         admission_ttl_seconds?: number;
       };
-      /** @description Split the stock over this many objects (docs/sharding.md). Only while nothing is held or pending on any of them (409 `shards_busy` otherwise); free units held by shards go back to the pool first. Not with the queue on (409 `shards_unsupported`). */
+      /** @description Split the stock over this many objects (docs/sharding.md). Only while nothing is held or pending on any of them (409 `shards_busy` otherwise); free units held by shards go back to the pool first. */
       shards?: number;
     };
     RestockRequest: {
@@ -2718,7 +2717,7 @@ export interface operations {
         };
       };
       405: components["responses"]["MethodNotAllowed"];
-      /** @description `queue_has_tickets`, `shards_busy`, `shards_unsupported` */
+      /** @description `queue_has_tickets`, `shards_busy` */
       409: {
         headers: {
           "Request-Id": components["headers"]["RequestId"];

@@ -403,7 +403,7 @@ export const ProductUpdateRequest = z
       .optional()
       .openapi({
         description:
-          "Split the stock over this many objects (docs/sharding.md). Only while nothing is held or pending on any of them (409 `shards_busy` otherwise); free units held by shards go back to the pool first. Not with the queue on (409 `shards_unsupported`).",
+          "Split the stock over this many objects (docs/sharding.md). Only while nothing is held or pending on any of them (409 `shards_busy` otherwise); free units held by shards go back to the pool first.",
       }),
   })
   .strict()

@@ -126,8 +126,6 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
     "The queue has tickets: sale_starts_at can only be cleared (to open the line now, shuffled first), not moved.",
   shards_busy:
     "The number of shards changes only while nothing is held or pending on any shard; retry once they have settled.",
-  shards_unsupported:
-    "This combination does not work with shards yet (the queue): change one of them first.",
   hold_expired: "Hold hld_1_3b8e… expired at 2026-12-01T09:02:00.000Z; its units were released.",
   hold_released: "Hold hld_1_3b8e… was released; its units are on sale again.",
   payload_too_large: "Request bodies are limited to 16384 bytes.",

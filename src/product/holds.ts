@@ -36,6 +36,8 @@ export interface HoldRequest {
   defaultLimit: number;
   /** While the product's queue is on: the admission this hold needs, and uses up if made. */
   admission: Admitted | null;
+  /** The id the hold gets, when it was chosen before (a shard redeems its admission under it). */
+  holdId?: string;
 }
 
 export interface Admitted {
@@ -144,7 +146,7 @@ export function createHold(tx: Tx, request: HoldRequest): Answer<HoldMade, HoldR
   if (reserved === null) return refusal(tx, request, heldBack);
 
   const hold: HoldRow = {
-    hold_id: newHoldId(tx.productId, tx.shard),
+    hold_id: request.holdId ?? newHoldId(tx.productId, tx.shard),
     qty: request.qty,
     status: "active",
     created_at: tx.now,

@@ -1,10 +1,10 @@
-import { failure, type Answer } from "../contract/errors";
+import { failure, type Answer, type Failure } from "../contract/errors";
 import type { LatePayments, PaymentStatus, WebhookAnswerView } from "../contract/shapes";
 import { adjust } from "./counters";
 import { findOrder } from "./orders";
 import { createRefund, knownPayment } from "./refunds";
 import { limitOf, moveShopperUnits, unitsOf } from "./shoppers";
-import { productRow } from "./product-row";
+import { available, productRow } from "./product-row";
 import { firstRow, type Tx } from "./tx";
 import { type OrderRow } from "./rows";
 
@@ -40,6 +40,18 @@ export interface PaymentPolicy {
   defaultLimit: number;
   /** Units admitted queue shoppers are counting on: a late payment never takes them. */
   admittedUnits: number;
+  /**
+   * On a shard: a late payment that would be accepted but finds too few units here answers
+   * `LateSaleShort`, having written nothing, so that the shard can borrow them and try again.
+   */
+  askForUnits?: boolean;
+}
+
+/** A late payment short of units on a shard (never an answer to the gateway: see `askForUnits`). */
+export interface LateSaleShort extends Failure {
+  code: "insufficient_stock";
+  /** Units to borrow before trying again. */
+  missing: number;
 }
 
 interface WebhookKeyRow {
@@ -61,7 +73,7 @@ export function settlePayment(
   tx: Tx,
   notice: PaymentNotice,
   policy: PaymentPolicy,
-): Answer<PaymentSettled> {
+): Answer<PaymentSettled, LateSaleShort> {
   const fields = {
     product_id: tx.productId,
     order_id: notice.orderId,
@@ -84,6 +96,7 @@ export function settlePayment(
     if (!tombstone) return failure("order_not_found", `No order ${notice.orderId}.`);
     decided = afterRetention(tx, tombstone, notice, fields);
   }
+  if ("ok" in decided) return decided;
   const { answer, freed } = decided;
   tx.sql.exec(
     `INSERT INTO webhook_keys (idempotency_key, order_id, payment_status, order_status, ignored, received_at, answer)
@@ -189,7 +202,7 @@ function decide(
   notice: PaymentNotice,
   policy: PaymentPolicy,
   fields: Record<string, string | number | undefined>,
-): { answer: WebhookAnswerView; freed: number } {
+): { answer: WebhookAnswerView; freed: number } | LateSaleShort {
   const ignored = (reason?: WebhookAnswerView["reason"]): WebhookAnswerView => ({
     order_id: order.order_id,
     order_status: order.status,
@@ -293,6 +306,15 @@ function decide(
         paid_late: true,
       };
       return { answer, freed: 0 };
+    }
+    if (withinLimit && policy.askForUnits) {
+      const free = Math.max(0, available(product) - policy.admittedUnits);
+      return {
+        ok: false,
+        code: "insufficient_stock",
+        message: `A late payment needs ${order.qty} unit(s); ${free} free here.`,
+        missing: order.qty - free,
+      };
     }
   }
   flagLateRefund(tx, order, notice);

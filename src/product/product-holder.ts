@@ -50,7 +50,10 @@ export abstract class ProductHolder extends DurableObject<Env> {
   protected readonly schedule: AlarmSchedule;
   protected history: HistoryFlusher | null = null;
   protected queue: ProductQueue | null = null;
-  /** Whether the product's queue is on, so holds and writes skip it without a read when not. */
+  /**
+   * Whether the product's queue is on, so holds and writes skip it without a read when not. A
+   * shard keeps it as its coordinator last told it: the line itself runs on the coordinator.
+   */
   protected queueEnabled = false;
   protected rejectedSinceStart = 0;
   /** Product reads served since the object started (the bench counts object calls per read). */
@@ -81,6 +84,16 @@ export abstract class ProductHolder extends DurableObject<Env> {
       write: (call, work) => this.write(call, work),
       arm: (at) => this.schedule.arm(at),
       defaults: () => configFrom(this.env),
+      queued: () => this.queueEnabled,
+      queueGate: (tx) => {
+        const queue = this.lineHere;
+        return (
+          queue && {
+            unused: queue.unused(tx.now),
+            admissionFor: (admission, shopperId) => queue.admissionFor(tx, admission, shopperId),
+          }
+        );
+      },
     });
     this.live = new LiveFanout(ctx, env, {
       productId: () => this.productId,
@@ -102,6 +115,11 @@ export abstract class ProductHolder extends DurableObject<Env> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** The product's line, when this object runs it: the queue is on and this is no shard. */
+  protected get lineHere(): ProductQueue | null {
+    return this.queueEnabled && this.shard === null ? this.queue : null;
+  }
 
   /** A coordinator whose stock is (or was) lent to shards: reads and metrics sum them. */
   protected sharded(product: ProductRow = productRow(this.sql)): boolean {
@@ -202,7 +220,7 @@ export abstract class ProductHolder extends DurableObject<Env> {
         if (now >= this.schedule.expiryAt) this.schedule.expiryAt = releaseDue(tx);
         const result = work(tx);
         // A place may have freed (or the rate budget refilled): admit the next in line.
-        const queue = this.queueEnabled ? this.queue : null;
+        const queue = this.lineHere;
         queue?.admit(tx, productRow(tx.sql));
         this.schedule.queueTickAt = queue?.nextTickAt(productRow(tx.sql), now) ?? Infinity;
         return result;
@@ -219,6 +237,7 @@ export abstract class ProductHolder extends DurableObject<Env> {
     this.schedule.arm(done.recorded ? now + HISTORY_SAFETY_MS : Infinity);
     if (done.recorded) this.history?.nudge();
     this.live.changed();
+    if (this.shard !== null) this.shards.afterWrite(productRow(this.sql));
     return done.result;
   }
 }

@@ -25,6 +25,7 @@ import type { ProductChanges } from "./settings";
 import { catalogueEntry, productRow } from "./product-row";
 import type { Call, ShopperCall } from "./transaction";
 import { ProductHolder } from "./product-holder";
+import { admissionOnShard, type Redeemed } from "./shard-side";
 import type { BorrowRequest } from "./shards";
 import type { ShardReport, Transfer } from "../shards/transfer";
 
@@ -68,20 +69,27 @@ export class ProductObject extends ProductHolder {
     const missing = await this.open(call.productId);
     if (missing) return missing;
     const config = configFrom(this.env);
-    const queue = this.queueEnabled ? this.queue : null;
-    const attempt = () =>
-      this.write(call, (tx) =>
-        holds.createHold(tx, {
+    const queue = this.lineHere;
+    const attempt = (redeemed: Redeemed | null = null) =>
+      this.write(call, (tx) => {
+        if (redeemed) this.shards.applyRedeemed(tx, redeemed);
+        return holds.createHold(tx, {
           qty: call.qty,
           idempotencyKey: call.idempotencyKey,
           freshKey: call.freshKey,
           shopperId: call.shopperId,
           ttlMs: config.holdTtlMs,
           defaultLimit: config.maxUnitsPerShopper,
-          // While the queue is on, a hold takes an unused admission and uses it up.
-          admission: queue && queue.admissionFor(tx, call.admission, call.shopperId),
-        }),
-      );
+          // While the queue is on, a hold takes an unused admission and uses it up (on a shard,
+          // the coordinator redeems it for the hold's units: shard-side.ts).
+          admission: queue
+            ? queue.admissionFor(tx, call.admission, call.shopperId)
+            : this.shard !== null && this.queueEnabled
+              ? admissionOnShard(tx, call.admission, redeemed)
+              : null,
+          ...(redeemed ? { holdId: redeemed.holdId } : {}),
+        });
+      });
     // A shard short of units borrows from its coordinator between two tries (shard-side.ts).
     const result =
       this.shard === null ? await attempt() : await this.shards.hold(call, call.qty, attempt);
@@ -149,13 +157,21 @@ export class ProductObject extends ProductHolder {
   async settlePayment(call: Call & { notice: PaymentNotice }): Promise<Answer<PaymentSettled>> {
     const config = configFrom(this.env);
     const about = ["order_not_found", call.notice.orderId] as const;
-    return this.serve(call, { write: true, about }, (tx) =>
-      settlePayment(tx, call.notice, {
-        latePayments: config.latePayments,
-        defaultLimit: config.maxUnitsPerShopper,
-        admittedUnits: this.queueEnabled ? (this.queue?.unused(tx.now) ?? 0) : 0,
-      }),
-    );
+    const attempt = (askForUnits: boolean) =>
+      this.serve(call, { write: true, about }, (tx) =>
+        settlePayment(tx, call.notice, {
+          latePayments: config.latePayments,
+          defaultLimit: config.maxUnitsPerShopper,
+          // On a shard while the queue is on, every free unit is on its way back to the pool: a
+          // late payment borrows its units, and the coordinator keeps back what admissions need.
+          admittedUnits:
+            this.lineHere?.unused(tx.now) ??
+            (this.shard !== null && this.queueEnabled ? Number.MAX_SAFE_INTEGER : 0),
+          askForUnits,
+        }),
+      );
+    // A shard short of units for a late payment borrows them and decides again (shard-side.ts).
+    return this.shard === null ? attempt(false) : this.shards.settle(call, attempt);
   }
 
   async restock(call: Call & { qty: number; idempotencyKey?: string }): Promise<Answer<Restocked>> {
@@ -196,7 +212,8 @@ export class ProductObject extends ProductHolder {
   ): Promise<Answer<{ product: ProductView; catalogue: ReturnType<typeof catalogueEntry> }>> {
     return this.serve(call, { write: true }, (tx) =>
       changeProduct(tx, call.changes, {
-        queue: this.queue,
+        // A shard keeps only whether its coordinator's queue is on; the line is not its own.
+        queue: this.shard === null ? this.queue : null,
         view: (product) => this.view(product),
         queueSwitched: (enabled) => (this.queueEnabled = enabled),
       }),
@@ -209,7 +226,7 @@ export class ProductObject extends ProductHolder {
     const own = await this.serve(call, {}, (tx) =>
       readMetrics(tx, call.full, {
         queue: this.queue,
-        queueEnabled: this.queueEnabled,
+        queueEnabled: this.lineHere !== null,
         rejectedSinceStart: this.rejectedSinceStart,
         productReads: this.productReads,
         historyFailures: this.history?.failing ?? 0,

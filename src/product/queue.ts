@@ -3,6 +3,7 @@ import type { ProductMetricsView } from "../contract/shapes";
 import { rankOf, ticketStatus, type QueueFrontier, type QueueMove } from "../queue/frontier";
 import type { Admitted } from "./holds";
 import { available, productRow, type ProductRow } from "./product-row";
+import { certifiedSoldOut } from "./shards";
 import { firstRow, rows, type Tx } from "./tx";
 
 /**
@@ -50,6 +51,22 @@ export interface HoldAdmission {
   expiresAt: number;
 }
 
+/**
+ * A hold on a product whose queue is on needs an admission, not yet expired. (Whether it was used,
+ * or its ticket left, only the queue's own object can tell.)
+ */
+export function admissionInTime(admission: HoldAdmission | undefined, now: number): Failure | null {
+  if (admission === undefined) {
+    return failure(
+      "admission_required",
+      "This product has a queue: join it, and send the admission_token you get.",
+    );
+  }
+  if (admission.expiresAt > now) return null;
+  const at = new Date(admission.expiresAt).toISOString();
+  return failure("invalid_admission", `This admission expired at ${at}; join the queue again.`);
+}
+
 export class ProductQueue {
   private nextSeq: number;
   private frontier: number;
@@ -64,7 +81,7 @@ export class ProductQueue {
   /** Bumped whenever something a ticket holder sees may have changed. */
   version = 0;
 
-  constructor(sql: SqlStorage) {
+  constructor(private readonly sql: SqlStorage) {
     const state = sql.exec("SELECT * FROM queue_state").one() as unknown as QueueStateRow;
     this.nextSeq = state.issued + 1;
     this.frontier = state.frontier;
@@ -120,7 +137,7 @@ export class ProductQueue {
       issued: this.nextSeq - 1,
       frontier: this.frontier,
       moves: this.moves.map(({ at, from, to, until }) => ({ at, from, to, until })),
-      soldOut: product.stock === 0 && product.reserved === 0,
+      soldOut: this.soldOut(product),
       waitingForStock: available(product) - this.unused() <= 0,
       publishedAt: now,
       ...(this.left.size > 0 ? { left: [...this.left] } : {}),
@@ -264,22 +281,8 @@ export class ProductQueue {
   admissionFor(tx: Tx, admission: HoldAdmission | undefined, shopperId: string | null): Admitted {
     const seq = admission?.seq ?? 0;
     return {
-      check: () => {
-        if (admission === undefined) {
-          return failure(
-            "admission_required",
-            "This product has a queue: join it, and send the admission_token you get.",
-          );
-        }
-        if (admission.expiresAt <= tx.now) {
-          const at = new Date(admission.expiresAt).toISOString();
-          return failure(
-            "invalid_admission",
-            `This admission expired at ${at}; join the queue again.`,
-          );
-        }
-        return this.checkAdmission(tx, admission.seq);
-      },
+      check: () =>
+        admissionInTime(admission, tx.now) ?? this.checkAdmission(tx, admission?.seq ?? 0),
       heldBack: () => this.heldBackFor(tx, productRow(tx.sql), seq),
       use: (holdId) => this.useAdmission(tx, productRow(tx.sql), seq, holdId, shopperId),
     };
@@ -332,6 +335,16 @@ export class ProductQueue {
       tx.sql.exec("UPDATE queue_moves SET used = used + 1 WHERE to_rank = ?", move.to);
     }
     this.version++;
+  }
+
+  /**
+   * Nothing can come back: everything is sold. A product whose stock is lent to shards sells it
+   * there, so only the coordinator's certificate says so (every shard confirmed nothing free and
+   * nothing held; src/product/shards.ts).
+   */
+  private soldOut(product: ProductRow): boolean {
+    if (product.lent > 0) return certifiedSoldOut({ sql: this.sql });
+    return product.stock === 0 && product.reserved === 0;
   }
 
   /** When the alarm must come back for the queue (Infinity: it need not). */

@@ -48,12 +48,6 @@ export function updateProduct(tx: Tx, changes: ProductChanges): ProductRow | Fai
     next.queue_admission_ttl_seconds =
       changes.queue.admission_ttl_seconds ?? current.queue_admission_ttl_seconds;
   }
-  if (next.queue_enabled === 1 && current.queue_enabled !== 1 && current.shards > 1) {
-    return failure(
-      "shards_unsupported",
-      "The queue does not work with shards yet: set shards to 1 before turning it on.",
-    );
-  }
   const invalid = windowOrderFailure(next);
   if (invalid) return invalid;
   const moved = next.sale_starts_at !== current.sale_starts_at && next.sale_starts_at !== null;

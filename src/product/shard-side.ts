@@ -7,13 +7,16 @@
  */
 import type { Env } from "../env";
 import { failure, type Answer, type Failure } from "../contract/errors";
-import { shardName } from "../contract/ids";
 import type { ProductMetricsView, ProductView } from "../contract/shapes";
 import type { StockFrame } from "../contract/live";
 import { logEvent } from "../log";
 import { lowWater, noteDemand, wantedBlock, type RateEstimate } from "../shards/blocks";
 import { allotted, type Ledger } from "../shards/ledger";
 import type { ShardReport, Transfer } from "../shards/transfer";
+import { newHoldId, shardName } from "../contract/ids";
+import { findHold, type Admitted, type HoldMade, type HoldRejected } from "./holds";
+import type { LateSaleShort, PaymentSettled } from "./payments";
+import { admissionInTime, type HoldAdmission } from "./queue";
 import type { ProductDefaults } from "./product-row";
 import { productRow, productView, type ProductRow } from "./product-row";
 import type { ProductChanges } from "./settings";
@@ -34,6 +37,7 @@ import {
   SHARD_BLOCKS,
   type BorrowAnswer,
   type BorrowRequest,
+  type QueueGate,
 } from "./shards";
 import type { Tx } from "./tx";
 
@@ -49,7 +53,7 @@ export interface ShardCall {
 export interface ShardPeer {
   borrowUnits(
     call: ShardCall & { from: number; request: BorrowRequest },
-  ): Promise<Answer<BorrowAnswer & { returnSeq: number }>>;
+  ): Promise<Answer<BorrowAnswer & { returnSeq: number }, HoldRejected>>;
   returnUnits(
     call: ShardCall & { from: number; returns: Transfer[]; report: ShardReport },
   ): Promise<Answer<{ returnSeq: number }>>;
@@ -73,6 +77,41 @@ export interface ShardHost {
   /** Wake the alarm at this time (it only ever moves earlier). */
   arm(at: number): void;
   defaults(): ProductDefaults;
+  /** Whether the product's queue is on (a shard: as its coordinator last told it). */
+  queued(): boolean;
+  /** The coordinator's queue while it is on, for a borrow in this transaction (else null). */
+  queueGate(tx: Tx): QueueGate | null;
+}
+
+/** An admission a coordinator redeemed for a hold on this shard: the hold's units, and its id. */
+export interface Redeemed {
+  grants: Transfer[];
+  returnSeq: number;
+  holdId: string;
+  /** Redeemed before under this id: if that hold exists, the admission was used. */
+  again: boolean;
+}
+
+/**
+ * The admission of a hold on a shard while the queue is on. Until the coordinator has redeemed
+ * it, the hold needs one in time and may take no unit here (it is refused insufficient_stock,
+ * which sends the shard to redeem it); once redeemed, the hold takes the units granted for it.
+ */
+export function admissionOnShard(
+  tx: Tx,
+  admission: HoldAdmission | undefined,
+  redeemed: Redeemed | null,
+): Admitted {
+  return {
+    check: () => {
+      if (!redeemed) return admissionInTime(admission, tx.now);
+      return redeemed.again && findHold(tx, redeemed.holdId)
+        ? failure("admission_used", "This admission was already used for a hold.")
+        : null;
+    },
+    heldBack: () => (redeemed ? 0 : Number.MAX_SAFE_INTEGER),
+    use: () => undefined, // the coordinator counted it used when it redeemed it
+  };
 }
 
 /** Unacknowledged transfers are sent again this long after they were made. */
@@ -119,6 +158,10 @@ export class ShardSide {
   private readonly rate: RateEstimate = { rate: 0, at: 0 };
   /** How long a borrow takes, recently (ms, a moving average): how far ahead to prefetch. */
   private borrowMs = 20;
+  /** Units the coordinator is redeeming admissions for, for holds here still in flight. */
+  private redeeming = 0;
+  /** Whether the last report this shard sent said it had nothing free and nothing held. */
+  private sentEmpty = false;
 
   constructor(private readonly host: ShardHost) {}
 
@@ -138,15 +181,17 @@ export class ShardSide {
   /**
    * A hold on a shard: tried, and when too few units are free here, tried again after a borrow
    * from the coordinator, made outside any transaction, its grant applied in a transaction of its
-   * own; each try is a fresh synchronous transaction.
+   * own; each try is a fresh synchronous transaction. While the queue is on, no unit here is the
+   * hold's until the coordinator has redeemed its admission for them (`holdQueued`).
    */
-  async hold<A extends { ok: boolean; code?: string; available?: number }>(
-    call: ShardCall,
+  async hold(
+    call: ShardCall & { admission?: HoldAdmission; shopperId: string | null },
     qty: number,
-    tryHold: () => Promise<A>,
-  ): Promise<A> {
+    tryHold: (redeemed: Redeemed | null) => Promise<Answer<HoldMade, HoldRejected>>,
+  ): Promise<Answer<HoldMade, HoldRejected>> {
+    if (this.host.queued()) return this.holdQueued(call, qty, tryHold);
     noteDemand(this.rate, qty, Date.now());
-    let answer = await tryHold();
+    let answer = await tryHold(null);
     for (let round = 0; ; round++) {
       if (answer.ok) {
         // What is left after the hold (absent on a replay, which reserved nothing new).
@@ -156,8 +201,86 @@ export class ShardSide {
       if (answer.code !== "insufficient_stock" || round >= BORROW_ROUNDS) return answer;
       if (Date.now() < this.dryUntil) return answer;
       if ((await this.borrow(call, qty)) === 0) return answer;
-      answer = await tryHold();
+      answer = await tryHold(null);
     }
+  }
+
+  /**
+   * A hold while the queue is on. The first try checks what this shard can (a replay of the key,
+   * the admission's presence and time, the window, the shopper's limit) and takes no unit; then
+   * the coordinator redeems the admission for exactly `qty` units from its pool, as a hold there
+   * would (valid, unused, leaving a unit for every other admitted shopper), and the second try
+   * applies that grant and makes the hold in one transaction. Units redeemed for holds still in
+   * flight are never given back; any other free unit here goes back to the pool at once.
+   */
+  private async holdQueued(
+    call: ShardCall & { admission?: HoldAdmission; shopperId: string | null },
+    qty: number,
+    tryHold: (redeemed: Redeemed | null) => Promise<Answer<HoldMade, HoldRejected>>,
+  ): Promise<Answer<HoldMade, HoldRejected>> {
+    const first = await tryHold(null);
+    if (first.ok || first.code !== "insufficient_stock" || !call.admission) return first;
+    this.redeeming += qty;
+    try {
+      const redeemed = await this.redeem(call, qty, call.admission);
+      return redeemed.ok ? await tryHold(redeemed) : redeemed;
+    } finally {
+      this.redeeming -= qty;
+    }
+  }
+
+  private async redeem(
+    call: ShardCall & { shopperId: string | null },
+    qty: number,
+    admission: HoldAdmission,
+  ): Promise<Answer<Redeemed, HoldRejected>> {
+    const shard = this.shard;
+    const report = await this.host.write(call, (tx) => shardReport(tx, shard));
+    this.sent(report);
+    const answer = await this.peer(call.productId, null).borrowUnits({
+      productId: call.productId,
+      requestId: call.requestId,
+      from: shard,
+      request: {
+        report,
+        need: qty,
+        want: 0,
+        admission: {
+          ...admission,
+          shopperId: call.shopperId,
+          holdId: newHoldId(call.productId, shard),
+        },
+      },
+    });
+    if (!answer.ok) return answer;
+    if (answer.granted === 0 && !answer.holdId) {
+      // The queue went off meanwhile: the coordinator lends as without one.
+      return { ok: false, code: "insufficient_stock", message: "No unit here now.", available: 0 };
+    }
+    const holdId = answer.holdId ?? newHoldId(call.productId, shard);
+    const again = answer.again ?? false;
+    return { ok: true, grants: answer.grants, returnSeq: answer.returnSeq, holdId, again };
+  }
+
+  /** Apply a redemption's grant, in the transaction of the hold it is for. */
+  applyRedeemed(tx: Tx, redeemed: Redeemed): void {
+    returnsAcknowledged(tx, this.shard, redeemed.returnSeq);
+    applyGrants(tx, this.shard, redeemed.grants);
+  }
+
+  /**
+   * A payment on a shard. A late payment that would be accepted (`accept_if_available`) but finds
+   * too few units here borrows them from the coordinator (which, while the queue is on, keeps
+   * back what unused admissions count on) and is decided again; the second try is final.
+   */
+  async settle(
+    call: ShardCall,
+    trySettle: (askForUnits: boolean) => Promise<Answer<PaymentSettled, LateSaleShort>>,
+  ): Promise<Answer<PaymentSettled, LateSaleShort>> {
+    const first = await trySettle(true);
+    if (first.ok || first.code !== "insufficient_stock" || !("missing" in first)) return first;
+    await this.borrowOnce(call, first.missing, true);
+    return trySettle(false);
   }
 
   /**
@@ -167,7 +290,7 @@ export class ShardSide {
    * found empty just now; in the end game the coordinator grants a prefetch nothing.
    */
   private prefetchIfLow(call: ShardCall, free: number): void {
-    if (this.borrowing || Date.now() < this.dryUntil) return;
+    if (this.borrowing || Date.now() < this.dryUntil || this.host.queued()) return;
     if (free >= lowWater(this.rate.rate, this.borrowMs, SHARD_BLOCKS)) return;
     this.borrow(call, 0).catch((error: unknown) =>
       logEvent("Prefetch failed.", { product_id: call.productId, error: String(error) }, "warn"),
@@ -199,18 +322,19 @@ export class ShardSide {
     return run;
   }
 
-  private async borrowOnce(call: ShardCall, need: number): Promise<number> {
+  private async borrowOnce(call: ShardCall, need: number, late = false): Promise<number> {
     const shard = this.shard;
     const started = Date.now();
     const report = await this.host.write(call, (tx) => shardReport(tx, shard));
-    const want = wantedBlock(this.rate.rate, need, SHARD_BLOCKS);
+    this.sent(report);
+    const want = late ? need : wantedBlock(this.rate.rate, need, SHARD_BLOCKS);
     let answer;
     try {
       answer = await this.peer(call.productId, null).borrowUnits({
         productId: call.productId,
         requestId: call.requestId,
         from: shard,
-        request: { report, need, want },
+        request: { report, need, want, ...(late ? { late } : {}) },
       });
     } catch (error) {
       logEvent(
@@ -237,6 +361,25 @@ export class ShardSide {
     return moved;
   }
 
+  /** A report on its way to the coordinator. */
+  private sent(report: ShardReport): void {
+    this.sentEmpty = report.free === 0 && report.reserved === 0;
+  }
+
+  /**
+   * After every transaction on a shard. While the queue is on every free unit is the queue's, so
+   * one freed here (a hold released or expired, an order cancelled or failed) goes back to the
+   * pool at once; and a shard that has just sold or given away its last unit says so, since the
+   * sold-out certificate waits for its word. Both by the alarm, now.
+   */
+  afterWrite(product: ProductRow): void {
+    const free = product.stock - product.reserved;
+    const empty = free === 0 && product.reserved === 0;
+    if ((this.host.queued() && free > this.redeeming) || (empty && !this.sentEmpty)) {
+      this.host.arm(Date.now());
+    }
+  }
+
   /** Units came, or may come: borrow again at the next shortfall. */
   private wet(): void {
     this.dryMs = 0;
@@ -252,8 +395,10 @@ export class ShardSide {
     const shard = this.shard;
     return this.host.write(call, (tx) => {
       returnsAcknowledged(tx, shard, acknowledged);
-      const given = giveBack(tx, shard, keep);
+      // Units the coordinator granted for holds still on their way stay theirs.
+      const given = giveBack(tx, shard, Math.max(keep, this.redeeming));
       if (given.returns.length > 0) this.host.arm(tx.now + RESEND_MS);
+      this.sent(given.report);
       return { ok: true as const, ...given };
     });
   }
@@ -262,15 +407,20 @@ export class ShardSide {
   applyGrants(call: ShardCall, grants: Transfer[]): Promise<Answer<{ report: ShardReport }>> {
     const shard = this.shard;
     this.wet();
-    return this.host.write(call, (tx) => ({
-      ok: true as const,
-      report: applyGrants(tx, shard, grants),
-    }));
+    return this.host.write(call, (tx) => {
+      const report = applyGrants(tx, shard, grants);
+      this.sent(report);
+      return { ok: true as const, report };
+    });
   }
 
   report(call: ShardCall): Promise<Answer<{ report: ShardReport }>> {
     const shard = this.shard;
-    return this.host.write(call, (tx) => ({ ok: true as const, report: shardReport(tx, shard) }));
+    return this.host.write(call, (tx) => {
+      const report = shardReport(tx, shard);
+      this.sent(report);
+      return { ok: true as const, report };
+    });
   }
 
   // ---- the coordinator -------------------------------------------------------------------------
@@ -284,28 +434,31 @@ export class ShardSide {
     call: ShardCall,
     from: number,
     request: BorrowRequest,
-  ): Promise<Answer<BorrowAnswer & { returnSeq: number }>> {
+  ): Promise<Answer<BorrowAnswer & { returnSeq: number }, HoldRejected>> {
     let answer = await this.host.write(call, (tx) => this.lendTx(tx, from, request));
-    if (answer.granted < request.need) {
+    if (!answer.ok) return answer;
+    // While the queue is on the shards keep no free unit: a recall would find none.
+    if (answer.granted < request.need && !this.host.queued()) {
       const targets = await this.host.write(call, (tx) => recallFrom(tx, from));
       if (targets.length > 0) {
         await fanOut(targets, (k) => this.recallShard(call, k, 0));
         const more = { ...request, need: request.need - answer.granted };
         const again = await this.host.write(call, (tx) => this.lendTx(tx, from, more));
-        answer = { ...again, granted: answer.granted + again.granted };
+        if (again.ok) answer = { ...again, granted: answer.granted + again.granted };
       }
     }
-    return { ok: true, ...answer };
+    return answer;
   }
 
   private lendTx(
     tx: Tx,
     from: number,
     request: BorrowRequest,
-  ): BorrowAnswer & { returnSeq: number } {
-    const answer = lend(tx, from, request);
+  ): Answer<BorrowAnswer & { returnSeq: number }, HoldRejected> {
+    const answer = lend(tx, from, request, this.host.queueGate(tx));
+    if ("ok" in answer) return answer;
     if (answer.grants.length > 0) this.host.arm(tx.now + RESEND_MS);
-    return { ...answer, returnSeq: loadLedger(tx).accounts[from]?.returnSeq ?? 0 };
+    return { ok: true, ...answer, returnSeq: loadLedger(tx).accounts[from]?.returnSeq ?? 0 };
   }
 
   /** Ask shard k for its free units beyond `keep`, and apply what it gave back. */
@@ -408,12 +561,6 @@ export class ShardSide {
   async changeShards(call: ShardCall, shards: number): Promise<Failure | null> {
     const before = await this.host.write(call, (tx) => productRow(tx.sql));
     if (before.shards === shards) return null;
-    if (shards > 1 && before.queue_enabled === 1) {
-      return failure(
-        "shards_unsupported",
-        "A product with its queue on cannot be sharded yet: turn the queue off first.",
-      );
-    }
     if (busy(before)) return shardsBusy(`${before.reserved} unit(s) held or pending`);
     const n = await this.host.write(call, (tx) => knownShards(tx));
     const reports = await fanOut(
@@ -483,6 +630,8 @@ export class ShardSide {
       late_payments: product.late_payments,
       image_url: product.image_url,
       description: product.description,
+      // A shard keeps only whether the queue is on: the line itself is the coordinator's.
+      queue: { enabled: product.queue_enabled === 1 },
     };
     const answers = await fanOut(
       Array.from({ length: n }, (_, k) => k),
@@ -495,12 +644,21 @@ export class ShardSide {
         }),
     );
     const failed = answers.findIndex((answer) => answer === null || !answer.ok);
-    return failed === -1
-      ? null
-      : failure(
-          "service_unavailable",
-          `Shard ${failed} did not take the product's settings; send the same change again.`,
-        );
+    if (failed !== -1) {
+      return failure(
+        "service_unavailable",
+        `Shard ${failed} did not take the product's settings; send the same change again.`,
+      );
+    }
+    // With the queue on, admission counts every sellable unit: the shards' free units come back
+    // to the pool (each shard keeps what it is redeeming admissions for).
+    if (product.queue_enabled === 1) {
+      await fanOut(
+        Array.from({ length: n }, (_, k) => k),
+        (k) => this.recallShard(call, k, 0),
+      );
+    }
+    return null;
   }
 
   // ---- both: the alarm -------------------------------------------------------------------------
@@ -530,9 +688,13 @@ export class ShardSide {
       return;
     }
     const shard = this.host.shard;
-    const pending = await this.host.write(call, (tx) => giveBack(tx, shard, Infinity));
-    if (pending.returns.length === 0) return;
+    // While the queue is on, free units go back (but those redeemed for holds on their way).
+    const keep = this.host.queued() ? this.redeeming : Infinity;
+    const pending = await this.host.write(call, (tx) => giveBack(tx, shard, keep));
+    const empty = pending.report.free === 0 && pending.report.reserved === 0;
+    if (pending.returns.length === 0 && (!empty || this.sentEmpty)) return;
     try {
+      this.sent(pending.report);
       const answer = await this.peer(call.productId, null).returnUnits({
         productId: call.productId,
         requestId: call.requestId,
@@ -544,7 +706,9 @@ export class ShardSide {
         await this.host.write(call, (tx) => returnsAcknowledged(tx, shard, answer.returnSeq));
         return;
       }
+      this.sentEmpty = false;
     } catch (error) {
+      this.sentEmpty = false;
       logEvent(
         "Return resend failed.",
         { product_id: call.productId, shard, error: String(error) },

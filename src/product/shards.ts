@@ -33,6 +33,10 @@ import {
 } from "../shards/ledger";
 import { grantSize, type BlockPolicy } from "../shards/blocks";
 import { invariant, type ShardReport, type Transfer } from "../shards/transfer";
+import type { Failure } from "../contract/errors";
+import { ownerOfHold } from "../contract/ids";
+import type { Admitted, HoldRejected } from "./holds";
+import type { HoldAdmission } from "./queue";
 import { productRow, type ProductRow } from "./product-row";
 import { rows, type Tx } from "./tx";
 
@@ -115,10 +119,17 @@ export function saveLedger(tx: Tx, ledger: Ledger): void {
 /** What a shard asks for when it borrows. */
 export interface BorrowRequest {
   report: ShardReport;
-  /** Units a waiting hold needs (0: asking ahead). */
+  /** Units a waiting hold (or late payment) needs (0: asking ahead). */
   need: number;
   /** The block the shard would like (its recent rate over one refill interval). */
   want: number;
+  /** The units are for a late payment the product would accept if it had them. */
+  late?: boolean;
+  /**
+   * While the product's queue is on: the admission a hold was sent with, redeemed here for exactly
+   * `need` units and used up under the id the hold will have.
+   */
+  admission?: HoldAdmission & { shopperId: string | null; holdId: string };
 }
 
 export interface BorrowAnswer {
@@ -126,43 +137,131 @@ export interface BorrowAnswer {
   grants: Transfer[];
   /** The units of the grant made now (0: none). */
   granted: number;
+  /** An admission redeemed: the id its hold must have. */
+  holdId?: string;
+  /** The admission had been redeemed for this hold id before. */
+  again?: true;
+}
+
+/** The coordinator's queue while it is on, as a borrow needs it. */
+export interface QueueGate {
+  /** Units unused admissions are counting on. */
+  unused: number;
+  /** The admission a hold was sent with, checked and used as a hold here would use it. */
+  admissionFor(admission: HoldAdmission, shopperId: string | null): Admitted;
 }
 
 /**
  * A shard borrows: its report is noted, and units are granted from the pool, debited here in this
  * transaction before the answer leaves. A shard of an earlier N (k >= shards) gets nothing new.
+ * While the queue is on, every free unit is the queue's: a hold gets units only for its
+ * admission, a late payment only what no unused admission counts on, and nothing is lent ahead.
  */
-export function lend(tx: Tx, shard: number, request: BorrowRequest): BorrowAnswer {
+export function lend(
+  tx: Tx,
+  shard: number,
+  request: BorrowRequest,
+  queue: QueueGate | null,
+): BorrowAnswer | HoldRejected | Failure {
   const product = productRow(tx.sql);
   const ledger = loadLedger(tx, product);
   ensureShards(ledger, shard + 1);
   invariant(request.report.shard === shard, "a report from another shard");
   noteReport(ledger, request.report);
-  let granted = 0;
-  if (shard < product.shards) {
-    // Holds that waited together ask together: what the pool has of their units is worth
-    // granting even when it cannot cover them all.
-    const size = grantSize({
+  let size: number | HoldRejected | Failure = 0;
+  let admitted: Admitted | null = null;
+  let holdId = request.admission?.holdId;
+  let again: string | null = null;
+  if (shard < product.shards && queue) {
+    if (request.admission) {
+      again = redeemedBefore(tx, shard, request.admission);
+      if (again) {
+        // Redeemed before for this shopper on this shard: a retry of the hold whose answer was
+        // lost, or a second hold on the same admission. Units again if the pool has them, under
+        // the same hold id; the shard tells the two apart (the hold exists or not). Units granted
+        // twice are free at the shard, which gives them back: none is made or lost.
+        holdId = again;
+        const offered = redeemedSize(ledger.pool, request.need, { heldBack: () => queue.unused });
+        size = typeof offered === "number" ? offered : 0;
+      } else {
+        admitted = queue.admissionFor(request.admission, request.admission.shopperId);
+        size = redeemedSize(ledger.pool, request.need, admitted);
+      }
+    } else if (request.late) {
+      size = ledger.pool - queue.unused >= request.need ? request.need : 0;
+    }
+  } else if (shard < product.shards) {
+    size = grantSize({
       pool: ledger.pool,
+      // Holds that waited together ask together: what the pool has of their units is worth
+      // granting even when it cannot cover them all.
       need: Math.min(request.need, ledger.pool),
       want: request.want,
       activeShards: product.shards,
       endgame: inEndgame(ledger, product.shards, SHARD_BLOCKS.minBlock),
     });
-    const made = size > 0 ? grant(ledger, shard, size) : null;
-    if (made) {
-      granted = made.qty;
-      tx.log("Units granted to a shard.", {
-        product_id: tx.productId,
-        shard,
-        grant_seq: made.seq,
-        qty: made.qty,
-        pool: ledger.pool,
-      });
-    }
+  }
+  const made = typeof size === "number" && size > 0 ? grant(ledger, shard, size) : null;
+  if (made) {
+    if (admitted && request.admission) admitted.use(request.admission.holdId);
+    tx.log("Units granted to a shard.", {
+      product_id: tx.productId,
+      shard,
+      grant_seq: made.seq,
+      qty: made.qty,
+      pool: ledger.pool,
+      ...(request.admission ? { admission_seq: request.admission.seq } : {}),
+    });
   }
   saveLedger(tx, ledger);
-  return { grants: unacknowledged(ledger, shard), granted };
+  if (typeof size !== "number") return size;
+  return {
+    grants: unacknowledged(ledger, shard),
+    granted: made?.qty ?? 0,
+    ...(holdId && (made || again) ? { holdId } : {}),
+    ...(again ? { again: true as const } : {}),
+  };
+}
+
+/**
+ * The hold id an admission was already redeemed under, if that was by this shard for this shopper
+ * (a hold retried after its first redemption's answer was lost).
+ */
+function redeemedBefore(
+  tx: Tx,
+  shard: number,
+  admission: NonNullable<BorrowRequest["admission"]>,
+): string | null {
+  const used = rows<{ hold_id: string; shopper_id: string | null }>(
+    tx.sql.exec(
+      "SELECT hold_id, shopper_id FROM queue_admissions_used WHERE seq = ?",
+      admission.seq,
+    ),
+  )[0];
+  if (!used || used.shopper_id !== admission.shopperId) return null;
+  return ownerOfHold(used.hold_id)?.shard === shard ? used.hold_id : null;
+}
+
+/**
+ * Units for a hold's admission, as a hold on the coordinator would take them: the admission must
+ * be valid and unused, and the hold must leave a unit for every other unused admission.
+ */
+function redeemedSize(
+  pool: number,
+  need: number,
+  admitted: Pick<Admitted, "heldBack"> & Partial<Admitted>,
+): number | HoldRejected | Failure {
+  const refused = admitted.check?.();
+  if (refused) return refused;
+  const free = pool - admitted.heldBack();
+  if (free >= need) return need;
+  const left = Math.max(0, free);
+  return {
+    ok: false,
+    code: "insufficient_stock",
+    message: `Only ${left} unit(s) available, ${need} requested.`,
+    available: left,
+  };
 }
 
 /**

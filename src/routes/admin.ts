@@ -117,7 +117,7 @@ const updateProduct = createRoute({
   tags: ["Admin"],
   summary: "Change a product's name, picture, description, price, sale window or limits",
   description:
-    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. `shards` (1 to 256, docs/sharding.md) changes only while nothing is held or pending on any shard (409 `shards_busy`), and not with the queue on (409 `shards_unsupported`). After a 503 `service_unavailable`, send the same change again.",
+    "Only the fields given change; `null` clears a sale time or the product's own limit. A new price applies to holds made from now on. A sale window whose end is not after its start is 422; turning a queue on needs QUEUE_SECRET (503 `queue_not_configured`). Once the queue has handed out tickets, `sale_starts_at` can only be cleared (the line opens now, its pre-queue shuffled first); moving it is 409 `queue_has_tickets`. `shards` (1 to 256, docs/sharding.md) changes only while nothing is held or pending on any shard (409 `shards_busy`); with the queue on, holds still go to each shopper's home shard, which redeems their admission at the coordinator. After a 503 `service_unavailable`, send the same change again.",
   security,
   request: { params: ProductIdParam, body: jsonBody(ProductUpdateRequest, "What to change") },
   responses: {
@@ -129,7 +129,6 @@ const updateProduct = createRoute({
       "queue_not_configured",
       "queue_has_tickets",
       "shards_busy",
-      "shards_unsupported",
       "service_unavailable",
     ),
   },
