@@ -88,7 +88,7 @@ function tryReserve(
          WHERE stock - reserved - lent >= ?1 + ?5
            AND (sale_starts_at IS NULL OR sale_starts_at <= ?2)
            AND (sale_ends_at IS NULL OR sale_ends_at > ?2)
-           AND (?3 IS NULL OR COALESCE((SELECT units FROM shopper_units WHERE shopper_id = ?3), 0) + ?1
+           AND (?3 IS NULL OR COALESCE((SELECT units + carried FROM shopper_units WHERE shopper_id = ?3), 0) + ?1
                               <= COALESCE(max_units_per_shopper, ?4))
          RETURNING stock - reserved - lent AS available, price_cents`,
         request.qty,

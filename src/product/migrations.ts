@@ -342,6 +342,13 @@ CREATE TABLE shard_returns_out (
   qty INTEGER NOT NULL CHECK (qty > 0)
 );
 `,
+  // 9: a shopper's limit across a change of shards. The product keeps the numbers of shards it
+  // had before (`shard_eras`, a JSON array), and a shopper's first hold at a new home carries the
+  // units they have at their earlier homes (`carried`), which count against the limit here.
+  `
+ALTER TABLE product ADD COLUMN shard_eras TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE shopper_units ADD COLUMN carried INTEGER NOT NULL DEFAULT 0 CHECK (carried >= 0);
+`,
 ];
 
 /** The version this code runs at: every migration applied. */

@@ -23,7 +23,7 @@ import {
 } from "./product-row";
 import { runTransaction, type Call, type TransactionScope } from "./transaction";
 import type { Look, Tx } from "./tx";
-import { ShardSide, shardedFrame } from "./shard-side";
+import { ShardSide, shardEras, shardedFrame } from "./shard-side";
 import { shardOfName } from "./shards";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object
@@ -61,6 +61,8 @@ export abstract class ProductHolder extends DurableObject<Env> {
   protected readonly writes: GroupCommit;
   protected readonly scope: TransactionScope;
   protected readonly live: LiveFanout;
+  /** The numbers of shards the product had before (shoppers' earlier homes), usually none. */
+  protected shardEras: number[] = [];
   /** Null: the product's own object (its coordinator); k: shard k, named `<product>:<k>`. */
   protected readonly shard: number | null;
   /** The calls between a coordinator and its shards (docs/sharding.md). */
@@ -147,6 +149,7 @@ export abstract class ProductHolder extends DurableObject<Env> {
     this.productId = productId;
     this.queue = new ProductQueue(this.sql);
     this.queueEnabled = productRow(this.sql).queue_enabled === 1;
+    this.shardEras = shardEras(productRow(this.sql));
     this.history = new HistoryFlusher({
       state: this.ctx,
       db: () => this.env.DB,

@@ -25,7 +25,8 @@ import type { ProductChanges } from "./settings";
 import { catalogueEntry, productRow } from "./product-row";
 import type { Call, ShopperCall } from "./transaction";
 import { ProductHolder } from "./product-holder";
-import { admissionOnShard, type Redeemed } from "./shard-side";
+import { admissionOnShard, shardEras, type Redeemed } from "./shard-side";
+import { knownShopper, ownUnitsOf } from "./shoppers";
 import type { BorrowRequest } from "./shards";
 import type { ShardReport, Transfer } from "../shards/transfer";
 
@@ -68,6 +69,13 @@ export class ProductObject extends ProductHolder {
   ): Promise<Answer<holds.HoldMade, holds.HoldRejected>> {
     const missing = await this.open(call.productId);
     if (missing) return missing;
+    // A product whose number of shards changed: the shopper's units at earlier homes count too.
+    const shopperId = call.shopperId;
+    if (shopperId !== null && this.shardEras.length > 0) {
+      const known = () => knownShopper(this.sql, shopperId);
+      const refused = await this.shards.carryShopper(call, shopperId, this.shardEras, known);
+      if (refused) return refused;
+    }
     const config = configFrom(this.env);
     const queue = this.lineHere;
     const attempt = (redeemed: Redeemed | null = null) =>
@@ -208,16 +216,22 @@ export class ProductObject extends ProductHolder {
 
   /** A product after an operator's change, with what the D1 catalogue should now say of it. */
   async updateProduct(
-    call: Call & { changes: ProductChanges },
+    call: Call & { changes: ProductChanges; shardEras?: number[] },
   ): Promise<Answer<{ product: ProductView; catalogue: ReturnType<typeof catalogueEntry> }>> {
-    return this.serve(call, { write: true }, (tx) =>
-      changeProduct(tx, call.changes, {
+    // A shard is told its coordinator's earlier numbers of shards with the settings.
+    const eras = this.shard === null ? undefined : call.shardEras;
+    return this.serve(call, { write: true }, (tx) => {
+      if (eras) {
+        tx.sql.exec("UPDATE product SET shard_eras = ?", JSON.stringify(eras));
+        this.shardEras = eras;
+      }
+      return changeProduct(tx, call.changes, {
         // A shard keeps only whether its coordinator's queue is on; the line is not its own.
         queue: this.shard === null ? this.queue : null,
         view: (product) => this.view(product),
         queueSwitched: (enabled) => (this.queueEnabled = enabled),
-      }),
-    );
+      });
+    });
   }
 
   async readMetrics(
@@ -299,10 +313,19 @@ export class ProductObject extends ProductHolder {
   }
 
   async changeShards(call: Call & { shards: number }): Promise<Answer<{ shards: number }>> {
-    return (
-      (await this.open(call.productId)) ??
-      (await this.shards.changeShards(call, call.shards)) ?? { ok: true, shards: call.shards }
-    );
+    const missing = await this.open(call.productId);
+    if (missing) return missing;
+    const refused = await this.shards.changeShards(call, call.shards);
+    this.shardEras = shardEras(productRow(this.sql));
+    return refused ?? { ok: true, shards: call.shards };
+  }
+
+  /** This object's own units of a shopper, for the shopper's new home (ShardSide.carryShopper). */
+  // eslint-disable-next-line @typescript-eslint/require-await -- an RPC method answers a promise
+  async shopperUnits(call: Call & { shopperId: string }): Promise<Answer<{ units: number }>> {
+    // An object that never opened its product keeps no shopper: none of their units are here.
+    if (this.productId !== call.productId) return { ok: true, units: 0 };
+    return { ok: true, units: ownUnitsOf(this.sql, call.shopperId) };
   }
 
   async pushShardSettings(call: Call): Promise<Answer<{ pushed: true }>> {

@@ -40,6 +40,8 @@ export interface ProductRow {
    * pool, what is granted to no shard, is then stock - reserved - lent. Always 0 on a shard.
    */
   lent: number;
+  /** The numbers of shards the product had before (JSON), where shoppers' earlier homes are. */
+  shard_eras: string;
 }
 
 /** The product row with its counters (src/product/counters.ts), as metrics read it. */

@@ -139,7 +139,7 @@ export function pruneSlice(tx: Tx, retentionMs: number): RetentionSlice {
   count(
     tx.sql.exec(
       `DELETE FROM shopper_units WHERE shopper_id IN (SELECT shopper_id FROM shopper_units
-         WHERE units = 0 AND pruned_units = 0 LIMIT ?)`,
+         WHERE units = 0 AND pruned_units = 0 AND carried = 0 LIMIT ?)`,
       SLICE,
     ).rowsWritten,
   );

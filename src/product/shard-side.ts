@@ -11,6 +11,7 @@ import type { ProductMetricsView, ProductView } from "../contract/shapes";
 import type { StockFrame } from "../contract/live";
 import { logEvent } from "../log";
 import { lowWater, noteDemand, wantedBlock, type RateEstimate } from "../shards/blocks";
+import { homeShard } from "../shards/home";
 import { allotted, type Ledger } from "../shards/ledger";
 import type { ShardReport, Transfer } from "../shards/transfer";
 import { newHoldId, shardName } from "../contract/ids";
@@ -39,6 +40,7 @@ import {
   type BorrowRequest,
   type QueueGate,
 } from "./shards";
+import { carryShopperUnits } from "./shoppers";
 import type { Tx } from "./tx";
 
 /** What every call names (src/product/product-object.ts `Call`). */
@@ -65,7 +67,10 @@ export interface ShardPeer {
   readMetrics(
     call: ShardCall & { full: boolean },
   ): Promise<Answer<{ metrics: ProductMetricsView }>>;
-  updateProduct(call: ShardCall & { changes: ProductChanges }): Promise<Answer<object>>;
+  updateProduct(
+    call: ShardCall & { changes: ProductChanges; shardEras?: number[] },
+  ): Promise<Answer<object>>;
+  shopperUnits(call: ShardCall & { shopperId: string }): Promise<Answer<{ units: number }>>;
 }
 
 export interface ShardHost {
@@ -589,7 +594,11 @@ export class ShardSide {
           );
         }
       }
-      tx.sql.exec("UPDATE product SET shards = ?", shards);
+      // Shoppers' earlier homes stay where their units are (see `carryShopper`).
+      const eras = [...new Set([...shardEras(product), product.shards])].filter(
+        (n) => n !== shards,
+      );
+      tx.sql.exec("UPDATE product SET shards = ?, shard_eras = ?", shards, JSON.stringify(eras));
       tx.log("Product shards changed.", {
         product_id: tx.productId,
         from: product.shards,
@@ -641,6 +650,7 @@ export class ShardSide {
           requestId: call.requestId,
           shard: k,
           changes,
+          shardEras: shardEras(product),
         }),
     );
     const failed = answers.findIndex((answer) => answer === null || !answer.ok);
@@ -658,6 +668,46 @@ export class ShardSide {
         (k) => this.recallShard(call, k, 0),
       );
     }
+    return null;
+  }
+
+  // ---- both: a shopper's earlier homes ---------------------------------------------------------
+
+  /**
+   * A shopper's first hold here on a product whose number of shards changed: the units they have
+   * at their earlier homes (paid, since N changes only while nothing is held or pending) are
+   * asked for once and carried here, so the per-shopper limit counts them. Fails closed: when an
+   * earlier home does not answer, the hold is refused (503) rather than let past the limit.
+   */
+  async carryShopper(
+    call: ShardCall,
+    shopperId: string,
+    eras: number[],
+    known: () => boolean,
+  ): Promise<Failure | null> {
+    if (known()) return null;
+    const homes = [...new Set(eras.map((n) => (n === 1 ? null : homeShard(shopperId, n))))].filter(
+      (home) => home !== this.host.shard,
+    );
+    const answers = await fanOut(homes, (home) =>
+      this.peer(call.productId, home).shopperUnits({
+        productId: call.productId,
+        requestId: call.requestId,
+        shard: home,
+        shopperId,
+      }),
+    );
+    let carried = 0;
+    for (const answer of answers) {
+      if (!answer?.ok) {
+        return failure(
+          "service_unavailable",
+          "Your units at this product's earlier shards could not be counted; try again.",
+        );
+      }
+      carried += answer.units;
+    }
+    await this.host.write(call, (tx) => carryShopperUnits(tx, shopperId, carried));
     return null;
   }
 
@@ -717,6 +767,11 @@ export class ShardSide {
     }
     this.host.arm(Date.now() + RESEND_MS);
   }
+}
+
+/** The numbers of shards a product had before its current one. */
+export function shardEras(product: ProductRow): number[] {
+  return JSON.parse(product.shard_eras) as number[];
 }
 
 function shardsBusy(why: string): Failure {

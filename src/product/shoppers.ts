@@ -11,9 +11,40 @@ import { firstRow, type Tx } from "./tx";
  */
 export function unitsOf(tx: Tx, shopperId: string): number {
   const row = firstRow<{ units: number }>(
-    tx.sql.exec("SELECT units FROM shopper_units WHERE shopper_id = ?", shopperId),
+    tx.sql.exec(
+      "SELECT units + carried AS units FROM shopper_units WHERE shopper_id = ?",
+      shopperId,
+    ),
   );
   return row?.units ?? 0;
+}
+
+/**
+ * A shopper's units at their earlier homes (a product whose number of shards changed: see
+ * ShardSide.carryShopper), counted here from now on. Once per shopper: a row already here wins.
+ */
+export function carryShopperUnits(tx: Tx, shopperId: string, carried: number): void {
+  tx.sql.exec(
+    "INSERT INTO shopper_units (shopper_id, units, carried) VALUES (?, 0, ?) ON CONFLICT (shopper_id) DO NOTHING",
+    shopperId,
+    carried,
+  );
+}
+
+/** This object's own units of a shopper (held, pending and paid here; nothing carried). */
+export function ownUnitsOf(sql: SqlStorage, shopperId: string): number {
+  const row = firstRow<{ units: number }>(
+    sql.exec("SELECT units FROM shopper_units WHERE shopper_id = ?", shopperId),
+  );
+  return row?.units ?? 0;
+}
+
+/** Whether a shopper has a row here (their units counted, carried ones included). */
+export function knownShopper(sql: SqlStorage, shopperId: string): boolean {
+  return (
+    firstRow(sql.exec("SELECT 1 AS known FROM shopper_units WHERE shopper_id = ?", shopperId)) !==
+    undefined
+  );
 }
 
 /** The limit for this product: its own setting, else MAX_UNITS_PER_SHOPPER. */
