@@ -8,6 +8,7 @@
 //   BENCH_CROWD_SHOPPERS=N     shoppers in the crowd rows (default 20,000; 2,000 quick)
 //   BENCH_CROWD_UNITS=N        units they race for (default 100; 20 quick)
 //   BENCH_CROWD_CONNECTIONS=N  the crowd's concurrent requests (default 256)
+//   BENCH_CROWD_SHARDS=N       the crowd's product split over N shards (default 1, docs/sharding.md)
 import { DEFAULT_POOL_SIZE } from "./targets/baseline.mjs";
 
 const env = process.env;
@@ -31,6 +32,7 @@ const narrowed =
     "BENCH_CROWD_SHOPPERS",
     "BENCH_CROWD_UNITS",
     "BENCH_CROWD_CONNECTIONS",
+    "BENCH_CROWD_SHARDS",
   ].some((name) => env[name]);
 
 export const CONFIG = {
@@ -46,6 +48,7 @@ export const CONFIG = {
     shoppers: Number(env.BENCH_CROWD_SHOPPERS ?? (quick ? 2_000 : 20_000)),
     units: Number(env.BENCH_CROWD_UNITS ?? (quick ? 20 : 100)),
     connections: Number(env.BENCH_CROWD_CONNECTIONS ?? 256),
+    shards: Number(env.BENCH_CROWD_SHARDS ?? 1),
   },
   /** The row the targets are judged at. */
   goalConcurrency: 64,

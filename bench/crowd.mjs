@@ -83,18 +83,19 @@ class Due {
  * Run one crowd against a fresh product.
  * @param {{ url: string, serverPids: () => number[] }} target
  * @param {{ next: () => number }} ids
- * @param {{ shoppers: number, units: number, connections: number, queue: boolean, label?: string }} options
+ * @param {{ shoppers: number, units: number, connections: number, queue: boolean, shards?: number, label?: string }} options
  */
-export async function runCrowd(target, ids, { shoppers, units, connections, queue }) {
+export async function runCrowd(target, ids, { shoppers, units, connections, queue, shards = 1 }) {
   const productId = ids.next();
   await createProduct(target.url, productId, units);
-  if (queue) {
+  if (queue || shards > 1) {
     const patched = await admin(target.url, "PATCH", `/api/admin/products/${productId}`, {
-      queue: QUEUE_SETTINGS,
+      ...(queue ? { queue: QUEUE_SETTINGS } : {}),
+      ...(shards > 1 ? { shards } : {}),
     });
     if (patched.status !== 200)
       throw new Error(
-        `crowd: turning the queue on: HTTP ${patched.status} ${JSON.stringify(patched.json)}`,
+        `crowd: setting the queue and shards: HTTP ${patched.status} ${JSON.stringify(patched.json)}`,
       );
   }
   const base = new URL(target.url);
@@ -362,6 +363,7 @@ export async function runCrowd(target, ids, { shoppers, units, connections, queu
   return {
     mode: queue ? "queue on" : "queue off",
     queue,
+    shards,
     productId,
     shoppers,
     units,

@@ -117,7 +117,7 @@ async function benchRows(target, scenarios, ids, rows) {
 }
 
 const crowdProgress = (c) =>
-  `  crowd     ${c.mode.padEnd(9)} ${c.shoppers} shoppers for ${c.units} units at c=${c.connections}: all answered in ${c.allAnsweredS.toFixed(1)} s, ${c.arrivals.perS.toFixed(0)} arrivals/s, hold p99 ${c.latencyMs.hold.p99?.toFixed(1)} ms (${c.latencyMs.hold.n}), poll p99 ${c.latencyMs.poll.p99?.toFixed(1) ?? "–"} ms (${c.latencyMs.poll.n}), ${c.errors.total} errors (${c.errors.status503} × 503), sold ${c.unitsSold}, fairness ${c.fairness.share === null ? "–" : `${(c.fairness.share * 100).toFixed(0)}%`}${c.failures.length ? `  FAILED: ${c.failures.join("; ")}` : ""}`;
+  `  crowd     ${c.mode.padEnd(9)} ${c.shoppers} shoppers for ${c.units} units${c.shards > 1 ? ` on ${c.shards} shards` : ""} at c=${c.connections}: all answered in ${c.allAnsweredS.toFixed(1)} s, ${c.arrivals.perS.toFixed(0)} arrivals/s, hold p99 ${c.latencyMs.hold.p99?.toFixed(1)} ms (${c.latencyMs.hold.n}), poll p99 ${c.latencyMs.poll.p99?.toFixed(1) ?? "–"} ms (${c.latencyMs.poll.n}), ${c.errors.total} errors (${c.errors.status503} × 503), sold ${c.unitsSold}, fairness ${c.fairness.share === null ? "–" : `${(c.fairness.share * 100).toFixed(0)}%`}${c.failures.length ? `  FAILED: ${c.failures.join("; ")}` : ""}`;
 
 /** The crowd, queue off then on, each on a fresh product of the same server. */
 async function benchCrowds(target, ids, crowds) {

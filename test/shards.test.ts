@@ -1,6 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { createApp } from "../src/app";
+import { SoldOutMemory } from "../src/catalogue/sold-out";
+import { productStub } from "../src/reach/product";
 import { homeShard } from "../src/shards/home";
 import {
   ADMIN,
@@ -374,3 +377,43 @@ describe("a shard running low", () => {
     expect(checked.invariants.ok).toBe(true);
   });
 });
+
+describe("a sharded product sold out", () => {
+  it("once no unit is free anywhere, a shard's refusal says so and the Worker answers 409 itself", async () => {
+    const id = await shardedProduct(4, 2);
+    let objectCalls = 0;
+    const app = createApp({
+      stubFor: (e, productId, shard) => {
+        objectCalls++;
+        return productStub(e, productId, shard);
+      },
+      soldOut: new SoldOutMemory(60_000),
+    });
+    const post = async () => {
+      const res = await hold(id, 1, as(newShopper("late")), app);
+      return { status: res.status, code: res.body.error?.code };
+    };
+    const first = await Promise.all(Array.from({ length: 20 }, post));
+    expect(first.filter((a) => a.status === 201)).toHaveLength(4);
+    // Shards refusing from their own last word learn that nothing is free anywhere with their
+    // next borrow; from then on the Worker answers without calling any object.
+    await vi.waitFor(async () => {
+      const before = objectCalls;
+      expectErrorCode(await post(), "insufficient_stock");
+      expect(objectCalls).toBe(before);
+    });
+    const before = objectCalls;
+    const storm = await Promise.all(Array.from({ length: 100 }, post));
+    expect(storm.every((a) => a.status === 409 && a.code === "insufficient_stock")).toBe(true);
+    expect(objectCalls).toBe(before);
+    expect((await metrics(id)).body).toMatchObject({
+      reserved: 4,
+      available: 0,
+      invariants: { ok: true },
+    });
+  });
+});
+
+function expectErrorCode(answer: { status: number; code?: string }, code: string): void {
+  expect(answer).toEqual({ status: 409, code });
+}

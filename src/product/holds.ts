@@ -20,6 +20,11 @@ export interface HoldMade {
 export interface HoldRejected extends Failure {
   code: "insufficient_stock";
   available: number;
+  /**
+   * On a shard, whose `available` is its own: what the whole product has free, when the
+   * coordinator has just said that is nothing (the Worker may then answer refusals itself).
+   */
+  productAvailable?: number;
 }
 
 export interface HoldRequest {

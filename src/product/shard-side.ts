@@ -12,7 +12,7 @@ import type { StockFrame } from "../contract/live";
 import { logEvent } from "../log";
 import { lowWater, noteDemand, wantedBlock, type RateEstimate } from "../shards/blocks";
 import { homeShard } from "../shards/home";
-import { allotted, type Ledger } from "../shards/ledger";
+import type { Ledger } from "../shards/ledger";
 import type { ShardReport, Transfer } from "../shards/transfer";
 import { newHoldId, shardName } from "../contract/ids";
 import { findHold, type Admitted, type HoldMade, type HoldRejected } from "./holds";
@@ -25,6 +25,7 @@ import {
   applyGrants,
   busy,
   certifiedSoldOut,
+  freeAcross,
   giveBack,
   grantsToResend,
   knownShards,
@@ -160,6 +161,8 @@ export class ShardSide {
    */
   private dryUntil = 0;
   private dryMs = 0;
+  /** Until then (epoch ms), the coordinator's last word was that no unit is free anywhere. */
+  private emptyUntil = 0;
   private readonly rate: RateEstimate = { rate: 0, at: 0 };
   /** How long a borrow takes, recently (ms, a moving average): how far ahead to prefetch. */
   private borrowMs = 20;
@@ -204,8 +207,8 @@ export class ShardSide {
         return answer;
       }
       if (answer.code !== "insufficient_stock" || round >= BORROW_ROUNDS) return answer;
-      if (Date.now() < this.dryUntil) return answer;
-      if ((await this.borrow(call, qty)) === 0) return answer;
+      if (Date.now() < this.dryUntil) return this.refused(answer);
+      if ((await this.borrow(call, qty)) === 0) return this.refused(answer);
       answer = await tryHold(null);
     }
   }
@@ -312,6 +315,11 @@ export class ShardSide {
     if (!this.borrowing) return this.startBorrow(call);
     this.queued ??= this.borrowing.then(() => {
       this.queued = null;
+      // The borrow they waited for found the pool empty: no second round trip for them.
+      if (Date.now() < this.dryUntil && qty > 0) {
+        this.need = 0;
+        return 0;
+      }
       return this.startBorrow(call);
     });
     return this.queued;
@@ -362,6 +370,9 @@ export class ShardSide {
     else if (need > 0) {
       this.dryMs = Math.min(DRY_MAX_MS, Math.max(DRY_MIN_MS, this.dryMs * 2));
       this.dryUntil = Date.now() + this.dryMs;
+      // Nothing free anywhere, as the coordinator knows it after its recall: this shard's
+      // refusals say so until the pause ends, and the Worker then answers them itself.
+      if (answer.available === 0) this.emptyUntil = this.dryUntil;
     }
     return moved;
   }
@@ -389,6 +400,15 @@ export class ShardSide {
   private wet(): void {
     this.dryMs = 0;
     this.dryUntil = 0;
+    this.emptyUntil = 0;
+  }
+
+  /** A refusal here, with what the product as a whole has free when that is known to be none. */
+  private refused(answer: Answer<HoldMade, HoldRejected>): Answer<HoldMade, HoldRejected> {
+    if (answer.ok || answer.code !== "insufficient_stock" || Date.now() >= this.emptyUntil) {
+      return answer;
+    }
+    return { ...answer, productAvailable: 0 };
   }
 
   /** The coordinator asks for free units back (a recall, or a change of N). */
@@ -804,18 +824,9 @@ export function shardedView(
   certified: boolean,
   defaults: ProductDefaults,
 ): ProductView {
-  let free = ledger.pool;
+  const free = freeAcross(ledger);
   let reserved = product.reserved;
-  ledger.accounts.forEach((held, k) => {
-    const report = held.report;
-    // A shard never heard from holds what it was granted, as far as anyone can tell: free; so
-    // do the units of grants made since its last report.
-    if (report === null) free += allotted(ledger, k);
-    else {
-      free += report.free + held.granted - report.granted;
-      reserved += report.reserved;
-    }
-  });
+  for (const held of ledger.accounts) reserved += held.report?.reserved ?? 0;
   const view = productView(product, defaults);
   return {
     ...view,

@@ -29,6 +29,7 @@ import {
   unacknowledged,
   checkLedger,
   endgame as inEndgame,
+  allotted,
   type Ledger,
 } from "../shards/ledger";
 import { grantSize, type BlockPolicy } from "../shards/blocks";
@@ -141,6 +142,8 @@ export interface BorrowAnswer {
   holdId?: string;
   /** The admission had been redeemed for this hold id before. */
   again?: true;
+  /** Units free across the product after this borrow, as the coordinator knows them. */
+  available: number;
 }
 
 /** The coordinator's queue while it is on, as a borrow needs it. */
@@ -218,6 +221,7 @@ export function lend(
   return {
     grants: unacknowledged(ledger, shard),
     granted: made?.qty ?? 0,
+    available: freeAcross(ledger),
     ...(holdId && (made || again) ? { holdId } : {}),
     ...(again ? { again: true as const } : {}),
   };
@@ -318,6 +322,20 @@ export function noteReports(tx: Tx, reports: ShardReport[]): Ledger {
   }
   saveLedger(tx, ledger);
   return ledger;
+}
+
+/**
+ * Units free across the product as the coordinator knows them: its pool and every shard's free
+ * units by its last report, counting as free the grants made since (a shard never heard from
+ * holds what it was granted).
+ */
+export function freeAcross(ledger: Ledger): number {
+  let free = ledger.pool;
+  ledger.accounts.forEach((held, k) => {
+    const report = held.report;
+    free += report === null ? allotted(ledger, k) : report.free + held.granted - report.granted;
+  });
+  return free;
 }
 
 /** Shards that ever got a unit or may get one: 0..n-1. */

@@ -141,9 +141,14 @@ export function holdRoutes(app: App, { products, soldOut, catalogue }: RouteDeps
       }),
       fields: { idempotency_key: key },
       // What is left after this hold, or after a refusal: the sold-out memory learns from both.
-      // A shard's refusal says "none here now", not sold out: only its coordinator can say that.
+      // A shard's refusal says "none here now", not sold out, unless its coordinator has just
+      // said that no unit is free anywhere (`productAvailable`).
       observe: (answer) => {
-        if (shard === null && "available" in answer && answer.available !== undefined) {
+        if (shard !== null) {
+          if ("productAvailable" in answer && answer.productAvailable !== undefined) {
+            soldOut.saw(productId, answer.productAvailable);
+          }
+        } else if ("available" in answer && answer.available !== undefined) {
           soldOut.saw(productId, answer.available);
         }
       },
