@@ -129,6 +129,10 @@ export function webhook(
 
 export const uniqueKey = (label = "key") => `${label}-${crypto.randomUUID()}`;
 
+/** The gateway says an order was paid (a webhook under a new key). */
+export const paySuccess = (orderId: string) =>
+  webhook({ idempotency_key: uniqueKey(), order_id: orderId, status: "success" });
+
 export const productObject = (productId: number) => env.PRODUCTS.getByName(String(productId));
 
 /** Requests as a named shopper, the way a trusted storefront backend names one (no token secret set). */

@@ -19,8 +19,7 @@ import {
   uniqueKey,
   webhook,
 } from "./helpers";
-
-const QUEUE_ON = { queue: { enabled: true, admit_per_second: 1_000, admission_ttl_seconds: 60 } };
+import { QUEUE_ON, holdWith, join, line, poll } from "./queue-helpers";
 
 async function queuedProduct(stock: number, queue: Record<string, unknown> = {}): Promise<number> {
   const id = await newProduct(stock);
@@ -29,36 +28,9 @@ async function queuedProduct(stock: number, queue: Record<string, unknown> = {})
   return id;
 }
 
-const join = (id: number, headers: Record<string, string> = {}) =>
-  call("POST", `/api/products/${id}/queue`, { headers });
-const poll = (ticket: string, headers: Record<string, string> = {}) =>
-  call("GET", `/api/queue/${ticket}`, { headers });
-const holdWith = (
-  id: number,
-  token: string | undefined,
-  headers: Record<string, string>,
-  qty = 1,
-) =>
-  call("POST", "/api/holds", {
-    json: { product_id: id, qty, ...(token ? { admission_token: token } : {}) },
-    headers,
-  });
-
 function travelTo(at: number) {
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(at);
-}
-
-/** Shoppers who join one after another, in this order. */
-async function line(id: number, n: number) {
-  const joined = [];
-  for (let i = 0; i < n; i++) {
-    const shopper = as(newShopper(`q${i}`));
-    const res = await join(id, shopper);
-    expect(res.status).toBe(201);
-    joined.push({ shopper, ticket: res.body.ticket as string, first: res.body });
-  }
-  return joined;
 }
 
 describe("joining the queue", () => {

@@ -5,7 +5,6 @@ import { newHoldId, ownerOfHold, shardName } from "../src/contract/ids";
 import { homeShard } from "../src/shards/home";
 import {
   as,
-  call,
   cancel,
   expectError,
   metrics,
@@ -16,38 +15,16 @@ import {
   pendingOrder,
   productObject,
   release,
-  uniqueKey,
-  webhook,
+  paySuccess,
 } from "./helpers";
+import { QUEUE_ON, holdWith, line, poll } from "./queue-helpers";
 
 // A sharded product with its queue on (docs/sharding.md, "The queue"): the line and the pool stay
 // on the coordinator, holds go to each shopper's home shard, and a shard gets a hold's units only
 // by having the coordinator redeem the hold's admission for them.
 
-const QUEUE = { enabled: true, admit_per_second: 1_000, admission_ttl_seconds: 60 };
-
-const join = (id: number, headers: Record<string, string>) =>
-  call("POST", `/api/products/${id}/queue`, { headers });
-const poll = (ticket: string, headers: Record<string, string>) =>
-  call("GET", `/api/queue/${ticket}`, { headers });
-const holdWith = (id: number, token: string | undefined, headers: Record<string, string>) =>
-  call("POST", "/api/holds", {
-    json: { product_id: id, qty: 1, ...(token ? { admission_token: token } : {}) },
-    headers,
-  });
+const QUEUE = QUEUE_ON.queue;
 const shardObject = (id: number, k: number) => env.PRODUCTS.getByName(shardName(id, k));
-
-/** Shoppers who join one after another, in this order. */
-async function line(id: number, n: number) {
-  const joined = [];
-  for (let i = 0; i < n; i++) {
-    const shopper = as(newShopper(`sq${i}`));
-    const res = await join(id, shopper);
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    joined.push({ shopper, ticket: res.body.ticket as string });
-  }
-  return joined;
-}
 
 /** Shards whose alarms are due run them now (a freed unit goes back to the pool by the alarm). */
 async function runShardAlarms(id: number, shards: number): Promise<void> {
@@ -145,11 +122,7 @@ describe("a sharded product with its queue on", () => {
     ] as const) {
       const o = await order(h.hold_id, shopper);
       expect(o.status).toBe(201);
-      const paid = await webhook({
-        idempotency_key: uniqueKey(),
-        order_id: o.body.order_id,
-        status: "success",
-      });
+      const paid = await paySuccess(o.body.order_id);
       expect(paid.body.order_status).toBe("paid");
     }
     await runShardAlarms(id, 2);
@@ -226,11 +199,7 @@ describe("late payments on a sharded product", () => {
     const pool = (await metrics(id)).body.shards;
     expect(pool.pool).toBe(3);
 
-    const paid = await webhook({
-      idempotency_key: uniqueKey(),
-      order_id: late.order_id,
-      status: "success",
-    });
+    const paid = await paySuccess(late.order_id);
     expect(paid.body).toMatchObject({ order_status: "paid", paid_late: true });
     const m = (await metrics(id)).body;
     expect(m).toMatchObject({ sold: 1, refunds: { due: 0 } });
@@ -247,11 +216,7 @@ describe("late payments on a sharded product", () => {
     const admitted = await line(id, 2);
     for (const a of admitted) expect((await poll(a.ticket, a.shopper)).body.state).toBe("admitted");
 
-    const paid = await webhook({
-      idempotency_key: uniqueKey(),
-      order_id: late.order_id,
-      status: "success",
-    });
+    const paid = await paySuccess(late.order_id);
     expect(paid.body).toMatchObject({ order_status: "cancelled", ignored: true });
     const m = (await metrics(id)).body;
     expect(m).toMatchObject({ sold: 0, refunds: { due: 1 } });

@@ -10,7 +10,7 @@ import {
   order,
   patchProduct,
   uniqueKey,
-  webhook,
+  paySuccess,
 } from "./helpers";
 
 // A shopper's limit across a change of shards (docs/sharding.md, "A shopper's limit"): the units
@@ -31,11 +31,7 @@ async function buy(id: number, shopper: string, qty: number): Promise<void> {
   expect(h.status, JSON.stringify(h.body)).toBe(201);
   const o = await order(h.body.hold_id, as(shopper));
   expect(o.status).toBe(201);
-  const paid = await webhook({
-    idempotency_key: uniqueKey(),
-    order_id: o.body.order_id,
-    status: "success",
-  });
+  const paid = await paySuccess(o.body.order_id);
   expect(paid.body.order_status).toBe("paid");
 }
 
