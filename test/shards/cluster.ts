@@ -62,6 +62,8 @@ export type Message =
       need: number;
       want: number;
       report: ShardReport;
+      /** Exactly `need` units or none (a queue admission redeemed, a late payment's units). */
+      exact?: boolean;
     }
   | { to: "coordinator"; kind: "return"; shard: number; transfer: Transfer; report: ShardReport }
   | { to: "coordinator"; kind: "report"; shard: number; report: ShardReport }
@@ -236,9 +238,18 @@ export class Cluster {
     return made && crash !== "before_commit";
   }
 
-  private borrowMessage(q: ShardQuota, need: number): Message {
+  private borrowMessage(q: ShardQuota, need: number): Extract<Message, { kind: "borrow" }> {
     const want = wantedBlock(this.rates[q.shard]!.rate, need, this.blocks);
     return { to: "coordinator", kind: "borrow", shard: q.shard, need, want, report: reportOf(q) };
+  }
+
+  /**
+   * A borrow of exactly `qty` units for a shopper's home shard, as the queue's admission
+   * redemption and a late payment's borrow make: granted whole from the pool, or not at all.
+   */
+  borrowExact(shopper: string, qty: number, crash: Crash): void {
+    const k = homeShard(shopper, this.n);
+    this.onShard(k, crash, (s, send) => send({ ...this.borrowMessage(s.quota, qty), exact: true }));
   }
 
   release(holdIndex: number, crash: Crash): void {
@@ -430,13 +441,17 @@ export class Cluster {
       if (m.kind === "borrow") {
         const active = Math.max(1, this.n);
         const late = endgame(l, active, this.blocks.minBlock);
-        const size = grantSize({
-          pool: l.pool,
-          need: m.need,
-          want: m.want,
-          activeShards: active,
-          endgame: late,
-        });
+        const size = m.exact
+          ? m.need <= l.pool
+            ? m.need
+            : 0
+          : grantSize({
+              pool: l.pool,
+              need: m.need,
+              want: m.want,
+              activeShards: active,
+              endgame: late,
+            });
         if (size > 0) grant(l, m.shard, size);
         if (late) this.count(size > 0 ? "end-game grant" : "end-game refusal");
         // The reply carries every grant the shard has not applied yet, so a lost reply costs

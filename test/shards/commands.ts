@@ -15,6 +15,7 @@ export type Command =
   | { kind: "alarm"; shard: number; crash: Crash }
   | { kind: "restock"; qty: number; crash: Crash }
   | { kind: "borrow"; shard: number; crash: Crash }
+  | { kind: "borrow-exact"; shopper: number; qty: number; crash: Crash }
   | {
       kind: "give-back";
       shard: number;
@@ -84,6 +85,15 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("borrow" as const), shard, crash }) },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("borrow-exact" as const),
+      shopper: fc.nat({ max: 11 }),
+      qty: fc.integer({ min: 1, max: 3 }),
+      crash,
+    }),
+  },
+  {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant("give-back" as const),
@@ -138,6 +148,8 @@ export function apply(cluster: Cluster, c: Command): void {
       return cluster.restockUnits(c.qty, c.crash);
     case "borrow":
       return cluster.borrow(k(c.shard), c.crash);
+    case "borrow-exact":
+      return cluster.borrowExact(`shopper-${c.shopper}`, c.qty, c.crash);
     case "give-back":
       return cluster.giveBack(k(c.shard), c.keep, c.crash, c.how);
     case "recall":
