@@ -890,6 +890,21 @@ describe("live answers match GET /openapi.json", () => {
         })
       ).status,
     ).toBe(422);
+    // A shard's own dead letters (one that never opened has none), and a shard out of range.
+    expect(
+      (
+        await check("GET", list, `/api/admin/products/${id}/dead-letters?shard=0`, {
+          headers: ADMIN,
+        })
+      ).body.dead_letters,
+    ).toEqual([]);
+    expect(
+      (
+        await check("POST", retry, `/api/admin/products/${id}/dead-letters/42/retry?shard=256`, {
+          headers: ADMIN,
+        })
+      ).status,
+    ).toBe(422);
     expect(
       (
         await check("POST", retry, `/api/admin/products/${id}/dead-letters/42/retry`, {

@@ -17,6 +17,12 @@ import { saleState } from "./storefront-sale.js";
 /** @typedef {import("./live.js").LiveFeed} LiveFeed */
 
 /**
+ * A dead letter and the object that keeps it: `shard` null for the product's own object, k for
+ * shard k of a sharded product (its list and Retry then take `?shard=k`).
+ * @typedef {DeadLetter & { shard: number | null }} KeptDeadLetter
+ */
+
+/**
  * One product in the console.
  * @typedef {object} ProductEntry
  * @property {CatalogueItem} item the catalogue row
@@ -25,7 +31,7 @@ import { saleState } from "./storefront-sale.js";
  * @property {ProductMetrics | null} metrics
  * @property {(ProductMetrics["invariants"] & { at: string }) | null} full the last full check
  * @property {LiveFeed | null} feed
- * @property {{ count: number | undefined, list: DeadLetter[] } | null} deadLetters
+ * @property {{ count: number | undefined, list: KeptDeadLetter[] } | null} deadLetters
  * @property {ReturnType<typeof setTimeout> | undefined} timer
  * @property {HTMLElement} card
  * @property {Record<string, HTMLElement>} cells

@@ -1,5 +1,6 @@
 // The console's two work lists: refunds, due or resolved (every product, newest first, from D1)
-// with Resolve, and a product's history not saved (dead letters: events D1 refused) with Retry.
+// with Resolve, and a product's history not saved (dead letters: events D1 refused) with Retry,
+// on a sharded product also those its shards keep.
 
 import { RequestError } from "./api.js";
 import { confirmAction } from "./console-confirm.js";
@@ -18,9 +19,9 @@ import { SignedOut, admin } from "./console-session.js";
 
 /** @typedef {import("./api-types.js").Refund} Refund */
 /** @typedef {import("./api-types.js").RefundList} RefundList */
-/** @typedef {import("./api-types.js").DeadLetter} DeadLetter */
 /** @typedef {import("./api-types.js").DeadLetterList} DeadLetterList */
 /** @typedef {import("./console-cards.js").ProductEntry} ProductEntry */
+/** @typedef {import("./console-cards.js").KeptDeadLetter} KeptDeadLetter */
 
 /**
  * Where the refunds list's next page starts (null: no more).
@@ -35,34 +36,64 @@ export function resetRefunds() {
 // ---------------------------------------------------------------- dead letters
 
 /**
+ * The objects that keep the product's dead letters to list: its own (null), and each shard the
+ * metrics count some on (k). Each shard copies its own orders to D1 and keeps what D1 refused.
+ * @param {ProductEntry} entry
+ * @returns {(number | null)[]}
+ */
+function deadLetterKeepers(entry) {
+  const shards = entry.metrics?.shards?.per_shard ?? [];
+  return [null, ...shards.filter((s) => s.dead_letters > 0).map((s) => s.shard)];
+}
+
+/**
+ * The query that sends a dead-letter route to shard k's object ("" for the product's own).
+ * @param {number | null} shard
+ */
+const shardQuery = (shard) => (shard === null ? "" : `?shard=${shard}`);
+
+/**
  * A product's dead letters, into #dead-letters, unless isCurrent(entry) says the operator has
- * moved on to another product meanwhile. changed(entry) after a Retry.
+ * moved on to another product meanwhile: its own object's, then those of each shard whose
+ * metrics count some (with a Shard column). changed(entry) after a Retry.
  * @param {ProductEntry} entry
  * @param {{ isCurrent: (entry: ProductEntry) => boolean, changed: (entry: ProductEntry) => void }} hooks
  */
 export async function loadDeadLetters(entry, { isCurrent, changed }) {
   const id = entry.item.id;
   const box = $("#dead-letters");
+  const keepers = deadLetterKeepers(entry);
   try {
-    const answer = await admin(`/api/admin/products/${id}/dead-letters`);
-    const data = /** @type {DeadLetterList} */ (answer.data);
-    entry.deadLetters = { count: entry.metrics?.history_dead_letters, list: data.dead_letters };
+    const pages = await Promise.all(
+      keepers.map(async (shard) => {
+        const answer = await admin(`/api/admin/products/${id}/dead-letters${shardQuery(shard)}`);
+        return { shard, data: /** @type {DeadLetterList} */ (answer.data) };
+      }),
+    );
+    /** @type {KeptDeadLetter[]} */
+    const list = pages.flatMap(({ shard, data }) =>
+      data.dead_letters.map((letter) => ({ ...letter, shard })),
+    );
+    entry.deadLetters = { count: entry.metrics?.history_dead_letters, list };
     if (!isCurrent(entry)) return;
-    if (data.dead_letters.length === 0) {
+    if (list.length === 0) {
       fill(box, el("p", { class: "empty" }, "None: the order history flows to D1."));
       return;
     }
+    // Which object keeps a letter matters only once shards are listed too.
+    const sharded = keepers.length > 1;
+    const headers = ["Seq", "Event", "Order", "Attempts", "Error", "Failed at", ""];
     fill(
       box,
       scrollingTable(
-        ["Seq", "Event", "Order", "Attempts", "Error", "Failed at", ""],
+        sharded ? ["Shard", ...headers] : headers,
         el(
           "tbody",
           {},
-          data.dead_letters.map((letter) => deadLetterRow(entry, letter, changed)),
+          list.map((letter) => deadLetterRow(entry, letter, changed, sharded)),
         ),
       ),
-      data.next_cursor
+      pages.some(({ data }) => data.next_cursor)
         ? el("p", { class: "hint" }, "More dead letters follow: retry these first.")
         : null,
     );
@@ -91,24 +122,29 @@ function asRequestError(error) {
 }
 
 /**
+ * A dead letter's row, with Retry, which puts it back in the outbox of the object that keeps it.
+ * `sharded`: the list shows shards' letters too, so the row starts with its shard (seqs are each
+ * object's own, so two rows may share one).
  * @param {ProductEntry} entry
- * @param {DeadLetter} letter
+ * @param {KeptDeadLetter} letter
  * @param {(entry: ProductEntry) => void} changed
+ * @param {boolean} sharded
  */
-function deadLetterRow(entry, letter, changed) {
+function deadLetterRow(entry, letter, changed, sharded) {
+  const { shard } = letter;
+  const of = shard === null ? "" : ` of shard ${shard}`;
   const result = el("span", { class: "form-result", role: "status" });
   const retry = el(
     "button",
     {
       type: "button",
       class: "secondary small",
-      "aria-label": `Retry dead letter ${letter.seq}`,
+      "aria-label": `Retry dead letter ${letter.seq}${of}`,
       async onclick() {
         setBusy(retry, true, "Retrying…");
         try {
-          await admin(`/api/admin/products/${entry.item.id}/dead-letters/${letter.seq}/retry`, {
-            method: "POST",
-          });
+          const path = `/api/admin/products/${entry.item.id}/dead-letters/${letter.seq}/retry`;
+          await admin(`${path}${shardQuery(shard)}`, { method: "POST" });
           fill(result, "Queued again.");
           retry.remove();
           changed(entry);
@@ -125,6 +161,13 @@ function deadLetterRow(entry, letter, changed) {
   return el(
     "tr",
     {},
+    sharded
+      ? el(
+          "td",
+          {},
+          shard === null ? el("span", { title: "the product's own object" }, "–") : String(shard),
+        )
+      : null,
     el("td", { class: "num" }, String(letter.seq)),
     el("td", {}, letter.event),
     el("td", {}, el("code", {}, letter.order_id)),

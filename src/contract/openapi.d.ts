@@ -456,7 +456,7 @@ export interface paths {
     };
     /**
      * Order-history events D1 refused, oldest first
-     * @description An event D1 rejects for good (or that failed 5 times while others got through) is parked here so the rest of the history flows on. Fix the cause, then retry it.
+     * @description An event D1 rejects for good (or that failed 5 times while others got through) is parked here so the rest of the history flows on. Fix the cause, then retry it. Each shard of a sharded product copies its own orders to D1 and keeps its own dead letters: name it with `?shard=k` (0..255; metrics' `shards.per_shard[].dead_letters` says which have some). Without `shard`, the product's own object.
      */
     get: operations["listDeadLetters"];
     put?: never;
@@ -476,7 +476,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Put a dead letter back in the order-history outbox */
+    /**
+     * Put a dead letter back in the order-history outbox
+     * @description The event is queued again under its own seq in the outbox of the object that keeps it. Each shard of a sharded product copies its own orders to D1 and keeps its own dead letters: name it with `?shard=k` (0..255; metrics' `shards.per_shard[].dead_letters` says which have some). Without `shard`, the product's own object.
+     */
     post: operations["retryDeadLetter"];
     delete?: never;
     options?: never;
@@ -969,6 +972,8 @@ export interface components {
           returned: number;
           holds_active: number;
           orders_pending: number;
+          /** @description This shard's `history_dead_letters`: list and retry them with `?shard=k` on the dead-letter routes. */
+          dead_letters: number;
           invariants_ok: boolean;
         }[];
       };
@@ -3295,6 +3300,8 @@ export interface operations {
     parameters: {
       query?: {
         cursor?: string;
+        /** @description 0..255: shard k's object instead of the product's own. */
+        shard?: string;
       };
       header?: never;
       path: {
@@ -3373,7 +3380,10 @@ export interface operations {
   };
   retryDeadLetter: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description 0..255: shard k's object instead of the product's own. */
+        shard?: string;
+      };
       header?: never;
       path: {
         id: string;

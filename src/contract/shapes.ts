@@ -530,6 +530,10 @@ export const ProductMetrics = z
             returned: z.number().int(),
             holds_active: z.number().int(),
             orders_pending: z.number().int(),
+            dead_letters: z.number().int().openapi({
+              description:
+                "This shard's `history_dead_letters`: list and retry them with `?shard=k` on the dead-letter routes.",
+            }),
             invariants_ok: z.boolean(),
           }),
         ),

@@ -34,6 +34,8 @@ export interface FlusherOptions {
   state: DurableObjectState;
   db: () => D1Database;
   productId: number;
+  /** The shard this object is (null or absent: the product's own object), named in its logs. */
+  shard?: number | null;
   /** Ask for the alarm at this time (it only ever moves earlier). */
   arm: (at: number) => void;
   now?: () => number;
@@ -202,6 +204,8 @@ export class HistoryFlusher {
       "Order history event moved to dead letters.",
       {
         product_id: this.options.productId,
+        // Which object keeps it, for `?shard=k` on the dead-letter routes (absent: the product's).
+        shard: this.options.shard ?? undefined,
         seq: row.seq,
         attempts: row.attempts,
         event: row.payload,

@@ -27,6 +27,7 @@ export function retryDeadLetter(tx: Tx, seq: number): Answer<{ deadLetter: DeadL
   if (!row) return failure("dead_letter_not_found", `No dead letter ${seq}.`);
   tx.log("Dead letter put back in the order history outbox.", {
     product_id: tx.productId,
+    shard: tx.shard ?? undefined, // absent on the product's own object
     seq,
   });
   return { ok: true, deadLetter: deadLetterView(row) };

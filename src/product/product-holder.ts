@@ -154,6 +154,7 @@ export abstract class ProductHolder extends DurableObject<Env> {
       state: this.ctx,
       db: () => this.env.DB,
       productId,
+      shard: this.shard,
       arm: (at) => this.schedule.arm(at),
     });
   }
@@ -195,11 +196,20 @@ export abstract class ProductHolder extends DurableObject<Env> {
     return missing ?? read({ sql: this.sql, now: Date.now(), productId: call.productId });
   }
 
+  /**
+   * A shard that never opened its product: it keeps no rows at all, not even a schema, so whatever
+   * it is asked about (a hold, an order, a refund, a dead letter) it does not have. It answers so
+   * without opening, which would create its storage: an operator or an id can name any of 256
+   * shards, and asking must not make one.
+   */
+  protected unopenedShard(): boolean {
+    return this.shard !== null && this.productId === null;
+  }
+
   protected async openAbout(productId: number, about: How["about"]): Promise<Failure | null> {
     if (!about) return this.open(productId);
-    // A shard that never opened keeps no hold, order or refund: an id naming it is unknown, and
-    // answering so creates nothing (an id can name any of 256 shards).
-    const unopenedShard = this.shard !== null && this.productId === null;
+    // An id naming a shard that never opened is unknown, and answering so creates nothing.
+    const unopenedShard = this.unopenedShard();
     const missing = unopenedShard ? null : await this.open(productId);
     if (!unopenedShard && missing?.code !== "product_not_found") return missing;
     const [unknown, id] = about;

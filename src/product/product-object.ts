@@ -200,15 +200,22 @@ export class ProductObject extends ProductHolder {
     );
   }
 
+  /** A page of the dead letters this object keeps (a shard's own, on a sharded product). */
   async listDeadLetters(
     call: Call & { after: number; limit: number },
   ): Promise<Answer<{ deadLetters: DeadLetterView[]; nextAfter: number | null }>> {
+    // A shard that never opened has none, and is not opened to say so.
+    if (this.unopenedShard()) return { ok: true, deadLetters: [], nextAfter: null };
     return this.serve(call, {}, (tx) => listDeadLetters(tx, call.after, call.limit));
   }
 
   async retryDeadLetter(
     call: Call & { seq: number },
   ): Promise<Answer<{ deadLetter: DeadLetterView }>> {
+    // Nor any to retry.
+    if (this.unopenedShard()) {
+      return failure("dead_letter_not_found", `No dead letter ${call.seq}.`);
+    }
     const answer = await this.serve(call, { write: true }, (tx) => retryDeadLetter(tx, call.seq));
     if (answer.ok) this.history?.nudge();
     return answer;

@@ -909,6 +909,7 @@ export function combineMetrics(
       returned,
       holds_active: metrics.holds.active,
       orders_pending: metrics.orders.pending,
+      dead_letters: metrics.history_dead_letters,
       invariants_ok: metrics.invariants.ok,
     });
   });
