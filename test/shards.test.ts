@@ -417,3 +417,28 @@ describe("a sharded product sold out", () => {
 function expectErrorCode(answer: { status: number; code?: string }, code: string): void {
   expect(answer).toEqual({ status: 409, code });
 }
+
+describe("a sharded product's history in D1", () => {
+  it("keeps every shard's order events, though each shard numbers its own from 1", async () => {
+    const id = await shardedProduct(10, 2);
+    const shoppers = shoppersOnEveryShard(2, 2);
+    const orders: string[] = [];
+    for (const shopper of shoppers) {
+      const h = await hold(id, 1, as(shopper));
+      expect(h.status).toBe(201);
+      const o = await order(h.body.hold_id, as(shopper));
+      expect(o.status).toBe(201);
+      orders.push(o.body.order_id);
+    }
+    const homes = new Set(shoppers.map((shopper) => homeShard(shopper, 2)));
+    expect(homes.size).toBe(2);
+    await vi.waitFor(async () => {
+      const events = await env.DB.prepare(
+        "SELECT order_id, shard, seq FROM order_events WHERE product_id = ?",
+      )
+        .bind(id)
+        .all<{ order_id: string; shard: number; seq: number }>();
+      expect(new Set(events.results.map((e) => e.order_id))).toEqual(new Set(orders));
+    });
+  });
+});

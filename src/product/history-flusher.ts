@@ -193,6 +193,7 @@ export class HistoryFlusher {
     return statementsFor(
       db,
       this.options.productId,
+      this.options.shard ?? null,
       row.seq,
       JSON.parse(row.payload) as HistoryEvent,
     );

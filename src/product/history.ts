@@ -115,12 +115,14 @@ export function requeueDeadLetter(sql: SqlStorage, seq: number): DeadLetterRow |
 
 /**
  * The D1 statements for one event: at most 14 bound parameters each (D1 allows 100 per
- * statement) and at most two statements per event. Keyed by (product_id, seq) and guarded by
- * updated_at, so a retried or reordered event is harmless.
+ * statement) and at most two statements per event. Keyed by (product_id, shard, seq), where
+ * `shard` is the object that recorded it (each object of a sharded product numbers its own), and
+ * guarded by updated_at, so a retried or reordered event is harmless.
  */
 export function statementsFor(
   db: D1Database,
   productId: number,
+  shard: number | null,
   seq: number,
   event: HistoryEvent,
 ): D1PreparedStatement[] {
@@ -132,6 +134,7 @@ export function statementsFor(
     eventStatement(
       db,
       productId,
+      shard,
       seq,
       order.order_id,
       event.event,
@@ -204,6 +207,7 @@ function refundStatement(
 function eventStatement(
   db: D1Database,
   productId: number,
+  shard: number | null,
   seq: number,
   orderId: string,
   event: string,
@@ -213,10 +217,11 @@ function eventStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT OR IGNORE INTO order_events (product_id, seq, order_id, event, status, at, detail)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+      `INSERT OR IGNORE INTO order_events (product_id, shard, seq, order_id, event, status, at, detail)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
     )
-    .bind(productId, seq, orderId, event, status, iso(at), detail);
+    // -1: the product's own object (migrations/0009_order_events_per_object.sql).
+    .bind(productId, shard ?? -1, seq, orderId, event, status, iso(at), detail);
 }
 
 /** A page of dead letters after `afterSeq`, and where the next page starts (null at the end). */
