@@ -215,13 +215,15 @@ function eventStatement(
   at: number,
   detail: string | null,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT OR IGNORE INTO order_events (product_id, shard, seq, order_id, event, status, at, detail)
+  return (
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO order_events (product_id, shard, seq, order_id, event, status, at, detail)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
-    )
-    // -1: the product's own object (migrations/0009_order_events_per_object.sql).
-    .bind(productId, shard ?? -1, seq, orderId, event, status, iso(at), detail);
+      )
+      // -1: the product's own object (migrations/0009_order_events_per_object.sql).
+      .bind(productId, shard ?? -1, seq, orderId, event, status, iso(at), detail)
+  );
 }
 
 /** A page of dead letters after `afterSeq`, and where the next page starts (null at the end). */
