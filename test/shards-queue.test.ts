@@ -135,6 +135,28 @@ describe("a sharded product with its queue on", () => {
     expect(m.invariants).toMatchObject({ ok: true, violations: [] });
   });
 
+  it("one admission sent with many holds at once makes one hold; the others are 403 admission_used", async () => {
+    const id = await newProduct(5);
+    expect((await patchProduct(id, { shards: 2, queue: QUEUE })).status).toBe(200);
+    const [me] = await line(id, 1);
+    const token = (await poll(me!.ticket, me!.shopper)).body.admission_token as string;
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        holdWith(id, token, { ...me!.shopper, "idempotency-key": `same-admission-${id}-${i}` }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([201, 403, 403, 403, 403, 403]);
+    for (const a of answers.filter((a) => a.status === 403)) {
+      expect(a.body.error.code).toBe("admission_used");
+    }
+    // Units granted for the refused ones go back to the pool; nothing is made or lost.
+    await runShardAlarms(id, 2);
+    const m = (await metrics(id)).body;
+    expect(m).toMatchObject({ reserved: 1, available: 4 });
+    expect(m.invariants).toMatchObject({ ok: true, violations: [] });
+  });
+
   it("a redemption whose answer was lost is redeemed again under the same hold id, the admission counted once", async () => {
     const id = await newProduct(3);
     expect((await patchProduct(id, { shards: 2, queue: QUEUE })).status).toBe(200);

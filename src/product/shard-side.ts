@@ -94,8 +94,6 @@ export interface Redeemed {
   grants: Transfer[];
   returnSeq: number;
   holdId: string;
-  /** Redeemed before under this id: if that hold exists, the admission was used. */
-  again: boolean;
 }
 
 /**
@@ -111,7 +109,9 @@ export function admissionOnShard(
   return {
     check: () => {
       if (!redeemed) return admissionInTime(admission, tx.now);
-      return redeemed.again && findHold(tx, redeemed.holdId)
+      // The hold this admission was redeemed for exists already: this is a second hold on it
+      // (made in parallel by the same shopper, or after a redemption was granted again).
+      return findHold(tx, redeemed.holdId)
         ? failure("admission_used", "This admission was already used for a hold.")
         : null;
     },
@@ -266,8 +266,7 @@ export class ShardSide {
       return { ok: false, code: "insufficient_stock", message: "No unit here now.", available: 0 };
     }
     const holdId = answer.holdId ?? newHoldId(call.productId, shard);
-    const again = answer.again ?? false;
-    return { ok: true, grants: answer.grants, returnSeq: answer.returnSeq, holdId, again };
+    return { ok: true, grants: answer.grants, returnSeq: answer.returnSeq, holdId };
   }
 
   /** Apply a redemption's grant, in the transaction of the hold it is for. */

@@ -138,10 +138,11 @@ export interface BorrowAnswer {
   grants: Transfer[];
   /** The units of the grant made now (0: none). */
   granted: number;
-  /** An admission redeemed: the id its hold must have. */
+  /**
+   * An admission redeemed: the id its hold must have (the one it was first redeemed under, when
+   * this is a retry or a second hold on the same admission).
+   */
   holdId?: string;
-  /** The admission had been redeemed for this hold id before. */
-  again?: true;
   /** Units free across the product after this borrow, as the coordinator knows them. */
   available: number;
 }
@@ -223,7 +224,6 @@ export function lend(
     granted: made?.qty ?? 0,
     available: freeAcross(ledger),
     ...(holdId && (made || again) ? { holdId } : {}),
-    ...(again ? { again: true as const } : {}),
   };
 }
 
