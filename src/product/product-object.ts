@@ -25,7 +25,7 @@ import type { ProductChanges } from "./settings";
 import { catalogueEntry, productRow } from "./product-row";
 import type { Call, ShopperCall } from "./transaction";
 import { ProductHolder } from "./product-holder";
-import { admissionOnShard, shardEras, type Redeemed } from "./shard-side";
+import { admissionOnShard, shardEras, type TryHold } from "./shard-side";
 import { knownShopper, ownUnitsOf } from "./shoppers";
 import type { BorrowRequest } from "./shards";
 import type { ShardReport, Transfer } from "../shards/transfer";
@@ -78,10 +78,10 @@ export class ProductObject extends ProductHolder {
     }
     const config = configFrom(this.env);
     const queue = this.lineHere;
-    const attempt = (redeemed: Redeemed | null = null) =>
+    const attempt: TryHold = (redeemed = null, then) =>
       this.write(call, (tx) => {
         if (redeemed) this.shards.applyRedeemed(tx, redeemed);
-        return holds.createHold(tx, {
+        const answer = holds.createHold(tx, {
           qty: call.qty,
           idempotencyKey: call.idempotencyKey,
           freshKey: call.freshKey,
@@ -97,10 +97,12 @@ export class ProductObject extends ProductHolder {
               : null,
           ...(redeemed ? { holdId: redeemed.holdId } : {}),
         });
+        then?.(tx);
+        return answer;
       });
     // A shard short of units borrows from its coordinator between two tries (shard-side.ts).
     const result =
-      this.shard === null ? await attempt() : await this.shards.hold(call, call.qty, attempt);
+      this.shard === null ? await attempt(null) : await this.shards.hold(call, call.qty, attempt);
     if (!result.ok && result.code === "insufficient_stock") this.rejectedSinceStart++;
     return result;
   }

@@ -120,6 +120,15 @@ export function admissionOnShard(
   };
 }
 
+/**
+ * One try of a hold, as one transaction: with the grant of its redeemed admission applied first,
+ * if any, and `then` run last in the same transaction.
+ */
+export type TryHold = (
+  redeemed: Redeemed | null,
+  then?: (tx: Tx) => void,
+) => Promise<Answer<HoldMade, HoldRejected>>;
+
 /** Unacknowledged transfers are sent again this long after they were made. */
 const RESEND_MS = 5_000;
 /** A hold short of units borrows at most this many times before it is refused. */
@@ -195,7 +204,7 @@ export class ShardSide {
   async hold(
     call: ShardCall & { admission?: HoldAdmission; shopperId: string | null },
     qty: number,
-    tryHold: (redeemed: Redeemed | null) => Promise<Answer<HoldMade, HoldRejected>>,
+    tryHold: TryHold,
   ): Promise<Answer<HoldMade, HoldRejected>> {
     if (this.host.queued()) return this.holdQueued(call, qty, tryHold);
     noteDemand(this.rate, qty, Date.now());
@@ -224,13 +233,17 @@ export class ShardSide {
   private async holdQueued(
     call: ShardCall & { admission?: HoldAdmission; shopperId: string | null },
     qty: number,
-    tryHold: (redeemed: Redeemed | null) => Promise<Answer<HoldMade, HoldRejected>>,
+    tryHold: TryHold,
   ): Promise<Answer<HoldMade, HoldRejected>> {
-    const first = await tryHold(null);
+    // The report the redemption carries is read in the first try's own transaction.
+    const shard = this.shard;
+    const taken: { report?: ShardReport } = {};
+    const first = await tryHold(null, (tx) => (taken.report = shardReport(tx, shard)));
     if (first.ok || first.code !== "insufficient_stock" || !call.admission) return first;
+    if (!taken.report) return first;
     this.redeeming += qty;
     try {
-      const redeemed = await this.redeem(call, qty, call.admission);
+      const redeemed = await this.redeem(call, qty, call.admission, taken.report);
       return redeemed.ok ? await tryHold(redeemed) : redeemed;
     } finally {
       this.redeeming -= qty;
@@ -241,9 +254,9 @@ export class ShardSide {
     call: ShardCall & { shopperId: string | null },
     qty: number,
     admission: HoldAdmission,
+    report: ShardReport,
   ): Promise<Answer<Redeemed, HoldRejected>> {
     const shard = this.shard;
-    const report = await this.host.write(call, (tx) => shardReport(tx, shard));
     this.sent(report);
     const answer = await this.peer(call.productId, null).borrowUnits({
       productId: call.productId,
