@@ -81,15 +81,26 @@ export function loadLedger(tx: Pick<Tx, "sql">, product: ProductRow = productRow
   ledger.outbox = rows<{ shard: number; seq: number; qty: number }>(
     tx.sql.exec("SELECT shard, seq, qty FROM shard_grants_out ORDER BY shard, seq"),
   );
+  loaded.set(ledger, { accounts: ledger.accounts.map(accountKey), outbox: outboxKey(ledger) });
   return ledger;
 }
+
+/**
+ * The ledger as it was read, so that a save writes only the accounts that changed: one grant
+ * touches one account, whatever N (a queued hold on a product of 256 shards is one grant).
+ */
+const loaded = new WeakMap<Ledger, { accounts: string[]; outbox: string }>();
+const accountKey = (held: Ledger["accounts"][number]): string => JSON.stringify(held);
+const outboxKey = (ledger: Ledger): string => JSON.stringify(ledger.outbox);
 
 /** Write the ledger back: `lent` (so the pool follows), the accounts and the outbox of grants. */
 export function saveLedger(tx: Tx, ledger: Ledger): void {
   checkLedger(ledger);
   const lent = ledger.accounts.reduce((sum, held) => sum + held.granted - held.returned, 0);
   tx.sql.exec("UPDATE product SET lent = ?", lent);
+  const before = loaded.get(ledger);
   ledger.accounts.forEach((held, shard) => {
+    if (before?.accounts[shard] === accountKey(held)) return;
     tx.sql.exec(
       `INSERT INTO shard_accounts (shard, grant_seq, granted, return_seq, returned, report)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -103,15 +114,18 @@ export function saveLedger(tx: Tx, ledger: Ledger): void {
       held.report === null ? null : JSON.stringify(held.report),
     );
   });
-  tx.sql.exec("DELETE FROM shard_grants_out");
-  for (const out of ledger.outbox) {
-    tx.sql.exec(
-      "INSERT INTO shard_grants_out (shard, seq, qty) VALUES (?, ?, ?)",
-      out.shard,
-      out.seq,
-      out.qty,
-    );
+  if (before?.outbox !== outboxKey(ledger)) {
+    tx.sql.exec("DELETE FROM shard_grants_out");
+    for (const out of ledger.outbox) {
+      tx.sql.exec(
+        "INSERT INTO shard_grants_out (shard, seq, qty) VALUES (?, ?, ?)",
+        out.shard,
+        out.seq,
+        out.qty,
+      );
+    }
   }
+  loaded.set(ledger, { accounts: ledger.accounts.map(accountKey), outbox: outboxKey(ledger) });
   // The pair assertion: what the rows now say is what the ledger says.
   const after = productRow(tx.sql);
   invariant(after.stock - after.reserved - after.lent === ledger.pool, "pool written wrong");
