@@ -186,42 +186,29 @@ export function lend(
   ensureShards(ledger, shard + 1);
   invariant(request.report.shard === shard, "a report from another shard");
   noteReport(ledger, request.report);
-  let size: number | HoldRejected | Failure = 0;
-  let admitted: Admitted | null = null;
-  let holdId = request.admission?.holdId;
-  let again: string | null = null;
-  if (shard < product.shards && queue) {
-    if (request.admission) {
-      again = redeemedBefore(tx, shard, request.admission);
-      if (again) {
-        // Redeemed before for this shopper on this shard: a retry of the hold whose answer was
-        // lost, or a second hold on the same admission. Units again if the pool has them, under
-        // the same hold id; the shard tells the two apart (the hold exists or not). Units granted
-        // twice are free at the shard, which gives them back: none is made or lost.
-        holdId = again;
-        const offered = redeemedSize(ledger.pool, request.need, { heldBack: () => queue.unused });
-        size = typeof offered === "number" ? offered : 0;
-      } else {
-        admitted = queue.admissionFor(request.admission, request.admission.shopperId);
-        size = redeemedSize(ledger.pool, request.need, admitted);
-      }
-    } else if (request.late) {
-      size = ledger.pool - queue.unused >= request.need ? request.need : 0;
-    }
-  } else if (shard < product.shards) {
-    size = grantSize({
-      pool: ledger.pool,
-      // Holds that waited together ask together: what the pool has of their units is worth
-      // granting even when it cannot cover them all.
-      need: Math.min(request.need, ledger.pool),
-      want: request.want,
-      activeShards: product.shards,
-      endgame: inEndgame(ledger, product.shards, SHARD_BLOCKS.minBlock),
-    });
+  const decided: Decided | HoldRejected | Failure =
+    shard >= product.shards
+      ? { size: 0 }
+      : queue
+        ? queuedGrant(tx, shard, ledger.pool, request, queue)
+        : {
+            size: grantSize({
+              pool: ledger.pool,
+              // Holds that waited together ask together: what the pool has of their units is
+              // worth granting even when it cannot cover them all.
+              need: Math.min(request.need, ledger.pool),
+              want: request.want,
+              activeShards: product.shards,
+              endgame: inEndgame(ledger, product.shards, SHARD_BLOCKS.minBlock),
+            }),
+          };
+  if ("ok" in decided) {
+    saveLedger(tx, ledger); // the report noted
+    return decided;
   }
-  const made = typeof size === "number" && size > 0 ? grant(ledger, shard, size) : null;
+  const made = decided.size > 0 ? grant(ledger, shard, decided.size) : null;
   if (made) {
-    if (admitted && request.admission) admitted.use(request.admission.holdId);
+    decided.use?.();
     tx.log("Units granted to a shard.", {
       product_id: tx.productId,
       shard,
@@ -232,13 +219,49 @@ export function lend(
     });
   }
   saveLedger(tx, ledger);
-  if (typeof size !== "number") return size;
   return {
     grants: unacknowledged(ledger, shard),
     granted: made?.qty ?? 0,
     available: freeAcross(ledger),
-    ...(holdId && (made || again) ? { holdId } : {}),
+    ...(decided.holdId && (made || decided.again) ? { holdId: decided.holdId } : {}),
   };
+}
+
+/** What a borrow is to get: its size, and for an admission the hold id and its use. */
+interface Decided {
+  size: number;
+  holdId?: string;
+  /** The admission had been redeemed under `holdId` before. */
+  again?: boolean;
+  /** Count the admission used (once the grant is made). */
+  use?: () => void;
+}
+
+/** What the queue lets a borrow have while it is on (see `lend`). */
+function queuedGrant(
+  tx: Tx,
+  shard: number,
+  pool: number,
+  request: BorrowRequest,
+  queue: QueueGate,
+): Decided | HoldRejected | Failure {
+  const admission = request.admission;
+  if (!admission) {
+    return { size: request.late && pool - queue.unused >= request.need ? request.need : 0 };
+  }
+  const again = redeemedBefore(tx, shard, admission);
+  if (again) {
+    // Redeemed before for this shopper on this shard: a retry of the hold whose answer was lost,
+    // or a second hold on the same admission. Units again if the pool has them, under the same
+    // hold id; the shard tells the two apart (the hold exists or not). Units granted twice are
+    // free at the shard, which gives them back: none is made or lost.
+    const offered = redeemedSize(pool, request.need, { heldBack: () => queue.unused });
+    return { size: typeof offered === "number" ? offered : 0, holdId: again, again: true };
+  }
+  const admitted = queue.admissionFor(admission, admission.shopperId);
+  const size = redeemedSize(pool, request.need, admitted);
+  if (typeof size !== "number") return size;
+  return { size, holdId: admission.holdId, use: () => admitted.use(admission.holdId) };
 }
 
 /**
