@@ -23,7 +23,8 @@ import {
 } from "./product-row";
 import { runTransaction, type Call, type TransactionScope } from "./transaction";
 import type { Look, Tx } from "./tx";
-import { ShardSide, shardEras, shardedFrame } from "./shard-side";
+import { ShardSide, shardEras } from "./shard-side";
+import { shardedFrame } from "./shard-views";
 import { shardOfName } from "./shards";
 
 /** A safety net: the alarm comes back this soon after events are recorded, in case the object
