@@ -625,10 +625,14 @@ export class ShardSide {
           );
         }
       }
-      // Shoppers' earlier homes stay where their units are (see `carryShopper`).
-      const eras = [...new Set([...shardEras(product), product.shards])].filter(
-        (n) => n !== shards,
-      );
+      // Shoppers' earlier homes stay where their units are (see `carryShopper`); an N under
+      // which nothing was sold left no shopper any unit, and costs their next holds nothing.
+      const soldUnder =
+        product.shards === 1
+          ? product.sold > 0
+          : ledger.accounts.some((held, k) => k < product.shards && (held.report?.sold ?? 0) > 0);
+      const earlier = soldUnder ? [...shardEras(product), product.shards] : shardEras(product);
+      const eras = [...new Set(earlier)].filter((n) => n !== shards);
       tx.sql.exec("UPDATE product SET shards = ?, shard_eras = ?", shards, JSON.stringify(eras));
       tx.log("Product shards changed.", {
         product_id: tx.productId,
