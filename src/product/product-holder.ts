@@ -251,7 +251,7 @@ export abstract class ProductHolder extends DurableObject<Env> {
     this.schedule.arm(done.recorded ? now + HISTORY_SAFETY_MS : Infinity);
     if (done.recorded) this.history?.nudge();
     this.live.changed();
-    if (this.shard !== null) this.shards.afterWrite(productRow(this.sql));
+    if (this.shard !== null) this.shards.afterWrite(() => productRow(this.sql));
     return done.result;
   }
 }

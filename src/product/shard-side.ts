@@ -399,7 +399,10 @@ export class ShardSide {
    * pool at once; and a shard that has just sold or given away its last unit says so, since the
    * sold-out certificate waits for its word. Both by the alarm, now.
    */
-  afterWrite(product: ProductRow): void {
+  afterWrite(read: () => ProductRow): void {
+    // Without the queue, and once it said it is empty, a shard has nothing to say: no read.
+    if (!this.host.queued() && this.sentEmpty) return;
+    const product = read();
     const free = product.stock - product.reserved;
     const empty = free === 0 && product.reserved === 0;
     if ((this.host.queued() && free > this.redeeming) || (empty && !this.sentEmpty)) {
